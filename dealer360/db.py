@@ -345,3 +345,15 @@ def connect_checked(url: URL | None = None) -> Engine:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise DatabaseError(f"Cannot reach the database at {where}: {reason}") from None
     return engine
+
+
+def dbt_env(url: URL | None = None) -> dict[str, str]:
+    """The environment variables `dbt_project/profiles.yml` reads to reach the same database."""
+    url = url or database_url()
+    return {
+        "DEALER360_PG_HOST": url.host or "127.0.0.1",
+        "DEALER360_PG_PORT": str(url.port or 5432),
+        "DEALER360_PG_USER": url.username or "postgres",
+        "DEALER360_PG_PASSWORD": url.password or "",
+        "DEALER360_PG_DATABASE": url.database or DATABASE_NAME,
+    }

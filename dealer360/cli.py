@@ -92,3 +92,36 @@ def generate(
 
     summary = generate_inbox(out, people=people, seed=seed, mess=mess, progress=True)
     console.print(summary)
+
+
+@app.command()
+@friendly_errors
+def dashboard(
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
+    host: Annotated[
+        str, typer.Option(help="Address to bind; keep 127.0.0.1 unless others must reach it.")
+    ] = "127.0.0.1",
+) -> None:
+    """Serve the Streamlit dashboard and print its address (Ctrl-C stops it)."""
+    import subprocess
+    import sys
+
+    import dashboard as dashboard_package
+    from dealer360 import db
+
+    db.connect_checked()  # fail here, in one sentence, rather than on the first page view
+    app_path = Path(dashboard_package.__file__).with_name("app.py")
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+    console.print(f"dealer360 dashboard: [bold]http://{shown}:{port}[/]  (Ctrl-C stops it)")
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(app_path),
+        "--server.address", host,
+        "--server.port", str(port),
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "minimal",
+    ]  # fmt: skip
+    try:
+        raise typer.Exit(subprocess.call(command))
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None

@@ -12,11 +12,13 @@ class Settings:
     """Where dealer360 keeps its state and which database it talks to.
 
     `database_url` is None when no `DATABASE_URL` is set: the embedded PostgreSQL in
-    `home / "pgdata"` is then used, started on demand.
+    `home / "pgdata"` is then used, started on demand. `inbox` is the folder the Dagster
+    sensor and schedule watch (`DEALER360_INBOX`, default `home / "inbox"`).
     """
 
     home: Path
     database_url: str | None
+    inbox: Path
 
     @property
     def pgdata(self) -> Path:
@@ -30,4 +32,5 @@ class Settings:
 def get_settings() -> Settings:
     home = Path(os.environ.get("DEALER360_HOME") or Path.home() / ".dealer360").expanduser()
     url = os.environ.get("DATABASE_URL") or None
-    return Settings(home=home.resolve(), database_url=url)
+    inbox = Path(os.environ.get("DEALER360_INBOX") or home / "inbox").expanduser()
+    return Settings(home=home.resolve(), database_url=url, inbox=inbox.resolve())

@@ -1,0 +1,11 @@
+# One image for the Dagster webserver, the Dagster daemon and the dashboard.
+FROM python:3.11-slim-bookworm
+ENV UV_PROJECT_ENVIRONMENT=/opt/venv UV_PYTHON_DOWNLOADS=never PATH=/opt/venv/bin:$PATH \
+    DEALER360_HOME=/var/lib/dealer360 DAGSTER_HOME=/var/lib/dealer360/dagster
+RUN pip install --no-cache-dir uv==0.13.9
+WORKDIR /app
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --locked --no-dev --no-install-project
+COPY . .
+RUN uv sync --locked --no-dev && mkdir -p "$DAGSTER_HOME" && cp deploy/dagster.yaml "$DAGSTER_HOME/dagster.yaml" \
+    && dealer360 dbt-parse

@@ -96,6 +96,27 @@ def generate(
 
 @app.command()
 @friendly_errors
+def run(
+    inbox: Annotated[
+        Path, typer.Option("--inbox", help="The inbox folder: one sub-folder per source.")
+    ],
+) -> None:
+    """Land the inbox, resolve identities and build every mart; print a summary.
+
+    Exits 0 when the pipeline completed, even if rows were quarantined or files rejected
+    (the summary lists them); 1 when a stage failed.
+    """
+    from dealer360.summary import render_pipeline_summary
+    from orchestration.runner import run_pipeline
+
+    summary = run_pipeline(inbox, progress=True)
+    render_pipeline_summary(summary, console)
+    if not summary.succeeded:
+        raise UserError(f"The pipeline did not complete: {summary.error}")
+
+
+@app.command()
+@friendly_errors
 def dashboard(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
     host: Annotated[
@@ -125,3 +146,7 @@ def dashboard(
         raise typer.Exit(subprocess.call(command))
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
+
+
+if __name__ == "__main__":
+    app()

@@ -15,6 +15,7 @@ class Dealer360(dg.ConfigurableResource):
     """The inbox to land and the database to land it in (embedded unless DATABASE_URL is set)."""
 
     inbox: str = ""
+    progress: bool = False
 
     def inbox_path(self) -> Path:
         return Path(self.inbox) if self.inbox else get_settings().inbox

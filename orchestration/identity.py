@@ -1,0 +1,65 @@
+"""Identity resolution as Dagster assets: landed person records → one customer per person."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+import entity_resolution
+from ingest.contract import SOURCES
+from orchestration.landing import raw_key
+from orchestration.resources import Dealer360
+
+RESOLVE_TABLES = ("customer_source_map", "customer_id_history", "match_evidence", "review_queue")
+
+
+def resolve_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey(["resolve", table])
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            resolve_key(table),
+            group_name="resolve",
+            kinds={"python", "postgres"},
+            deps=[raw_key(name) for name in SOURCES],
+        )
+        for table in RESOLVE_TABLES
+    ],
+    name="resolve_identities",
+)
+def resolve_identities(context: dg.AssetExecutionContext, dealer360: Dealer360):
+    """Standardize, block, score and cluster every landed person record into stable customers."""
+    summary = entity_resolution.resolve(dealer360.engine())
+    context.log.info(str(summary))
+    metadata = summary.as_metadata()
+    for table in RESOLVE_TABLES:
+        yield dg.MaterializeResult(asset_key=resolve_key(table), metadata=metadata)
+
+
+def _as_check(name: str, description: str, function) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=resolve_key("customer_source_map"), name=name, description=description)
+    def check(dealer360: Dealer360) -> dg.AssetCheckResult:
+        passed, metadata = function(dealer360.engine())
+        return dg.AssetCheckResult(passed=passed, metadata=metadata)
+
+    return check
+
+
+identity_checks = [
+    _as_check(
+        "no_giant_clusters",
+        "No customer gathers implausibly many person records (a sign of chaining).",
+        entity_resolution.check_cluster_sizes,
+    ),
+    _as_check(
+        "share_of_records_linked",
+        "The share of person records that share a customer with another record is plausible.",
+        entity_resolution.share_linked,
+    ),
+    _as_check(
+        "customer_ids_are_stable",
+        "Records keep the customer ID they had on the previous run.",
+        entity_resolution.id_stability,
+    ),
+]

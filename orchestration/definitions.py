@@ -8,11 +8,15 @@ from orchestration.landing import land_inbox, landing_checks
 from orchestration.modeling import dbt_models, dbt_resource
 from orchestration.resources import Dealer360
 
+ASSETS = [land_inbox, resolve_identities, dbt_models]
+CHECKS = [*landing_checks, *identity_checks]
+RESOURCES = {"dealer360": Dealer360(), "dbt": dbt_resource}
+
 defs = dg.Definitions(
-    assets=[land_inbox, resolve_identities, dbt_models],
-    asset_checks=[*landing_checks, *identity_checks],
+    assets=ASSETS,
+    asset_checks=CHECKS,
     jobs=[pipeline_job],
     schedules=[nightly_schedule],
     sensors=[inbox_sensor],
-    resources={"dealer360": Dealer360(), "dbt": dbt_resource},
+    resources=RESOURCES,
 )

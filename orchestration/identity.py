@@ -1,7 +1,5 @@
 """Identity resolution as Dagster assets: landed person records → one customer per person."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 import entity_resolution

@@ -1,7 +1,5 @@
 """Landing as Dagster assets: one asset per source of the landing contract, with checks."""
 
-from __future__ import annotations
-
 import dagster as dg
 import sqlalchemy as sa
 
@@ -26,21 +24,29 @@ def raw_key(source: str) -> dg.AssetKey:
         )
         for name in SOURCES
     ],
-    can_subset=True,
     name="land_inbox",
 )
 def land_inbox(context: dg.AssetExecutionContext, dealer360: Dealer360):
-    """Load every new or changed CSV of the selected sources; bad files and rows are recorded, not raised."""
-    selected = {key.path[-1] for key in context.selected_asset_keys}
-    summary = load_inbox(
-        dealer360.engine(), dealer360.inbox_path(), sources=selected, progress=dealer360.progress
+    """Load every new or changed CSV of the inbox; bad files and rows are recorded, not raised.
+
+    The five sources land together: a file's source is its sub-folder, and one pass over the
+    inbox decides the order in which files load (which file is "newer").
+    """
+    summary = load_inbox(dealer360.engine(), dealer360.inbox_path(), progress=dealer360.progress)
+    for name, totals in summary.by_source.items():
+        metadata = {k: v for k, v in vars(totals).items() if k != "source"}
+        metadata["rows_loaded"] = totals.rows_loaded
+        rejected = [
+            f"{f.file_name}: {f.message}"
+            for f in summary.files
+            if f.source == name and f.status == "rejected"
+        ]
+        if rejected:
+            metadata["rejected_files"] = dg.MetadataValue.md("\n".join(f"- {r}" for r in rejected))
+        yield dg.MaterializeResult(asset_key=raw_key(name), metadata=metadata)
+    context.log.info(
+        f"landed {len(summary.files)} file(s) from {summary.inbox} in {summary.seconds:.1f} s"
     )
-    for name in SOURCES:
-        if name not in selected:
-            continue
-        figures = summary.for_source(name)
-        yield dg.MaterializeResult(asset_key=raw_key(name), metadata=figures)
-    context.log.info(summary.render_text())
 
 
 def _quarantine_check(source: str) -> dg.AssetChecksDefinition:

@@ -1,8 +1,8 @@
 """The dbt project as Dagster assets: staging → intermediate → marts, dbt tests as asset checks."""
 
-from __future__ import annotations
-
+import contextlib
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,6 +11,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from dealer360 import db
+from dealer360.settings import get_settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 
@@ -26,6 +27,8 @@ for _key, _value in {
     os.environ.setdefault(_key, _value)
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+# The dbt installed beside this Python, whether or not the virtual environment is activated.
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
 
 def _newest_source_mtime() -> float:
@@ -43,7 +46,7 @@ def ensure_manifest() -> Path:
     """Parse the dbt project when its manifest is missing or older than any project file."""
     manifest = dbt_project.manifest_path
     if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime():
-        DbtCliResource(project_dir=dbt_project).cli(
+        DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE).cli(
             ["parse", "--quiet"], target_path=dbt_project.target_path
         ).wait()
     return manifest
@@ -65,7 +68,14 @@ class Dealer360DbtTranslator(DagsterDbtTranslator):
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Build the selected models and run their tests against the database in use."""
     os.environ.update(db.dbt_env())
-    yield from dbt.cli(["build"], context=context).stream()
+    # dagster-dbt echoes every dbt log line to stdout; keep them in a file instead, so the CLI
+    # shows its own summary (Dagster records the structured events either way).
+    log_dir = get_settings().home / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / "dbt-last-run.log"
+    context.log.info(f"dbt output goes to {log_path}")
+    with log_path.open("w") as log, contextlib.redirect_stdout(log):
+        yield from dbt.cli(["build"], context=context).stream()
 
 
-dbt_resource = DbtCliResource(project_dir=dbt_project)
+dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)

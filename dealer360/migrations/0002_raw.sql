@@ -166,7 +166,7 @@ comment on column raw.dealer_sales.file_name is
 comment on column raw.dealer_sales.row_number is
     'Row of that file, counting the header as row 1 (the row a spreadsheet shows).';
 comment on column raw.dealer_sales.row_hash is
-    'md5 of the contract values and extra: a row sent again with the same hash changes nothing.';
+    'Hash of the contract values and extra: a row sent again with the same hash changes nothing.';
 
 comment on table raw.files is
     'One row per file seen, by path relative to the inbox. status: loaded (its rows landed; '

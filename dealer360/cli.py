@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The database dealer360 uses.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+export_app = typer.Typer(help="Write what dealer360 knows to CSV files.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -113,6 +115,22 @@ def run(
     render_pipeline_summary(summary, console)
     if not summary.succeeded:
         raise UserError(f"The pipeline did not complete: {summary.error}")
+
+
+@export_app.command("links")
+@friendly_errors
+def export_links(
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+) -> None:
+    """CSV source,source_record_id,customer_id: every landed person record and its customer."""
+    import entity_resolution
+    from dealer360 import db
+
+    out = out.expanduser()
+    if not out.parent.is_dir():
+        raise UserError(f"Cannot write {out}: the folder {out.parent} does not exist.")
+    rows = entity_resolution.export_links(db.connect_checked(), out)
+    console.print(f"wrote {rows:,} links to {out}")
 
 
 @app.command()

@@ -1,16 +1,822 @@
 """Every SQL statement the dashboard runs, in one place. Pages call these functions only.
 
 Results are cached for a short time: the data changes when the pipeline runs, not per click.
+Every query runs as the connection's role, so row-level security decides what it returns;
+filters such as a dealer are SQL parameters, never a Python filter over someone else's rows.
+Pages read `marts.*`; the identity pages also read `resolve.*`, the resolver's own record of
+why records are one person, and dealer names come from `raw.dealers` until a mart has them.
+
+`audience_query` and `export_audience` are shared with the CLI's `dealer360 export audience`,
+so a campaign list is the same whether it is downloaded from the dashboard or exported.
 """
 
 from __future__ import annotations
 
-import pandas as pd
-import streamlit as st
+import hashlib
+import json
+from dataclasses import dataclass
 
-from dashboard.connection import read
+import pandas as pd
+import sqlalchemy as sa
+import streamlit as st
+from sqlalchemy.engine import Connection
+
+from dashboard.connection import execute, frame, read
 
 TTL = 60
+SEARCH_LIMIT = 20
+LIST_LIMIT = 5000
+
+# ---------------------------------------------------------------------------------------------
+# Reference
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def dealers() -> pd.DataFrame:
+    """Rooftops with their names and makes, for labels and pickers."""
+    return read(
+        """
+        select dealer_code, dealer_name, brands, city, region
+        from raw.dealers
+        order by dealer_name, dealer_code
+        """
+    )
+
+
+def dealer_names() -> dict[str, str]:
+    table = dealers()
+    return dict(zip(table["dealer_code"], table["dealer_name"], strict=True))
+
+
+# ---------------------------------------------------------------------------------------------
+# Find a customer
+
+# What each kind of search matches, as (customer_id, match_score, matched_on). Names are
+# compared lower-cased and unaccented with trigrams (typos, swapped letters, missing
+# accents); `<%` also finds a name typed in part ("tremblay" in "jean tremblay").
+_SEARCH_MATCHES = {
+    "name": """
+        select customer_id,
+               greatest(
+                   similarity(search_name, lower(unaccent(:value))),
+                   word_similarity(lower(unaccent(:value)), search_name)
+               ) as match_score,
+               'name' as matched_on
+        from marts.customers
+        where search_name % lower(unaccent(:value))
+           or lower(unaccent(:value)) <% search_name
+    """,
+    "phone": """
+        select customer_id, 1.0 as match_score, 'phone' as matched_on
+        from marts.customers
+        where phone = '+1' || :value
+    """,
+    "phone_ending": """
+        select customer_id, 0.9 as match_score, 'phone' as matched_on
+        from marts.customers
+        where phone like '%' || :value
+    """,
+    "email": """
+        select customer_id, 1.0 as match_score, 'e-mail' as matched_on
+        from marts.customers
+        where lower(email) = :value
+    """,
+    "vin": """
+        select customer_id,
+               case when owned_to is null then 1.0 else 0.9 end as match_score,
+               case when owned_to is null then 'owns this vehicle' else 'owned this vehicle' end
+                   as matched_on
+        from marts.vehicle_ownership
+        where vin = :value
+        union all
+        select customer_id, 0.8 as match_score, 'has events on this VIN' as matched_on
+        from marts.customer_events
+        where vin = :value
+    """,
+    "customer_id": """
+        select customer_id, 1.0 as match_score, 'customer ID' as matched_on
+        from marts.customers
+        where customer_id = :value
+    """,
+}
+
+_SEARCH = """
+    with found as ({matches}),
+    matches as (
+        select customer_id, max(match_score) as match_score,
+               (array_agg(matched_on order by match_score desc))[1] as matched_on
+        from found
+        group by customer_id
+        order by max(match_score) desc
+        limit :limit
+    )
+    select
+        c.customer_id, c.first_name, c.last_name, c.company_name, c.city, c.region,
+        c.phone, c.email, c.first_seen_date, c.last_seen_date, c.home_dealer_code,
+        d.dealer_name as home_dealer_name, c.vehicles_currently_owned_count,
+        c.marketing_consent, vehicles.vehicles, matches.match_score, matches.matched_on
+    from matches
+    inner join marts.customers as c on c.customer_id = matches.customer_id
+    left join raw.dealers as d on d.dealer_code = c.home_dealer_code
+    left join lateral (
+        select string_agg(
+                   concat_ws(' ', o.model_year, o.make, o.model), ', ' order by o.owned_from desc
+               ) as vehicles
+        from marts.vehicle_ownership as o
+        where o.customer_id = c.customer_id and o.owned_to is null
+    ) as vehicles on true
+    order by matches.match_score desc, c.last_seen_date desc, c.customer_id
+"""
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def search_customers(kind: str, value: str, limit: int = SEARCH_LIMIT) -> pd.DataFrame:
+    """Customers matching a parsed search (`dashboard.lookup.parse`), best first, with the
+    facts that tell people of the same name apart."""
+    sql = _SEARCH.format(matches=_SEARCH_MATCHES[kind])
+    return read(sql, value=value, limit=limit)
+
+
+# ---------------------------------------------------------------------------------------------
+# Customer profile: one query per panel
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def customer(customer_id: str) -> dict | None:
+    """The golden record, its home dealer and, when they may be contacted, the consent's source."""
+    rows = read(
+        """
+        select c.*, d.dealer_name as home_dealer_name,
+               a.consent_source, a.consent_source_record_id
+        from marts.customers as c
+        left join raw.dealers as d on d.dealer_code = c.home_dealer_code
+        left join marts.campaign_audience as a on a.customer_id = c.customer_id
+        where c.customer_id = :customer_id
+        """,
+        customer_id=customer_id,
+    )
+    return None if rows.empty else rows.iloc[0].to_dict()
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def customer_successor(customer_id: str) -> dict | None:
+    """Where a retired customer ID went (merged into another), following the whole chain."""
+    rows = read(
+        """
+        with recursive chain as (
+            select new_customer_id, reason, changed_at, 1 as depth
+            from resolve.customer_id_history
+            where old_customer_id = :customer_id
+            union all
+            select h.new_customer_id, h.reason, h.changed_at, chain.depth + 1
+            from resolve.customer_id_history as h
+            inner join chain on h.old_customer_id = chain.new_customer_id
+            where chain.depth < 20
+        )
+        select chain.new_customer_id, chain.reason, chain.changed_at
+        from chain
+        inner join marts.customers as c on c.customer_id = chain.new_customer_id
+        order by chain.depth desc, chain.changed_at desc
+        limit 1
+        """,
+        customer_id=customer_id,
+    )
+    return None if rows.empty else rows.iloc[0].to_dict()
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def household(customer_id: str) -> pd.DataFrame:
+    """The other customers of the customer's household."""
+    return read(
+        """
+        select h.customer_id, h.first_name, h.last_name, h.company_name, h.city,
+               h.last_seen_date, h.vehicles_currently_owned_count
+        from marts.customers as c
+        inner join marts.customers as h
+            on h.household_id = c.household_id and h.customer_id <> c.customer_id
+        where c.customer_id = :customer_id
+        order by h.last_name, h.first_name
+        """,
+        customer_id=customer_id,
+    )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def events(customer_id: str) -> pd.DataFrame:
+    """Every event of the customer's journey, oldest first."""
+    return read(
+        """
+        select e.event_id, e.event_date, e.event_type, e.dealer_code, d.dealer_name, e.brand,
+               e.vin, e.model, e.model_year, e.amount, e.pay_type, e.mileage, e.source,
+               e.source_record_id, e.description
+        from marts.customer_events as e
+        left join raw.dealers as d on d.dealer_code = e.dealer_code
+        where e.customer_id = :customer_id
+        order by e.event_date, e.source, e.source_record_id
+        """,
+        customer_id=customer_id,
+    )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def garage(customer_id: str) -> pd.DataFrame:
+    """The customer's vehicles, now and before, one row per ownership period."""
+    return read(
+        """
+        select ownership_id, vin, make, model, model_year, owned_from, owned_to, acquired_as,
+               ended_by, manufacturer_group
+        from marts.vehicle_ownership
+        where customer_id = :customer_id
+        order by owned_to is not null, owned_from desc
+        """,
+        customer_id=customer_id,
+    )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def value_by_dealer_brand(customer_id: str) -> pd.DataFrame:
+    """Lifetime value split by rooftop and make."""
+    return read(
+        """
+        select v.dealer_code, d.dealer_name, v.brand, v.sales_amount, v.service_amount,
+               v.warranty_amount, v.purchase_count, v.service_visit_count,
+               v.first_transaction_date, v.last_transaction_date
+        from marts.customer_value_by_dealer_brand as v
+        left join raw.dealers as d on d.dealer_code = v.dealer_code
+        where v.customer_id = :customer_id
+        order by v.sales_amount + v.service_amount desc
+        """,
+        customer_id=customer_id,
+    )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def opportunities(customer_id: str) -> dict[str, pd.DataFrame]:
+    """In-market drivers per dealer, brand-ladder targets and lapsed service, in one round trip."""
+    row = read(
+        """
+        select
+            (select coalesce(jsonb_agg(jsonb_build_object(
+                        'dealer_code', m.dealer_code, 'dealer_name', d.dealer_name,
+                        'score', m.score, 'drivers', m.drivers,
+                        'next_best_action', m.next_best_action
+                    ) order by m.score desc), '[]'::jsonb)
+             from marts.in_market as m
+             left join raw.dealers as d on d.dealer_code = m.dealer_code
+             where m.customer_id = :customer_id) as in_market,
+            (select coalesce(jsonb_agg(jsonb_build_object(
+                        'current_brand', b.current_brand, 'target_brand', b.target_brand,
+                        'manufacturer_group', b.manufacturer_group, 'score', b.score,
+                        'reasons', b.reasons, 'dealer_code', b.dealer_code,
+                        'dealer_name', d.dealer_name
+                    ) order by b.score desc), '[]'::jsonb)
+             from marts.brand_ladder_opportunities as b
+             left join raw.dealers as d on d.dealer_code = b.dealer_code
+             where b.customer_id = :customer_id) as brand_ladder,
+            (select coalesce(jsonb_agg(jsonb_build_object(
+                        'vin', s.vin, 'make', s.make, 'model', s.model,
+                        'model_year', s.model_year, 'last_service_date', s.last_service_date,
+                        'reasons', s.reasons
+                    ) order by s.last_service_date), '[]'::jsonb)
+             from marts.service_defection as s
+             where s.customer_id = :customer_id) as service_defection
+        """,
+        customer_id=customer_id,
+    ).iloc[0]
+    return {name: pd.DataFrame(row[name]) for name in row.index}
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def identity(customer_id: str) -> dict[str, pd.DataFrame]:
+    """Why these records are one person: the records (as matched) and the links between them.
+
+    `records` has one row per landed person record of the customer, with the values the
+    resolver compared and what the record is (date, rooftop, description); `links` has the
+    strongest links that connect them all, with the evidence of each comparison.
+    """
+    row = read(
+        """
+        select
+            (select coalesce(jsonb_agg(jsonb_build_object(
+                        'source', m.source, 'source_record_id', m.source_record_id,
+                        'match_probability', m.match_probability,
+                        'record_date', e.event_date, 'dealer_name', d.dealer_name,
+                        'description', e.description,
+                        'first_name', s.first_name, 'last_name', s.last_name,
+                        'company', s.company, 'birth_date', s.birth_date,
+                        'email', s.email, 'phone', s.phone, 'street', s.street,
+                        'city', s.city, 'postal_code', s.postal_code, 'vin', s.vin
+                    ) order by e.event_date, m.source, m.source_record_id), '[]'::jsonb)
+             from resolve.customer_source_map as m
+             left join resolve.standardized_records as s
+                 on s.source = m.source and s.source_record_id = m.source_record_id
+             left join marts.customer_events as e
+                 on e.event_id = m.source || ':' || m.source_record_id
+             left join raw.dealers as d on d.dealer_code = e.dealer_code
+             where m.customer_id = :customer_id) as records,
+            (select coalesce(jsonb_agg(jsonb_build_object(
+                        'source_a', x.source_a, 'source_record_id_a', x.source_record_id_a,
+                        'source_b', x.source_b, 'source_record_id_b', x.source_record_id_b,
+                        'match_probability', x.match_probability,
+                        'match_weight', x.match_weight, 'evidence', x.evidence
+                    ) order by x.match_weight desc), '[]'::jsonb)
+             from resolve.match_evidence as x
+             where x.customer_id = :customer_id) as links
+        """,
+        customer_id=customer_id,
+    ).iloc[0]
+    return {name: pd.DataFrame(row[name]) for name in row.index}
+
+
+# ---------------------------------------------------------------------------------------------
+# Opportunities and the campaign audience
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def in_market_dealers() -> pd.DataFrame:
+    """Rooftops with in-market customers, busiest first (the dealers this role may see)."""
+    return read(
+        """
+        select m.dealer_code, d.dealer_name, count(*) as customers
+        from marts.in_market as m
+        left join raw.dealers as d on d.dealer_code = m.dealer_code
+        group by m.dealer_code, d.dealer_name
+        order by count(*) desc, m.dealer_code
+        """
+    )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def dealer_brands(dealer_code: str) -> list[str]:
+    """The makes a rooftop's customers bought or serviced there."""
+    rows = read(
+        """
+        select brand
+        from marts.customer_value_by_dealer_brand
+        where dealer_code = :dealer_code and brand <> 'Unknown'
+        group by brand
+        order by count(*) desc, brand
+        """,
+        dealer_code=dealer_code,
+    )
+    return rows["brand"].tolist()
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def dealer_drivers(dealer_code: str) -> pd.DataFrame:
+    """The in-market drivers present at a rooftop, with how many customers each concerns."""
+    return read(
+        """
+        select driver_code, count(*) as customers
+        from marts.in_market, jsonb_array_elements_text(driver_codes) as driver_code
+        where dealer_code = :dealer_code
+        group by driver_code
+        order by count(*) desc
+        """,
+        dealer_code=dealer_code,
+    )
+
+
+# An in-market customer "of a make": any event of theirs (sale, service, registration, lead)
+# is of that make. The in-market list and its campaign list share it, so they count the same
+# people; `marts.in_market` has no make of its own yet.
+_DEALT_WITH_BRAND = """
+    exists (select 1 from marts.customer_events as e
+            where e.customer_id = {customer} and e.brand = :brand)
+"""
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def in_market(
+    dealer_code: str,
+    min_score: int = 0,
+    brand: str | None = None,
+    driver_codes: tuple[str, ...] = (),
+    contactable_only: bool = False,
+    limit: int = LIST_LIMIT,
+) -> pd.DataFrame:
+    """In-market customers of a rooftop, best first, with their drivers and whether they may be
+    contacted; `total` and `total_contactable` count every match, not only the rows returned."""
+    clauses = ["m.dealer_code = :dealer_code", "m.score >= :min_score"]
+    if brand:
+        clauses.append(_DEALT_WITH_BRAND.format(customer="m.customer_id"))
+    if driver_codes:
+        clauses.append("m.driver_codes ?| cast(:driver_codes as text[])")
+    if contactable_only:
+        clauses.append("a.customer_id is not null")
+    return read(
+        f"""
+        select m.customer_id, c.first_name, c.last_name, c.company_name, c.city,
+               c.marketing_consent, a.customer_id is not null as is_contactable,
+               m.score, m.drivers, m.next_best_action, m.driver_codes, c.last_seen_date,
+               count(*) over () as total,
+               count(a.customer_id) over () as total_contactable
+        from marts.in_market as m
+        inner join marts.customers as c on c.customer_id = m.customer_id
+        left join marts.campaign_audience as a on a.customer_id = m.customer_id
+        where {" and ".join(clauses)}
+        order by m.score desc, c.last_seen_date desc, m.customer_id
+        limit :limit
+        """,
+        dealer_code=dealer_code,
+        min_score=min_score,
+        brand=brand,
+        driver_codes=list(driver_codes),
+        limit=limit,
+    )
+
+
+AUDIENCE_COLUMNS = (
+    "customer_id",
+    "first_name",
+    "last_name",
+    "company_name",
+    "email",
+    "phone",
+    "city",
+    "region",
+    "consent_basis",
+    "consent_expires_on",
+)
+
+
+def audience_query(
+    dealer_code: str | None = None,
+    brand: str | None = None,
+    *,
+    min_score: int | None = None,
+    driver_codes: tuple[str, ...] = (),
+) -> tuple[str, dict]:
+    """The campaign list as (sql, params): only customers who may be contacted today.
+
+    Consent is decided by the mart (`marts.campaign_audience`: express or implied consent,
+    never withdrawn or expired, and a way to reach them), so the CLI and the dashboard can
+    only ever export what it allows. `dealer_code` and `brand` target the rooftops and makes
+    the customer dealt with (the mart's `dealer_codes` and `brands`). With `min_score` or
+    `driver_codes` (the dashboard's Opportunities filters) the list is instead the customers
+    in market at `dealer_code`, exactly those the in-market list marks as contactable.
+    """
+    clauses = ["true"]
+    params = {
+        name: value for name, value in (("dealer_code", dealer_code), ("brand", brand)) if value
+    }
+    in_market_mode = min_score is not None or bool(driver_codes)
+    if in_market_mode:
+        if not dealer_code:
+            raise ValueError("In-market filters need a dealer: a customer is in market at one.")
+        in_market_clauses = ["m.customer_id = a.customer_id", "m.dealer_code = :dealer_code"]
+        if min_score is not None:
+            in_market_clauses.append("m.score >= :min_score")
+            params["min_score"] = min_score
+        if driver_codes:
+            in_market_clauses.append("m.driver_codes ?| cast(:driver_codes as text[])")
+            params["driver_codes"] = list(driver_codes)
+        clauses.append(
+            f"exists (select 1 from marts.in_market as m where {' and '.join(in_market_clauses)})"
+        )
+        if brand:
+            clauses.append(_DEALT_WITH_BRAND.format(customer="a.customer_id"))
+    else:
+        if dealer_code:
+            clauses.append("a.dealer_codes @> array[cast(:dealer_code as text)]")
+        if brand:
+            clauses.append("a.brands @> array[cast(:brand as text)]")
+    sql = f"""
+        select {", ".join(f"a.{column}" for column in AUDIENCE_COLUMNS)}
+        from marts.campaign_audience as a
+        where {" and ".join(clauses)}
+        order by a.last_name, a.first_name, a.customer_id
+    """
+    return sql, params
+
+
+def audience_csv(rows: pd.DataFrame) -> bytes:
+    """The bytes of an audience file: UTF-8 CSV with a header, one customer per line."""
+    return rows.to_csv(index=False, columns=list(AUDIENCE_COLUMNS)).encode("utf-8")
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def audience(
+    dealer_code: str | None = None,
+    brand: str | None = None,
+    min_score: int | None = None,
+    driver_codes: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    sql, params = audience_query(dealer_code, brand, min_score=min_score, driver_codes=driver_codes)
+    return read(sql, **params)
+
+
+def record_audit(
+    action: str, filters: dict, row_count: int, sha256: str, actor: str | None = None
+) -> None:
+    """Write one audit row; without an actor, the database role is the actor."""
+    execute(
+        """
+        insert into raw.audit_log (actor, action, filters, row_count, sha256)
+        values (coalesce(:actor, current_user), :action, cast(:filters as jsonb),
+                :row_count, :sha256)
+        """,
+        actor=actor,
+        action=action,
+        filters=json.dumps(filters, sort_keys=True),
+        row_count=row_count,
+        sha256=sha256,
+    )
+
+
+@dataclass(frozen=True)
+class AudienceExport:
+    data: bytes
+    row_count: int
+    sha256: str
+
+
+def export_audience(
+    conn: Connection,
+    dealer_code: str | None = None,
+    brand: str | None = None,
+    *,
+    actor: str | None = None,
+) -> AudienceExport:
+    """Build the audience file and write its audit row on `conn` (commit with the caller)."""
+    sql, params = audience_query(dealer_code, brand)
+    rows = frame(conn, sql, params)
+    data = audience_csv(rows)
+    export = AudienceExport(data, len(rows), hashlib.sha256(data).hexdigest())
+    conn.execute(
+        sa.text(
+            """
+            insert into raw.audit_log (actor, action, filters, row_count, sha256)
+            values (coalesce(:actor, current_user), 'export_audience', cast(:filters as jsonb),
+                    :row_count, :sha256)
+            """
+        ),
+        {
+            "actor": actor,
+            "filters": json.dumps({"dealer_code": dealer_code, "brand": brand}, sort_keys=True),
+            "row_count": export.row_count,
+            "sha256": export.sha256,
+        },
+    )
+    return export
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def recent_exports(limit: int = 10) -> pd.DataFrame:
+    return read(
+        """
+        select at, actor, action, filters, row_count, sha256
+        from raw.audit_log
+        where action like 'export%'
+        order by at desc
+        limit :limit
+        """,
+        limit=limit,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Brand ladder
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def ladder_groups() -> pd.DataFrame:
+    """Manufacturer groups with repeat purchases or upsell candidates, largest first."""
+    return read(
+        """
+        with moves as (
+            select from_manufacturer_group as manufacturer_group, count(*) as moves
+            from marts.brand_ladder_moves
+            where from_manufacturer_group is not null
+            group by from_manufacturer_group
+        ),
+        candidates as (
+            select manufacturer_group, count(*) as candidates
+            from marts.brand_ladder_opportunities
+            group by manufacturer_group
+        )
+        select manufacturer_group, coalesce(moves.moves, 0) as moves,
+               coalesce(candidates.candidates, 0) as candidates
+        from moves full join candidates using (manufacturer_group)
+        order by coalesce(candidates.candidates, 0) desc, coalesce(moves.moves, 0) desc
+        """
+    )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def ladder_flows(manufacturer_group: str) -> pd.DataFrame:
+    """Purchases that followed a purchase of the group's makes: from which make to which.
+
+    A next purchase outside the group is counted as one destination, so the flows show who
+    the group keeps as well as who climbs.
+    """
+    return read(
+        """
+        select from_brand,
+               case when to_manufacturer_group = :manufacturer_group then to_brand
+                    else 'Another group' end as to_brand,
+               min(from_tier) as from_tier,
+               min(case when to_manufacturer_group = :manufacturer_group then to_tier end)
+                   as to_tier,
+               count(*) as moves
+        from marts.brand_ladder_moves
+        where from_manufacturer_group = :manufacturer_group
+        group by 1, 2
+        order by moves desc
+        """,
+        manufacturer_group=manufacturer_group,
+    )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def ladder_conversion(manufacturer_group: str) -> pd.DataFrame:
+    """Per ladder step (a make below the group's top tier) and year of the next purchase:
+    how many next purchases there were and how many climbed (the mart's move_type)."""
+    return read(
+        """
+        select from_brand,
+               extract(year from to_date)::integer as year,
+               count(*) as moves,
+               count(*) filter (where move_type = 'climb') as climbs
+        from marts.brand_ladder_moves
+        where from_manufacturer_group = :manufacturer_group
+          and from_tier < (
+              select max(to_tier) from marts.brand_ladder_moves
+              where to_manufacturer_group = :manufacturer_group
+          )
+        group by from_brand, year
+        order by from_brand, year
+        """,
+        manufacturer_group=manufacturer_group,
+    )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def ladder_targets(manufacturer_group: str) -> pd.DataFrame:
+    return read(
+        """
+        select target_brand, count(*) as candidates, round(avg(score)) as average_score
+        from marts.brand_ladder_opportunities
+        where manufacturer_group = :manufacturer_group
+        group by target_brand
+        order by count(*) desc
+        """,
+        manufacturer_group=manufacturer_group,
+    )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def ladder_upsell(target_brand: str, limit: int = 500) -> pd.DataFrame:
+    """Customers to offer `target_brand`, best score first."""
+    return read(
+        """
+        select b.customer_id, c.first_name, c.last_name, c.company_name, c.city,
+               b.current_brand, b.score, b.reasons, b.dealer_code, d.dealer_name,
+               b.last_purchase_date, b.last_price_amount,
+               a.customer_id is not null as is_contactable
+        from marts.brand_ladder_opportunities as b
+        inner join marts.customers as c on c.customer_id = b.customer_id
+        left join raw.dealers as d on d.dealer_code = b.dealer_code
+        left join marts.campaign_audience as a on a.customer_id = b.customer_id
+        where b.target_brand = :target_brand
+        order by b.score desc, b.last_purchase_date desc, b.customer_id
+        limit :limit
+        """,
+        target_brand=target_brand,
+        limit=limit,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Identity review
+
+_DECIDED = """
+    exists (
+        select 1 from resolve.review_decisions as d
+        where (d.source_a, d.source_record_id_a, d.source_b, d.source_record_id_b)
+                = (q.source_a, q.source_record_id_a, q.source_b, q.source_record_id_b)
+           or (d.source_a, d.source_record_id_a, d.source_b, d.source_record_id_b)
+                = (q.source_b, q.source_record_id_b, q.source_a, q.source_record_id_a)
+    )
+"""
+
+_RECORD_SIDE = """
+    jsonb_build_object(
+        'source', q.source_{side}, 'source_record_id', q.source_record_id_{side},
+        'customer_id', q.customer_id_{side},
+        'customer_name', concat_ws(' ', c{side}.first_name, c{side}.last_name),
+        'customer_records', c{side}.source_record_count,
+        'record_date', e{side}.event_date, 'description', e{side}.description,
+        'dealer_name', d{side}.dealer_name,
+        'first_name', r{side}.first_name, 'last_name', r{side}.last_name,
+        'suffix', r{side}.suffix, 'company', r{side}.company,
+        'birth_date', r{side}.birth_date, 'email', r{side}.email, 'phone', r{side}.phone,
+        'street', r{side}.street, 'city', r{side}.city, 'postal_code', r{side}.postal_code,
+        'vin', r{side}.vin
+    )
+"""
+
+_RECORD_JOINS = """
+    left join resolve.standardized_records as r{side}
+        on r{side}.source = q.source_{side} and r{side}.source_record_id = q.source_record_id_{side}
+    left join marts.customer_events as e{side}
+        on e{side}.event_id = q.source_{side} || ':' || q.source_record_id_{side}
+    left join raw.dealers as d{side} on d{side}.dealer_code = e{side}.dealer_code
+    left join marts.customers as c{side} on c{side}.customer_id = q.customer_id_{side}
+"""
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def review_summary() -> dict:
+    row = read(
+        f"""
+        select
+            (select count(*) from resolve.review_queue as q where not {_DECIDED}) as pending,
+            (select count(*) from resolve.review_decisions where decision = 'must_link')
+                as linked,
+            (select count(*) from resolve.review_decisions where decision = 'cannot_link')
+                as kept_apart
+        """
+    )
+    return row.iloc[0].to_dict()
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def review_pairs(limit: int = 50) -> pd.DataFrame:
+    """Pairs waiting for a person, the most uncertain first, each side with what it is."""
+    return read(
+        f"""
+        select q.source_a, q.source_record_id_a, q.source_b, q.source_record_id_b,
+               q.match_probability, q.match_weight, q.evidence, q.queued_at,
+               {_RECORD_SIDE.format(side="a")} as record_a,
+               {_RECORD_SIDE.format(side="b")} as record_b
+        from resolve.review_queue as q
+        {_RECORD_JOINS.format(side="a")}
+        {_RECORD_JOINS.format(side="b")}
+        where not {_DECIDED}
+        order by abs(q.match_probability - 0.5), q.source_a, q.source_record_id_a,
+                 q.source_b, q.source_record_id_b
+        limit :limit
+        """,
+        limit=limit,
+    )
+
+
+def record_review_decision(
+    source_a: str,
+    source_record_id_a: str,
+    source_b: str,
+    source_record_id_b: str,
+    decision: str,
+    decided_by: str | None = None,
+    note: str | None = None,
+) -> None:
+    """Settle a pair: `must_link` (same person) or `cannot_link` (different people).
+
+    The next resolve run honours it; deciding a pair again replaces the earlier verdict.
+    """
+    if decision not in ("must_link", "cannot_link"):
+        raise ValueError(f"Unknown review decision {decision!r}.")
+    execute(
+        """
+        insert into resolve.review_decisions
+            (source_a, source_record_id_a, source_b, source_record_id_b, decision, decided_by,
+             note)
+        values (:source_a, :source_record_id_a, :source_b, :source_record_id_b, :decision,
+                coalesce(:decided_by, current_user), :note)
+        on conflict (source_a, source_record_id_a, source_b, source_record_id_b) do update
+        set decision = excluded.decision, decided_by = excluded.decided_by,
+            decided_at = now(), note = excluded.note
+        """,
+        source_a=source_a,
+        source_record_id_a=source_record_id_a,
+        source_b=source_b,
+        source_record_id_b=source_record_id_b,
+        decision=decision,
+        decided_by=decided_by or None,
+        note=note or None,
+    )
+    review_summary.clear()
+    review_pairs.clear()
+    recent_decisions.clear()
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def recent_decisions(limit: int = 20) -> pd.DataFrame:
+    return read(
+        """
+        select source_a, source_record_id_a, source_b, source_record_id_b, decision,
+               decided_by, decided_at, note
+        from resolve.review_decisions
+        order by decided_at desc
+        limit :limit
+        """,
+        limit=limit,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Data health
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -81,3 +887,34 @@ def pipeline_runs(limit: int = 10) -> pd.DataFrame:
         """,
         limit=limit,
     )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def cluster_sizes() -> pd.DataFrame:
+    """How many customers gather 1, 2, 3 … landed person records."""
+    return read(
+        """
+        select records, count(*) as customers
+        from (
+            select customer_id, count(*) as records
+            from resolve.customer_source_map
+            group by customer_id
+        ) as clusters
+        group by records
+        order by records
+        """
+    )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def last_identity_run() -> dict | None:
+    rows = read(
+        """
+        select run_id, started_at, finished_at, records, customers, records_kept_id,
+               records_before, summary
+        from resolve.runs
+        order by run_id desc
+        limit 1
+        """
+    )
+    return None if rows.empty else rows.iloc[0].to_dict()

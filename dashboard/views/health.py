@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from dashboard import format as fmt
 from dashboard import queries
 
 st.title("Data health")
@@ -85,6 +87,85 @@ else:
             "message": st.column_config.TextColumn("Why", width="large"),
             "loaded_at": st.column_config.DatetimeColumn("Seen", format="YYYY-MM-DD HH:mm"),
         },
+    )
+
+st.subheader("Last pipeline run")
+if last_run is None:
+    st.info("No pipeline run recorded yet. Run `dealer360 run --inbox DIR`.")
+else:
+    run_summary = last_run["summary"] or {}
+    status_icon = {"succeeded": "✅", "failed": "❌", "running": "⏳"}.get(last_run["status"], "")
+    finished = last_run["finished_at"]
+    took = (
+        f" in {(finished - last_run['started_at']).total_seconds():,.0f} s"
+        if finished is not None and not pd.isna(finished)
+        else ""
+    )
+    st.markdown(
+        f"{status_icon} **{str(last_run['status']).capitalize()}** · started "
+        f"{fmt.moment(last_run['started_at'])}{took}"
+    )
+    if run_summary.get("error"):
+        st.error(run_summary["error"])
+    stage_col, marts_col = st.columns(2)
+    stages = run_summary.get("stage_seconds") or {}
+    if stages:
+        stage_col.dataframe(
+            pd.DataFrame({"stage": list(stages), "seconds": list(stages.values())}),
+            hide_index=True,
+            column_config={
+                "stage": "Stage",
+                "seconds": st.column_config.NumberColumn("Seconds", format="%.1f"),
+            },
+        )
+    marts = run_summary.get("marts") or {}
+    if marts:
+        marts_col.dataframe(
+            pd.DataFrame({"table": list(marts), "rows": list(marts.values())}),
+            hide_index=True,
+            column_config={
+                "table": "Table",
+                "rows": st.column_config.NumberColumn("Rows", format="%,d"),
+            },
+        )
+
+st.subheader("Identity resolution")
+identity_run = queries.last_identity_run()
+sizes = queries.cluster_sizes()
+if identity_run is None or sizes.empty:
+    st.info("Identities have not been resolved yet; the pipeline does it after landing.")
+else:
+    records = int((sizes["records"] * sizes["customers"]).sum())
+    customers = int(sizes["customers"].sum())
+    cols = st.columns(4)
+    cols[0].metric("Person records", f"{records:,}")
+    cols[1].metric("Customers", f"{customers:,}")
+    cols[2].metric("Records per customer", f"{records / customers:.1f}")
+    cols[3].metric(
+        "Largest customer",
+        f"{int(sizes['records'].max()):,} records",
+        help="A very large customer can be a sign that different people were chained together.",
+    )
+    histogram = px.bar(
+        sizes,
+        x="records",
+        y="customers",
+        labels={"records": "Landed records per customer", "customers": "Customers"},
+        height=280,
+    )
+    logarithmic = bool(sizes["customers"].max() > 50 * sizes["customers"].min())
+    if logarithmic:
+        histogram.update_yaxes(type="log", dtick=1)
+    histogram.update_layout(margin={"l": 0, "r": 0, "t": 10, "b": 0})
+    st.plotly_chart(histogram, key="cluster-sizes")
+    st.caption(
+        f"Last resolved {fmt.moment(identity_run['finished_at'] or identity_run['started_at'])}. "
+        "Most people have a handful of records (a sale, its registration, service visits)."
+        + (
+            " The customer axis is logarithmic, so the rare large customers show."
+            if logarithmic
+            else ""
+        )
     )
 
 st.subheader("Recent pipeline runs")

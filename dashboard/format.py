@@ -1,0 +1,164 @@
+"""How the dashboard writes things for people: money in CAD, dates, names and labels.
+
+Pure functions, no database and no Streamlit, so they are tested on their own.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+
+import pandas as pd
+
+SOURCE_LABELS = {
+    "dealer_sales": "Dealer sale",
+    "service_orders": "Repair order",
+    "oem_registrations": "OEM registration",
+    "crm_leads": "CRM lead",
+}
+
+EVENT_LABELS = {
+    "sale": "Sale",
+    "service": "Service",
+    "registration": "Registration",
+    "transfer": "Transfer",
+    "lead": "Lead",
+}
+
+CONSENT_LABELS = {
+    "express": "Express consent",
+    "implied": "Implied consent",
+    "none": "No consent",
+    "withdrawn": "Consent withdrawn",
+}
+
+DRIVER_LABELS = {
+    "lease_maturity": "Lease ending",
+    "open_lead": "Open lead",
+    "finance_term_ending": "Finance term ending",
+    "trade_cycle": "Trade cycle reached",
+    "large_repair": "Large repair bills",
+    "high_mileage": "High mileage",
+}
+
+ACQUIRED_LABELS = {"new": "Bought new", "used": "Bought used", "transfer": "Transferred"}
+ENDED_LABELS = {"trade_in": "traded in", "resale": "resold", "transfer": "transferred"}
+
+COMPARISON_LABELS = {
+    "first_name": "First name",
+    "last_name": "Last name",
+    "names_swapped": "Names swapped",
+    "suffix": "Suffix (Jr, Sr)",
+    "company": "Company",
+    "birth_date": "Birth date",
+    "email": "E-mail",
+    "phone": "Phone",
+    "street": "Street",
+    "postal_code": "Postal code",
+    "vehicle": "Vehicle (VIN)",
+}
+
+
+def is_missing(value: object) -> bool:
+    if value is None or value is pd.NaT:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def money(amount: object) -> str:
+    """$12,345 (whole Canadian dollars); an unknown amount is a dash."""
+    if is_missing(amount):
+        return "—"
+    value = float(amount)
+    sign = "-" if value < 0 else ""
+    return f"{sign}${abs(value):,.0f}"
+
+
+def day(value: object) -> str:
+    """A date people read without thinking: Mar 5, 2024."""
+    if is_missing(value):
+        return "—"
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, datetime):
+        value = value.date()
+    return f"{value:%b} {value.day}, {value.year}"
+
+
+def moment(value: object) -> str:
+    """A timestamp to the minute: Mar 5, 2024 14:07."""
+    if is_missing(value):
+        return "—"
+    stamp = pd.Timestamp(value)
+    return f"{day(stamp)} {stamp:%H:%M}"
+
+
+def period(start: object, end: object) -> str:
+    """An ownership or relationship period: Mar 5, 2019 – today."""
+    return f"{day(start)} – {'today' if is_missing(end) else day(end)}"
+
+
+def person_name(first: object, last: object, company: object = None) -> str:
+    """The name a person would say: "Marie Côté", "Marie Côté (Côté Toitures)", or the company."""
+    name = " ".join(str(p).strip() for p in (first, last) if not is_missing(p))
+    if is_missing(company):
+        return name or "Unnamed customer"
+    return f"{name} ({company})" if name else str(company)
+
+
+def phone(e164: object) -> str:
+    """+15145550199 → (514) 555-0199; anything else as stored."""
+    if is_missing(e164):
+        return "—"
+    text = str(e164)
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if text.startswith("+1") and len(digits) == 11:
+        return f"({digits[1:4]}) {digits[4:7]}-{digits[7:]}"
+    return text
+
+
+def dealer(code: object, names: dict[str, str]) -> str:
+    """A rooftop by its name, with its code for people who know the codes."""
+    if is_missing(code):
+        return "—"
+    name = names.get(str(code))
+    return f"{name} ({code})" if name else str(code)
+
+
+def count(number: object, noun: str) -> str:
+    """1 record, 2 records, 1,234 records."""
+    n = 0 if is_missing(number) else int(number)
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def label(mapping: dict[str, str], value: object) -> str:
+    if is_missing(value):
+        return "—"
+    return mapping.get(str(value), str(value).replace("_", " ").capitalize())
+
+
+def vehicle(model_year: object, make: object, model: object) -> str:
+    parts = [
+        str(int(p)) if isinstance(p, float) and not math.isnan(p) else str(p)
+        for p in (model_year, make, model)
+        if not is_missing(p)
+    ]
+    return " ".join(parts) or "Unknown vehicle"
+
+
+def record(source: object, source_record_id: object) -> str:
+    """A landed record as people say it: "Repair order LEX-LAV:0024822"."""
+    return f"{label(SOURCE_LABELS, source)} {source_record_id}"
+
+
+def evidence_level(level: object, weight: object) -> str:
+    """One comparison of a pair: "exact (+1.7 bits)"."""
+    if is_missing(level):
+        return "—"
+    if is_missing(weight) or float(weight) == 0:
+        return str(level)
+    return f"{level} ({float(weight):+.1f})"

@@ -1,0 +1,200 @@
+"""Identity review: pairs of records the matcher is unsure about, settled by a person.
+
+A verdict is written to resolve.review_decisions and honoured by every later resolve run.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import format as fmt
+from dashboard import queries
+
+# (label, record fields shown, the matcher's comparisons of them)
+FIELDS = [
+    ("Name", ("first_name", "last_name"), ("first_name", "last_name", "names_swapped")),
+    ("Suffix", ("suffix",), ("suffix",)),
+    ("Company", ("company",), ("company",)),
+    ("Birth date", ("birth_date",), ("birth_date",)),
+    ("E-mail", ("email",), ("email",)),
+    ("Phone", ("phone",), ("phone",)),
+    ("Street", ("street",), ("street",)),
+    ("City", ("city",), ()),
+    ("Postal code", ("postal_code",), ("postal_code",)),
+    ("VIN", ("vin",), ("vehicle",)),
+]
+
+
+def verdict(evidence: dict, comparisons: tuple[str, ...]) -> str:
+    """The matcher's comparisons of one field, e.g. "first: exact (+2.2); last: one typo (+1.1)"."""
+    parts = []
+    for key in comparisons:
+        found = evidence.get(key)
+        if isinstance(found, bool):
+            if found:
+                parts.append("first and last names swapped")
+        elif found:
+            text = fmt.evidence_level(found.get("level"), found.get("weight"))
+            parts.append(f"{key.split('_')[0]}: {text}" if len(comparisons) > 1 else text)
+    return "; ".join(parts)
+
+
+st.title("Identity review")
+st.caption(
+    "The matcher was unsure whether these records are the same person. Your verdict is kept "
+    "and applied on the next pipeline run; the most uncertain pairs come first."
+)
+
+summary = queries.review_summary()
+counts = st.columns(3)
+counts[0].metric("Waiting for review", f"{int(summary['pending']):,}")
+counts[1].metric("Linked by a person", f"{int(summary['linked']):,}")
+counts[2].metric("Kept apart by a person", f"{int(summary['kept_apart']):,}")
+
+pairs = queries.review_pairs()
+if pairs.empty:
+    st.success("Nothing to review: every uncertain pair has a verdict.")
+else:
+    position = st.session_state.get("review_position", 0) % len(pairs)
+    pair = pairs.iloc[position]
+    a, b = pair["record_a"], pair["record_b"]
+
+    def decide(decision: str) -> None:
+        queries.record_review_decision(
+            pair["source_a"],
+            pair["source_record_id_a"],
+            pair["source_b"],
+            pair["source_record_id_b"],
+            decision,
+            decided_by=st.session_state.get("reviewer") or None,
+            note=st.session_state.get("review_note") or None,
+        )
+        st.session_state["review_note"] = ""
+        st.toast(
+            "Linked: they will be one customer after the next run."
+            if decision == "must_link"
+            else "Kept apart: they will stay two customers after the next run."
+        )
+
+    def skip() -> None:
+        st.session_state["review_position"] = position + 1
+
+    st.subheader(f"Pair {position + 1} of the {len(pairs)} most uncertain")
+    st.markdown(
+        f"The matcher gives **{pair['match_probability']:.0%}** that these are the same person "
+        f"({pair['match_weight']:+.1f} bits of evidence)."
+    )
+
+    sides = st.columns(2)
+    for column, side, title in ((sides[0], a, "First record"), (sides[1], b, "Second record")):
+        with column, st.container(border=True):
+            st.markdown(f"**{title}: {fmt.record(side['source'], side['source_record_id'])}**")
+            st.caption(
+                " · ".join(
+                    part
+                    for part in (
+                        fmt.day(side.get("record_date")),
+                        side.get("dealer_name"),
+                        side.get("description"),
+                    )
+                    if not fmt.is_missing(part)
+                )
+            )
+            st.page_link(
+                "views/profile.py",
+                label=f"Now in {side.get('customer_name') or 'customer'}"
+                f" ({fmt.count(side.get('customer_records'), 'record')})",
+                icon=":material/person:",
+                query_params={"customer_id": side["customer_id"]},
+            )
+
+    evidence = pair["evidence"] or {}
+    rows = [
+        {
+            "field": label,
+            "first": " ".join(str(a[k]) for k in keys if not fmt.is_missing(a.get(k))) or "—",
+            "second": " ".join(str(b[k]) for k in keys if not fmt.is_missing(b.get(k))) or "—",
+            "verdict": verdict(evidence, comparisons),
+        }
+        for label, keys, comparisons in FIELDS
+    ]
+    st.table(
+        pd.DataFrame(rows)
+        .rename(
+            columns={
+                "field": "Field",
+                "first": "First record",
+                "second": "Second record",
+                "verdict": "Matcher's comparison (weight in bits)",
+            }
+        )
+        .set_index("Field")
+    )
+    st.caption("Values as the matcher compared them: lower case, unaccented, phones in E.164.")
+
+    st.text_input(
+        "Note (optional)", key="review_note", placeholder="e.g. checked by phone with the customer"
+    )
+    buttons = st.container(horizontal=True)
+    buttons.button(
+        "Same person",
+        type="primary",
+        icon=":material/link:",
+        on_click=decide,
+        args=("must_link",),
+        key="review_same",
+    )
+    buttons.button(
+        "Different people",
+        icon=":material/link_off:",
+        on_click=decide,
+        args=("cannot_link",),
+        key="review_apart",
+    )
+    buttons.button("Skip", icon=":material/skip_next:", on_click=skip, key="review_skip")
+
+with st.sidebar:
+    st.text_input(
+        "Reviewer",
+        key="reviewer",
+        placeholder="your name",
+        help="Kept with each verdict; without it, the database role is recorded.",
+    )
+
+decisions = queries.recent_decisions()
+if not decisions.empty:
+    st.subheader("Recent verdicts")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "decided_at": decisions["decided_at"],
+                "decision": decisions["decision"].map(
+                    {"must_link": "Same person", "cannot_link": "Different people"}
+                ),
+                "first": [
+                    fmt.record(s, r)
+                    for s, r in zip(
+                        decisions["source_a"], decisions["source_record_id_a"], strict=True
+                    )
+                ],
+                "second": [
+                    fmt.record(s, r)
+                    for s, r in zip(
+                        decisions["source_b"], decisions["source_record_id_b"], strict=True
+                    )
+                ],
+                "decided_by": decisions["decided_by"],
+                "note": decisions["note"],
+            }
+        ),
+        hide_index=True,
+        column_config={
+            "decided_at": st.column_config.DatetimeColumn("When", format="MMM D, YYYY HH:mm"),
+            "decision": "Verdict",
+            "first": "First record",
+            "second": "Second record",
+            "decided_by": "By",
+            "note": st.column_config.TextColumn("Note", width="large"),
+        },
+    )

@@ -1,0 +1,74 @@
+"""Find a customer: one box for a name, a phone, an e-mail or a VIN."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import format as fmt
+from dashboard import lookup, queries
+
+st.title("Find a customer")
+st.caption(
+    "Type a name (accents and typos are fine), a phone in any format, an e-mail or a VIN. "
+    "Open a profile to see everything about that person."
+)
+
+text = st.text_input(
+    "Search",
+    value=st.query_params.get("q", ""),
+    placeholder="Marie Côté · (514) 555-0199 · marie@example.com · 2T3R1RFV8MW123456",
+    label_visibility="collapsed",
+    key="search_text",
+)
+search = lookup.parse(text)
+if search.kind == "empty":
+    st.query_params.pop("q", None)
+    st.info("Start typing to search every customer of the dealer group.")
+    st.stop()
+
+st.query_params["q"] = text
+results = queries.search_customers(search.kind, search.value)
+if results.empty:
+    st.warning(
+        f"No customer matches the {search.described}. Check the spelling, try the last "
+        "name alone, or search by phone, e-mail or VIN instead."
+    )
+    st.stop()
+
+many = len(results) >= queries.SEARCH_LIMIT
+st.caption(
+    f"{'Best ' if many else ''}{len(results)} customer{'s' if len(results) != 1 else ''} "
+    f"matching the {search.described}"
+    + (" — add a first name or a city to narrow it down." if many else ".")
+)
+
+for row in results.itertuples(index=False):
+    with st.container(border=True):
+        name_col, where_col, vehicles_col, visit_col = st.columns([3, 2, 3, 2])
+        name = fmt.person_name(row.first_name, row.last_name, row.company_name)
+        name_col.page_link(
+            "views/profile.py",
+            label=f"**{name}**",
+            icon=":material/person:",
+            query_params={"customer_id": row.customer_id},
+        )
+        matched = row.matched_on
+        if search.kind == "name":
+            matched = f"name {row.match_score:.0%} similar"
+        name_col.caption(
+            f"Matched on {matched} · {fmt.label(fmt.CONSENT_LABELS, row.marketing_consent)}"
+        )
+        where_col.markdown(
+            " · ".join(p for p in (row.city, row.region) if not fmt.is_missing(p)) or "No address"
+        )
+        where_col.caption(fmt.phone(row.phone))
+        vehicles_col.markdown(
+            row.vehicles if not fmt.is_missing(row.vehicles) else "No vehicle owned now"
+        )
+        vehicles_col.caption(
+            f"Home dealer: {row.home_dealer_name}"
+            if not fmt.is_missing(row.home_dealer_name)
+            else "No home dealer"
+        )
+        visit_col.markdown(f"Last seen {fmt.day(row.last_seen_date)}")
+        visit_col.caption(f"Customer since {fmt.day(row.first_seen_date)}")

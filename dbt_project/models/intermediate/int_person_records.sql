@@ -1,0 +1,183 @@
+with
+
+sales as (
+
+    select * from {{ ref('stg_raw__dealer_sales') }}
+
+),
+
+service_orders as (
+
+    select * from {{ ref('stg_raw__service_orders') }}
+
+),
+
+registrations as (
+
+    select * from {{ ref('stg_raw__oem_registrations') }}
+
+),
+
+leads as (
+
+    select * from {{ ref('stg_raw__crm_leads') }}
+
+),
+
+dealers as (
+
+    select * from {{ ref('stg_raw__dealers') }}
+
+),
+
+source_map as (
+
+    select * from {{ ref('stg_resolve__customer_source_map') }}
+
+),
+
+placeholder_contacts as (
+
+    select * from {{ ref('placeholder_contacts') }}
+
+),
+
+person_records as (
+
+    select
+        'dealer_sales' as source,
+        source_record_id,
+        deal_date as record_date,
+        dealer_code,
+        first_name,
+        last_name,
+        company_name,
+        email,
+        phone_number,
+        street,
+        city,
+        region,
+        postal_code,
+        birth_date
+    from sales
+
+    union all
+
+    select
+        'service_orders' as source,
+        source_record_id,
+        open_date as record_date,
+        dealer_code,
+        first_name,
+        last_name,
+        null as company_name,
+        email,
+        phone_number,
+        null as street,
+        null as city,
+        null as region,
+        null as postal_code,
+        null as birth_date
+    from service_orders
+
+    union all
+
+    select
+        'oem_registrations' as source,
+        source_record_id,
+        registration_date as record_date,
+        null as dealer_code,
+        first_name,
+        last_name,
+        null as company_name,
+        email,
+        phone_number,
+        street,
+        city,
+        region,
+        postal_code,
+        null as birth_date
+    from registrations
+
+    union all
+
+    select
+        'crm_leads' as source,
+        source_record_id,
+        created_date as record_date,
+        dealer_code,
+        first_name,
+        last_name,
+        null as company_name,
+        email,
+        phone_number,
+        null as street,
+        null as city,
+        null as region,
+        null as postal_code,
+        null as birth_date
+    from leads
+
+),
+
+dealer_phones as (
+
+    select distinct phone_number from dealers where phone_number is not null
+
+),
+
+placeholder_emails as (
+
+    select value as local_part from placeholder_contacts where channel = 'email'
+
+),
+
+placeholder_phones as (
+
+    select value as phone_number from placeholder_contacts where channel = 'phone'
+
+),
+
+final as (
+
+    select
+        person_records.source,
+        person_records.source_record_id,
+        source_map.customer_id,
+        source_map.match_probability,
+        person_records.record_date,
+        person_records.dealer_code,
+        person_records.first_name,
+        person_records.last_name,
+        person_records.company_name,
+        person_records.email,
+        coalesce(
+            person_records.email ~ '^[^@\s]+@[^@\s]+\.[a-z]{2,}$'
+            and placeholder_emails.local_part is null,
+            false
+        ) as is_email_usable,
+        person_records.phone_number,
+        coalesce(
+            person_records.phone_number is not null
+            and dealer_phones.phone_number is null
+            and placeholder_phones.phone_number is null,
+            false
+        ) as is_phone_usable,
+        person_records.street,
+        person_records.city,
+        person_records.region,
+        person_records.postal_code,
+        person_records.birth_date
+
+    from person_records
+    left join source_map
+        on person_records.source = source_map.source
+        and person_records.source_record_id = source_map.source_record_id
+    left join placeholder_emails
+        on split_part(person_records.email, '@', 1) = placeholder_emails.local_part
+    left join dealer_phones on person_records.phone_number = dealer_phones.phone_number
+    left join placeholder_phones on person_records.phone_number = placeholder_phones.phone_number
+
+)
+
+select * from final

@@ -1,0 +1,85 @@
+with
+
+sales as (
+
+    select * from {{ ref('stg_raw__dealer_sales') }}
+
+),
+
+registrations as (
+
+    select * from {{ ref('stg_raw__oem_registrations') }}
+
+),
+
+service_orders as (
+
+    select * from {{ ref('stg_raw__service_orders') }}
+
+),
+
+makes as (
+
+    select * from {{ ref('int_makes') }}
+
+),
+
+-- every record that names a VIN; what a sale says about the vehicle beats a registration
+sightings as (
+
+    select vin, is_vin_valid, make, model, model_year, deal_date as seen_date, 1 as source_rank
+    from sales
+
+    union all
+
+    select vin, is_vin_valid, make, null, null, registration_date, 2
+    from registrations
+
+    union all
+
+    select trade_in_vin, is_trade_in_vin_valid, null, null, null, deal_date, 3
+    from sales
+    where trade_in_vin is not null
+
+    union all
+
+    select vin, is_vin_valid, null, null, null, open_date, 4
+    from service_orders
+
+),
+
+vehicles as (
+
+    select
+        vin,
+        bool_or(is_vin_valid) as is_vin_valid,
+        (array_agg(make order by source_rank, seen_date desc) filter (where make is not null))[1] as make,
+        (array_agg(model order by source_rank, seen_date desc) filter (where model is not null))[1] as model,
+        (array_agg(model_year order by source_rank, seen_date desc) filter (where model_year is not null))[1] as model_year,
+        min(seen_date) as first_seen_date,
+        max(seen_date) as last_seen_date
+
+    from sightings
+    group by vin
+
+),
+
+final as (
+
+    select
+        vehicles.vin,
+        vehicles.is_vin_valid,
+        coalesce(makes.make, vehicles.make) as brand,
+        makes.manufacturer_group,
+        makes.tier,
+        vehicles.model,
+        vehicles.model_year,
+        vehicles.first_seen_date,
+        vehicles.last_seen_date
+
+    from vehicles
+    left join makes on lower(vehicles.make) = makes.make_key
+
+)
+
+select * from final

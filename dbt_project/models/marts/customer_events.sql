@@ -1,0 +1,157 @@
+{{
+    config(
+        indexes=[
+            {'columns': ['customer_id', 'event_date']},
+        ],
+    )
+}}
+
+with
+
+sales as (
+
+    select * from {{ ref('int_sales') }}
+
+),
+
+service_orders as (
+
+    select * from {{ ref('int_service_orders') }}
+
+),
+
+registrations as (
+
+    select * from {{ ref('int_registrations') }}
+
+),
+
+leads as (
+
+    select * from {{ ref('int_leads') }}
+
+),
+
+events as (
+
+    select
+        customer_id,
+        deal_date as event_date,
+        'sale' as event_type,
+        dealer_code,
+        brand,
+        vin,
+        sale_amount as amount,
+        'dealer_sales' as source,
+        source_record_id,
+        concat_ws(' ', model_year, brand, model)
+            || coalesce(' (' || condition || ')', '')
+            || coalesce(', ' || payment_type, '')
+            || coalesce(' ' || term_months || ' months', '')
+            || coalesce('; traded in ' || trade_in_vin, '') as description,
+        model,
+        model_year,
+        null as pay_type,
+        null::integer as mileage,
+        is_vin_valid
+    from sales
+
+    union all
+
+    select
+        customer_id,
+        open_date as event_date,
+        'service' as event_type,
+        dealer_code,
+        brand,
+        vin,
+        total_amount as amount,
+        'service_orders' as source,
+        source_record_id,
+        coalesce(description, 'repair order')
+            || coalesce(' (' || pay_type || ' pay)', '') as description,
+        model,
+        model_year,
+        pay_type,
+        mileage,
+        is_vin_valid
+    from service_orders
+
+    union all
+
+    select
+        customer_id,
+        registration_date as event_date,
+        case registration_event when 'transfer' then 'transfer' else 'registration' end as event_type,
+        null as dealer_code,
+        brand,
+        vin,
+        null as amount,
+        'oem_registrations' as source,
+        source_record_id,
+        concat_ws(' ', brand, case registration_event
+            when 'transfer' then 'ownership transfer'
+            else 'owner registration'
+        end)
+            || case has_marketing_consent
+                when true then ' (consents to marketing)'
+                when false then ' (refuses marketing)'
+                else ''
+            end as description,
+        null as model,
+        null as model_year,
+        null as pay_type,
+        null as mileage,
+        is_vin_valid
+    from registrations
+
+    union all
+
+    select
+        customer_id,
+        created_date as event_date,
+        'lead' as event_type,
+        dealer_code,
+        interest_brand as brand,
+        null as vin,
+        null as amount,
+        'crm_leads' as source,
+        source_record_id,
+        concat_ws(' ', replace(lead_source, '_', '-'), 'lead')
+            || coalesce(' for ' || nullif(concat_ws(' ', interest_brand, interest_model), ''), '')
+            || coalesce(' (' || lead_status || ')', '') as description,
+        interest_model as model,
+        null as model_year,
+        null as pay_type,
+        null as mileage,
+        null as is_vin_valid
+    from leads
+
+),
+
+final as (
+
+    select
+        source || ':' || source_record_id as event_id,
+        customer_id,
+        event_date,
+        event_type,
+        dealer_code,
+        brand,
+        vin,
+        amount,
+        source,
+        source_record_id,
+        description,
+        model,
+        model_year,
+        pay_type,
+        mileage,
+        is_vin_valid
+
+    from events
+    where customer_id is not null
+
+)
+
+select * from final

@@ -1,0 +1,54 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'service_orders') }}
+
+),
+
+final as (
+
+    select
+        source_record_id,
+        dealer_code,
+        ro_number,
+        cast(open_date as date) as open_date,
+        customer_name,
+        -- customer_name is free text: `LAST, FIRST` split at the comma, otherwise the last
+        -- word taken as the last name (a best effort: `LAST FIRST` comes out swapped, so
+        -- golden records prefer the names of the other sources)
+        case
+            when strpos(customer_name, ',') > 0
+                then nullif(trim(split_part(customer_name, ',', 2)), '')
+            else nullif(rtrim(left(customer_name, -length(split_part(reverse(customer_name), ' ', 1)))), '')
+        end as first_name,
+        case
+            when strpos(customer_name, ',') > 0
+                then nullif(trim(split_part(customer_name, ',', 1)), '')
+            else reverse(split_part(reverse(customer_name), ' ', 1))
+        end as last_name,
+        {{ clean_email('email') }} as email,
+        phone,
+        {{ clean_phone('phone') }} as phone_number,
+        upper(vin) as vin,
+        coalesce(is_vin_valid, false) as is_vin_valid,
+        cast(mileage as integer) as mileage,
+        lower(pay_type) as pay_type,
+        cast(labor_amount as numeric) as labor_amount,
+        cast(parts_amount as numeric) as parts_amount,
+        -- the RO total as exported; when a DMS leaves it empty, labor + parts.
+        coalesce(
+            cast(total_amount as numeric),
+            cast(labor_amount as numeric) + cast(parts_amount as numeric),
+            cast(labor_amount as numeric),
+            cast(parts_amount as numeric)
+        ) as total_amount,
+        description,
+        file_name,
+        loaded_at
+
+    from source
+
+)
+
+select * from final

@@ -1,0 +1,119 @@
+"""Candidate pairs: records that agree exactly on at least one blocking key.
+
+Each rule is a sort-and-pair over one key; the union over rules, deduplicated, is what
+gets compared. Pair count grows with the sum of squared block sizes, so a rule's blocks
+over `max_block_size` are skipped and counted: a key that large is not personal.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from entity_resolution.settings import BlockingRule, LinkSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    left: np.ndarray  # int64 row positions, left < right
+    right: np.ndarray
+    first_rule: np.ndarray  # index of the first rule that produced the pair
+    pairs_per_rule: dict[str, int]
+    skipped_blocks: dict[str, int]
+
+
+def block_key(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
+    """Integer key per row (-1 when any column is missing)."""
+    sub = frame[list(columns)]
+    missing = sub.isna().any(axis=1).to_numpy()
+    if len(columns) == 1:
+        codes, _ = pd.factorize(sub.iloc[:, 0])
+    else:
+        codes = sub.groupby(list(columns), sort=False, dropna=False).ngroup().to_numpy()
+    codes = np.asarray(codes, dtype=np.int64)
+    codes[missing] = -1
+    return codes
+
+
+def pairs_within_groups(
+    keys: np.ndarray, max_block_size: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """All (i, j), i < j, of rows sharing a key ≥ 0, skipping groups over the size cap."""
+    rows = np.flatnonzero(keys >= 0)
+    if rows.size < 2:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, 0
+    order = rows[np.argsort(keys[rows], kind="stable")]
+    sorted_keys = keys[order]
+    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+    sizes = np.diff(np.r_[starts, sorted_keys.size])
+    too_big = sizes > max_block_size
+    keep = (sizes >= 2) & ~too_big
+    starts, sizes = starts[keep], sizes[keep]
+    if starts.size == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, int(too_big.sum())
+    # Element k of a block of n pairs with the n-1-k elements after it.
+    member_pos = np.repeat(starts, sizes) + _ranges(sizes)
+    member_rank = _ranges(sizes)
+    member_n = np.repeat(sizes, sizes)
+    partners = member_n - 1 - member_rank
+    left_pos = np.repeat(member_pos, partners)
+    right_pos = left_pos + 1 + _ranges(partners)
+    a, b = order[left_pos], order[right_pos]
+    return np.minimum(a, b), np.maximum(a, b), int(too_big.sum())
+
+
+def _ranges(counts: np.ndarray) -> np.ndarray:
+    """Concatenated aranges: [3, 2] → [0, 1, 2, 0, 1]."""
+    counts = counts.astype(np.int64)
+    total = int(counts.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    ends = np.cumsum(counts)
+    return np.arange(total, dtype=np.int64) - np.repeat(ends - counts, counts)
+
+
+def candidate_pairs(frame: pd.DataFrame, settings: LinkSettings) -> Candidates:
+    """The union of every blocking rule's pairs over `frame` (one row per signature)."""
+    n = len(frame)
+    source = None
+    if settings.link_type == "link_only":
+        source = pd.factorize(frame[settings.source_column])[0]
+    codes: list[np.ndarray] = []
+    rule_ids: list[np.ndarray] = []
+    per_rule: dict[str, int] = {}
+    skipped: dict[str, int] = {}
+    for rule_id, rule in enumerate(settings.blocking_rules):
+        left, right, n_skipped = _rule_pairs(frame, rule)
+        if source is not None:
+            cross = source[left] != source[right]
+            left, right = left[cross], right[cross]
+        per_rule[rule.name] = int(left.size)
+        skipped[rule.name] = n_skipped
+        if n_skipped:
+            log.info("blocking rule %r skipped %d oversized blocks", rule.name, n_skipped)
+        codes.append(left * n + right)
+        rule_ids.append(np.full(left.size, rule_id, dtype=np.int16))
+    all_codes = np.concatenate(codes) if codes else np.empty(0, dtype=np.int64)
+    all_rules = np.concatenate(rule_ids) if rule_ids else np.empty(0, dtype=np.int16)
+    unique_codes, first = np.unique(all_codes, return_index=True)
+    return Candidates(
+        left=unique_codes // n,
+        right=unique_codes % n,
+        first_rule=all_rules[first],
+        pairs_per_rule=per_rule,
+        skipped_blocks=skipped,
+    )
+
+
+def _rule_pairs(frame: pd.DataFrame, rule: BlockingRule) -> tuple[np.ndarray, np.ndarray, int]:
+    missing = [c for c in rule.columns if c not in frame.columns]
+    if missing:
+        raise KeyError(f"blocking rule {rule.name!r} needs columns {missing}")
+    return pairs_within_groups(block_key(frame, rule.columns), rule.max_block_size)

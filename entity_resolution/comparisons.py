@@ -1,0 +1,371 @@
+"""Compare candidate pairs field by field: one comparison level per field and pair.
+
+Values are factorized once per column, so a pair is two integer codes; string
+similarity runs once per distinct (value, value) combination through rapidfuzz's
+vectorized `cpdist`, since the same two spellings meet in thousands of pairs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler, Levenshtein
+
+from entity_resolution.settings import (
+    AllOf,
+    AnyOf,
+    AnyEqual,
+    BothNull,
+    Comparison,
+    DateTypo,
+    Else,
+    Exact,
+    LinkSettings,
+    Nickname,
+    Null,
+    OneSided,
+    Prefix,
+    SharedWord,
+    Similar,
+)
+from entity_resolution.standardize import nickname_related
+
+_SWAP_MARGIN = 0.15  # the swapped reading must be clearly better, not a coin toss
+
+
+@dataclass
+class Encoded:
+    """A column as integer codes (-1 = missing) into `values`, plus each value's frequency."""
+
+    codes: np.ndarray
+    values: np.ndarray
+    frequency: np.ndarray  # share of non-missing rows holding each value
+
+
+@dataclass
+class Compared:
+    levels: np.ndarray  # (pairs, comparisons) int8: index into each comparison's levels
+    tf_bits: np.ndarray  # (pairs, comparisons) float32: term-frequency adjustment, in bits
+    swapped: np.ndarray  # bool per pair: names read with first and last exchanged
+
+
+def encode(frame: pd.DataFrame, columns: list[str]) -> list[Encoded]:
+    """Factorize columns over one shared vocabulary (so codes compare across them).
+
+    Frequencies are per column: a first name's commonness is counted among first names.
+    """
+    n = len(frame)
+    stacked = pd.concat([frame[c] for c in columns], ignore_index=True)
+    codes, values = pd.factorize(stacked, use_na_sentinel=True)
+    codes = codes.astype(np.int64)
+    values = np.asarray(values, dtype=object)
+    union = np.bincount(codes[codes >= 0], minlength=len(values)).astype(np.float64)
+    out = []
+    for k in range(len(columns)):
+        own = codes[k * n : (k + 1) * n]
+        counts = np.bincount(own[own >= 0], minlength=len(values)).astype(np.float64)
+        total = max(counts.sum(), 1.0)
+        frequency = np.where(counts > 0, counts / total, union / max(union.sum(), 1.0))
+        out.append(Encoded(codes=own, values=values, frequency=frequency))
+    return out
+
+
+def encode_all(frame: pd.DataFrame, settings: LinkSettings) -> dict[str, Encoded]:
+    """Encodings per comparison column; swap columns and multi-column comparisons share one."""
+    out: dict[str, Encoded] = {}
+    groups: list[list[str]] = []
+    if settings.swap_columns:
+        groups.append(list(settings.swap_columns))
+    for comp in settings.comparisons:
+        for level in comp.levels:
+            if isinstance(level.when, AnyEqual):
+                groups.append(list(level.when.columns))
+    for comp in settings.comparisons:
+        for col in comp.columns:
+            if not any(col in g for g in groups):
+                groups.append([col])
+    for group in groups:
+        if all(c in out for c in group):
+            continue
+        for col, enc in zip(group, encode(frame, group), strict=True):
+            out[col] = enc
+    return out
+
+
+def _pair_values(
+    a: np.ndarray, b: np.ndarray, n_values: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (a, b) code combinations among pairs where both are known and differ."""
+    idx = np.flatnonzero((a >= 0) & (b >= 0) & (a != b))
+    key = a[idx] * n_values + b[idx]
+    uniq, inverse = np.unique(key, return_inverse=True)
+    return idx, uniq // n_values, uniq % n_values, inverse
+
+
+def similarity(a: np.ndarray, b: np.ndarray, enc: Encoded, metric: str) -> np.ndarray:
+    """Similarity per pair (1 for equal values, 0 when either is missing).
+
+    For `damerau` the result is the edit distance (0 equal, large when missing).
+    """
+    is_distance = metric == "damerau"
+    out = np.full(a.shape, 99.0 if is_distance else 0.0, dtype=np.float64)
+    both = (a >= 0) & (b >= 0)
+    out[both & (a == b)] = 0.0 if is_distance else 1.0
+    idx, ua, ub, inverse = _pair_values(a, b, len(enc.values))
+    if idx.size == 0:
+        return out
+    scorer = {
+        "jaro_winkler": JaroWinkler.normalized_similarity,
+        "levenshtein": Levenshtein.normalized_similarity,
+        "damerau": DamerauLevenshtein.distance,
+    }[metric]
+    values = enc.values
+    sims = process.cpdist(
+        values[ua].astype(str), values[ub].astype(str), scorer=scorer, workers=-1
+    ).astype(np.float64)
+    out[idx] = sims[inverse]
+    return out
+
+
+def _date_typo(a: np.ndarray, b: np.ndarray, enc: Encoded) -> np.ndarray:
+    """One character apart, or the same date with day and month exchanged."""
+    out = np.zeros(a.shape, dtype=bool)
+    idx, ua, ub, inverse = _pair_values(a, b, len(enc.values))
+    if idx.size == 0:
+        return out
+    da = pd.Series(enc.values[ua].astype(str)).str.replace(r"\D", "", regex=True)
+    db = pd.Series(enc.values[ub].astype(str)).str.replace(r"\D", "", regex=True)
+    one_edit = process.cpdist(da.to_numpy(), db.to_numpy(), scorer=Levenshtein.distance) <= 1
+    swapped = (da.str[:4] + da.str[6:8] + da.str[4:6]) == db
+    out[idx] = (one_edit | swapped.to_numpy())[inverse]
+    return out
+
+
+def _value_pair_test(
+    a: np.ndarray, b: np.ndarray, enc: Encoded, test: Callable[[str, str], bool]
+) -> np.ndarray:
+    """A scalar test run once per distinct value pair (a few thousand, not millions)."""
+    out = np.zeros(a.shape, dtype=bool)
+    idx, ua, ub, inverse = _pair_values(a, b, len(enc.values))
+    if idx.size == 0:
+        return out
+    values = enc.values
+    verdict = np.fromiter(
+        (test(str(x), str(y)) for x, y in zip(values[ua], values[ub], strict=True)),
+        dtype=bool,
+        count=ua.size,
+    )
+    out[idx] = verdict[inverse]
+    return out
+
+
+def _shares_word(a: str, b: str) -> bool:
+    return bool(set(a.split()) & set(b.split()))
+
+
+def _prefix_equal(a: np.ndarray, b: np.ndarray, enc: Encoded, length: int) -> np.ndarray:
+    prefixes = pd.Series(enc.values.astype(str)).str[:length]
+    pcodes, _ = pd.factorize(prefixes)
+    out = (a >= 0) & (b >= 0)
+    out[out] = pcodes[a[out]] == pcodes[b[out]]
+    return out
+
+
+def _side_missing(codes: list[np.ndarray]) -> np.ndarray:
+    missing = codes[0] < 0
+    for c in codes[1:]:
+        missing &= c < 0
+    return missing
+
+
+def _any_equal(a_cols: list[np.ndarray], b_cols: list[np.ndarray]) -> np.ndarray:
+    out = np.zeros(a_cols[0].shape, dtype=bool)
+    for x in a_cols:
+        for y in b_cols:
+            out |= (x >= 0) & (x == y)
+    return out
+
+
+@dataclass
+class _Pairs:
+    """One comparison's columns for a batch of pairs: codes on each side and encodings."""
+
+    comp: Comparison
+    a: dict[str, np.ndarray]
+    b: dict[str, np.ndarray]
+    enc: dict[str, Encoded]
+    cache: dict
+
+    def column(self, predicate) -> str:
+        return getattr(predicate, "column", None) or self.comp.columns[0]
+
+
+def _evaluate(when, pairs: _Pairs) -> np.ndarray:
+    comp = pairs.comp
+    col = pairs.column(when)
+    a, b, enc = pairs.a[col], pairs.b[col], pairs.enc[col]
+    if isinstance(when, AllOf):
+        out = np.ones(a.shape, dtype=bool)
+        for part in when.parts:
+            out &= _evaluate(part, pairs)
+        return out
+    if isinstance(when, AnyOf):
+        out = np.zeros(a.shape, dtype=bool)
+        for part in when.parts:
+            out |= _evaluate(part, pairs)
+        return out
+    if isinstance(when, (Null, BothNull, OneSided)):
+        a_missing = _side_missing([pairs.a[c] for c in _side_columns(comp)])
+        b_missing = _side_missing([pairs.b[c] for c in _side_columns(comp)])
+        if isinstance(when, Null):
+            return a_missing | b_missing
+        if isinstance(when, BothNull):
+            return a_missing & b_missing
+        return a_missing ^ b_missing
+    if isinstance(when, Exact):
+        return (a >= 0) & (a == b)
+    if isinstance(when, Similar):
+        key = (col, when.metric)
+        if key not in pairs.cache:
+            pairs.cache[key] = similarity(a, b, enc, when.metric)
+        s = pairs.cache[key]
+        return s <= when.threshold if when.metric == "damerau" else s >= when.threshold
+    if isinstance(when, Nickname):
+        return _value_pair_test(a, b, enc, nickname_related)
+    if isinstance(when, SharedWord):
+        return _value_pair_test(a, b, enc, _shares_word)
+    if isinstance(when, Prefix):
+        return _prefix_equal(a, b, enc, when.length)
+    if isinstance(when, DateTypo):
+        return _date_typo(a, b, enc)
+    if isinstance(when, AnyEqual):
+        return _any_equal([pairs.a[c] for c in when.columns], [pairs.b[c] for c in when.columns])
+    if isinstance(when, Else):
+        return np.ones(a.shape, dtype=bool)
+    raise TypeError(f"unknown comparison predicate {when!r}")
+
+
+def _side_columns(comp: Comparison) -> tuple[str, ...]:
+    """A side is missing when the field is: all its columns for an AnyEqual comparison."""
+    if any(isinstance(level.when, AnyEqual) for level in comp.levels):
+        return comp.columns
+    return comp.columns[:1]
+
+
+def compare_one(
+    comp: Comparison,
+    a_cols: list[np.ndarray],
+    b_cols: list[np.ndarray],
+    encodings: list[Encoded],
+) -> np.ndarray:
+    """Level index per pair: the first level whose predicate holds (columns in comp order)."""
+    pairs = _Pairs(
+        comp,
+        dict(zip(comp.columns, a_cols, strict=True)),
+        dict(zip(comp.columns, b_cols, strict=True)),
+        dict(zip(comp.columns, encodings, strict=True)),
+        {},
+    )
+    conditions = [_evaluate(level.when, pairs) for level in comp.levels]
+    levels = np.select(conditions, np.arange(len(conditions)), default=len(conditions) - 1)
+    return levels.astype(np.int8)
+
+
+def _swapped(left: np.ndarray, right: np.ndarray, first: Encoded, last: Encoded) -> np.ndarray:
+    """Pairs where reading one side's first and last names the other way round fits better."""
+    fa, fb = first.codes[left], first.codes[right]
+    la, lb = last.codes[left], last.codes[right]
+    known = (fa >= 0) & (fb >= 0) & (la >= 0) & (lb >= 0)
+    candidates = np.flatnonzero(known & ((fa != fb) | (la != lb)))
+    out = np.zeros(left.shape, dtype=bool)
+    if candidates.size == 0:
+        return out
+    fa, fb, la, lb = fa[candidates], fb[candidates], la[candidates], lb[candidates]
+    direct = similarity(fa, fb, first, "jaro_winkler") + similarity(la, lb, last, "jaro_winkler")
+    crossed = similarity(fa, lb, first, "jaro_winkler") + similarity(la, fb, last, "jaro_winkler")
+    out[candidates] = crossed > direct + _SWAP_MARGIN
+    return out
+
+
+def compare(
+    frame: pd.DataFrame,
+    left: np.ndarray,
+    right: np.ndarray,
+    settings: LinkSettings,
+    encodings: dict[str, Encoded] | None = None,
+) -> Compared:
+    """Levels (and term-frequency adjustments) of every comparison for every pair."""
+    encodings = encodings or encode_all(frame, settings)
+    swapped = np.zeros(left.shape, dtype=bool)
+    swap_cols: tuple[str, str] | None = settings.swap_columns
+    if swap_cols:
+        swapped = _swapped(left, right, encodings[swap_cols[0]], encodings[swap_cols[1]])
+    n_comp = len(settings.comparisons)
+    levels = np.empty((left.size, n_comp), dtype=np.int8)
+    tf_bits = np.zeros((left.size, n_comp), dtype=np.float32)
+    for k, comp in enumerate(settings.comparisons):
+        a_cols = [encodings[c].codes[left] for c in comp.columns]
+        b_cols = [_right_codes(c, right, swapped, encodings, swap_cols) for c in comp.columns]
+        levels[:, k] = compare_one(comp, a_cols, b_cols, [encodings[c] for c in comp.columns])
+    tf_bits = np.zeros(levels.shape, dtype=np.float32)  # set once u is known
+    return Compared(levels=levels, tf_bits=tf_bits, swapped=swapped)
+
+
+def term_frequency_bits(
+    levels: np.ndarray,
+    left: np.ndarray,
+    encodings: dict[str, Encoded],
+    settings: LinkSettings,
+    u: list[np.ndarray],
+    frequency: dict[str, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Term-frequency adjustment (bits) of every pair at an exact level with `tf`.
+
+    As in Splink, agreeing on value v has Bayes factor m / tf(v) instead of m / u: the
+    adjustment is log2(u / tf(v)), bounded by `max_tf_bits`. Two Tremblays agree on less
+    than two Papadopouloses. `frequency` overrides a column's value frequencies (the
+    engine's second pass counts values per cluster, i.e. per person).
+    """
+    frequency = frequency or {}
+    tf_bits = np.zeros(levels.shape, dtype=np.float32)
+    for k, comp in enumerate(settings.comparisons):
+        for j, level in enumerate(comp.levels):
+            if not (isinstance(level.when, Exact) and level.when.tf):
+                continue
+            column = level.when.column or comp.columns[0]
+            enc = encodings[column]
+            freq = frequency.get(column, enc.frequency)
+            bits = np.log2(u[k][j] / np.maximum(freq, 1e-12))
+            bits = np.clip(bits, -settings.em.max_tf_bits, settings.em.max_tf_bits)
+            at_level = np.flatnonzero(levels[:, k] == j)
+            tf_bits[at_level, k] = bits[enc.codes[left[at_level]]]
+    return tf_bits
+
+
+def tf_columns(settings: LinkSettings) -> set[str]:
+    """Columns whose exact agreement is adjusted by term frequency."""
+    return {
+        level.when.column or comp.columns[0]
+        for comp in settings.comparisons
+        for level in comp.levels
+        if isinstance(level.when, Exact) and level.when.tf
+    }
+
+
+def _right_codes(
+    column: str,
+    right: np.ndarray,
+    swapped: np.ndarray,
+    encodings: dict[str, Encoded],
+    swap_cols: tuple[str, str] | None,
+) -> np.ndarray:
+    codes = encodings[column].codes[right]
+    if swap_cols and column in swap_cols and swapped.any():
+        other = swap_cols[1] if column == swap_cols[0] else swap_cols[0]
+        codes = codes.copy()
+        codes[swapped] = encodings[other].codes[right[swapped]]
+    return codes

@@ -1,0 +1,361 @@
+"""The matching engine: records in, one cluster label per record out, with the evidence.
+
+It knows nothing about car dealers: `settings` names the columns. Records that agree on
+every identity column are one *signature* and are matched once (a customer's twenty
+repair orders with the same name, phone and VIN cost one comparison, not 190), then the
+result is expanded back to records.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from entity_resolution.blocking import Candidates, block_key, candidate_pairs
+from entity_resolution.clustering import Clusters, Exclusive, cluster
+from entity_resolution.comparisons import (
+    Compared,
+    Encoded,
+    compare,
+    compare_one,
+    encode_all,
+    term_frequency_bits,
+    tf_columns,
+)
+from entity_resolution.scoring import (
+    Parameters,
+    Scored,
+    Session,
+    estimate,
+    estimate_prior,
+    frequencies,
+    score,
+)
+from entity_resolution.settings import LinkSettings
+
+log = logging.getLogger(__name__)
+
+_PIN = "__pin"
+_RANDOM_PAIRS = 200_000
+_MUST_LINK_STRENGTH = 1e6
+
+
+@dataclass
+class LinkResult:
+    settings: LinkSettings
+    record_signature: np.ndarray  # signature number per input record
+    signatures: pd.DataFrame  # one row per signature (identity and blocking columns)
+    candidates: Candidates
+    compared: Compared
+    scored: Scored
+    params: Parameters
+    contradiction: np.ndarray  # bool per candidate pair
+    clusters: Clusters  # over signatures
+    record_cluster: np.ndarray  # cluster number per input record
+    record_probability: np.ndarray  # strength of each record's link into its cluster
+    must_link: tuple[np.ndarray, np.ndarray]  # signature pairs forced together
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def review(self) -> np.ndarray:
+        """Candidate pairs in the uncertain band that ended in different clusters."""
+        low, high = self.settings.review_band
+        p = self.scored.probability
+        labels = self.clusters.labels
+        apart = labels[self.candidates.left] != labels[self.candidates.right]
+        return (p >= low) & (p < high) & ~self.contradiction & apart
+
+    def level_labels(self, pairs: np.ndarray) -> pd.DataFrame:
+        """Readable level label per comparison for the given candidate pair indices."""
+        out = {}
+        for k, comp in enumerate(self.settings.comparisons):
+            labels = np.asarray(comp.labels, dtype=object)
+            out[comp.name] = labels[self.compared.levels[pairs, k]]
+        return pd.DataFrame(out)
+
+
+def signatures_of(records: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Signature number per record and the first record of each signature."""
+    sig = records.groupby(columns, sort=False, dropna=False).ngroup().to_numpy()
+    first = pd.Series(np.arange(len(records))).groupby(sig).first().to_numpy()
+    return sig, records.iloc[first].reset_index(drop=True)
+
+
+def _contradictions(compared: Compared, settings: LinkSettings) -> np.ndarray:
+    out = np.zeros(compared.levels.shape[0], dtype=bool)
+    index = {c.name: k for k, c in enumerate(settings.comparisons)}
+    for rule in settings.contradictions:
+        hit = np.ones(compared.levels.shape[0], dtype=bool)
+        for name, labels in rule.levels.items():
+            k = index[name]
+            comp = settings.comparisons[k]
+            wanted = [comp.labels.index(label) for label in labels]
+            hit &= np.isin(compared.levels[:, k], wanted)
+        out |= hit
+    return out
+
+
+def _exclusives(settings: LinkSettings, encodings: dict[str, Encoded]) -> tuple[Exclusive, ...]:
+    """For each exclusive column: values are incompatible when the column's own comparison
+    puts them at a level that a single-field contradiction names."""
+    out = []
+    for column in settings.exclusive:
+        comp = next(c for c in settings.comparisons if c.columns[0] == column)
+        bad_levels = [
+            comp.labels.index(label)
+            for rule in settings.contradictions
+            if set(rule.levels) == {comp.name}
+            for label in rule.levels[comp.name]
+        ]
+        enc = encodings[column]
+        # A value stands for the first signature holding it (for the comparison's other
+        # columns, such as the formal name behind a nickname).
+        holder = np.full(len(enc.values), -1, dtype=np.int64)
+        known = np.flatnonzero(enc.codes >= 0)
+        holder[enc.codes[known[::-1]]] = known[::-1]
+
+        def incompatible(a, b, comp=comp, holder=holder, bad_levels=bad_levels):
+            sa, sb = holder[a], holder[b]
+            levels = compare_one(
+                comp,
+                [encodings[c].codes[sa] for c in comp.columns],
+                [encodings[c].codes[sb] for c in comp.columns],
+                [encodings[c] for c in comp.columns],
+            )
+            return np.isin(levels, bad_levels)
+
+        out.append(Exclusive(column, enc.codes, incompatible))
+    return tuple(out)
+
+
+def _sessions(frame: pd.DataFrame, candidates: Candidates, settings: LinkSettings) -> list[Session]:
+    """One EM session per blocking rule: the candidates agreeing on that rule's key."""
+    out = []
+    for rule in settings.blocking_rules:
+        key = block_key(frame, rule.columns)
+        a, b = key[candidates.left], key[candidates.right]
+        sources = {s for c in rule.columns for s in settings.derived.get(c, (c,))}
+        involved = frozenset(
+            k for k, comp in enumerate(settings.comparisons) if sources & set(comp.columns)
+        )
+        out.append(Session(rule.name, (a >= 0) & (a == b), involved))
+    return out
+
+
+def _total_pairs(frame: pd.DataFrame, settings: LinkSettings) -> float:
+    """Pairs the model could be asked about: all pairs, or all cross-source pairs."""
+    n = float(len(frame))
+    if settings.link_type == "dedupe":
+        return n * (n - 1) / 2
+    sizes = frame[settings.source_column].value_counts().to_numpy(dtype=float)
+    return float((sizes.sum() ** 2 - (sizes**2).sum()) / 2)
+
+
+def _random_pair_frequencies(
+    frame: pd.DataFrame, settings: LinkSettings, encodings: dict[str, Encoded], seed: int = 0
+) -> list[np.ndarray]:
+    """Level frequencies among random pairs: nearly all non-matches, so these are u."""
+    n = len(frame)
+    if n * (n - 1) // 2 <= _RANDOM_PAIRS:  # small data: every pair, exactly
+        a, b = np.triu_indices(n, k=1)
+    else:
+        rng = np.random.default_rng(seed)
+        a = rng.integers(0, n, _RANDOM_PAIRS)
+        b = rng.integers(0, n, _RANDOM_PAIRS)
+    keep = a != b
+    compared = compare(frame, a[keep], b[keep], settings, encodings)
+    return frequencies(compared.levels, settings)
+
+
+def link(
+    records: pd.DataFrame,
+    settings: LinkSettings,
+    must_link: tuple[np.ndarray, np.ndarray] | None = None,
+    cannot_link: tuple[np.ndarray, np.ndarray] | None = None,
+) -> LinkResult:
+    """Resolve `records` (one row each) into clusters.
+
+    `must_link` / `cannot_link` are pairs of record positions decided by a person; they
+    override the model. A record named in a cannot-link decision becomes its own
+    signature, so the decision can separate it from an otherwise identical record.
+    """
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    n_records = len(records)
+    frame = records.reset_index(drop=True)
+    columns = list(settings.identity_columns)
+    if cannot_link is not None and len(cannot_link[0]):
+        pin = pd.Series(pd.NA, index=frame.index, dtype="string")
+        pinned = np.unique(np.concatenate(cannot_link))
+        pin.iloc[pinned] = pinned.astype(str)
+        frame = frame.assign(**{_PIN: pin})
+        columns.append(_PIN)
+    record_signature, signatures = signatures_of(frame, columns)
+    n = len(signatures)
+    timings["signatures"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    candidates = candidate_pairs(signatures, settings)
+    timings["blocking"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    encodings = encode_all(signatures, settings)
+    compared = compare(signatures, candidates.left, candidates.right, settings, encodings)
+    timings["comparing"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    contradiction = _contradictions(compared, settings)
+    u = _random_pair_frequencies(signatures, settings, encodings)
+    compared.tf_bits = term_frequency_bits(compared.levels, candidates.left, encodings, settings, u)
+    sessions = _sessions(signatures, candidates, settings)
+    params = estimate(
+        compared.levels,
+        compared.tf_bits,
+        settings,
+        u,
+        sessions,
+        contradiction,
+        _total_pairs(signatures, settings),
+    )
+    scored = score(compared, params, settings)
+    timings["scoring"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    decided = _decided_pairs(record_signature, must_link, cannot_link)
+    exclusives = _exclusives(settings, encodings)
+    clusters = _cluster(n, candidates, scored, contradiction, decided, exclusives, settings)
+    timings["clustering"] = time.perf_counter() - t
+
+    # Second pass: how common a value is among *people* (clusters), not among signatures.
+    # A firm with two hundred repair orders makes its name frequent among signatures,
+    # yet only one customer carries it.
+    t = time.perf_counter()
+    frequency = {
+        column: _cluster_frequency(encodings[column].codes, clusters.labels)
+        for column in tf_columns(settings)
+    }
+    compared.tf_bits = term_frequency_bits(
+        compared.levels, candidates.left, encodings, settings, u, frequency
+    )
+    params.prior = estimate_prior(
+        _log_bayes_factors(compared, params, settings),
+        _total_pairs(signatures, settings),
+        contradiction,
+    )
+    scored = score(compared, params, settings)
+    clusters = _cluster(n, candidates, scored, contradiction, decided, exclusives, settings)
+    timings["second pass"] = time.perf_counter() - t
+
+    ml_left, ml_right = decided[0], decided[1]
+    sig_probability = _signature_probability(n, candidates, scored, clusters, (ml_left, ml_right))
+    result = LinkResult(
+        settings=settings,
+        record_signature=record_signature,
+        signatures=signatures,
+        candidates=candidates,
+        compared=compared,
+        scored=scored,
+        params=params,
+        contradiction=contradiction,
+        clusters=clusters,
+        record_cluster=clusters.labels[record_signature],
+        record_probability=sig_probability[record_signature],
+        must_link=(ml_left, ml_right),
+        timings=timings,
+    )
+    log.info(
+        "linked %d records (%d signatures, %d candidate pairs) into %d clusters in %.1fs",
+        n_records,
+        n,
+        candidates.left.size,
+        clusters.labels.max() + 1 if n else 0,
+        time.perf_counter() - t0,
+    )
+    return result
+
+
+def _decided_pairs(
+    record_signature: np.ndarray,
+    must_link: tuple[np.ndarray, np.ndarray] | None,
+    cannot_link: tuple[np.ndarray, np.ndarray] | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Reviewers' decisions as signature pairs: (must left, must right, cannot left, right)."""
+    empty = np.empty(0, dtype=np.int64)
+    ml = (empty, empty)
+    cl = (empty, empty)
+    if must_link is not None and len(must_link[0]):
+        ml = (record_signature[np.asarray(must_link[0])], record_signature[np.asarray(must_link[1])])
+    if cannot_link is not None and len(cannot_link[0]):
+        cl = (
+            record_signature[np.asarray(cannot_link[0])],
+            record_signature[np.asarray(cannot_link[1])],
+        )
+    return ml[0], ml[1], cl[0], cl[1]
+
+
+def _cluster(
+    n: int,
+    candidates: Candidates,
+    scored: Scored,
+    contradiction: np.ndarray,
+    decided: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    exclusives: tuple[Exclusive, ...],
+    settings: LinkSettings,
+) -> Clusters:
+    """Clusters from the confident links, reviewers' decisions and the contradictions."""
+    ml_left, ml_right, dl_left, dl_right = decided
+    confident = (scored.probability >= settings.match_threshold) & ~contradiction
+    clusters = cluster(
+        n,
+        np.r_[ml_left, candidates.left[confident]],
+        np.r_[ml_right, candidates.right[confident]],
+        np.r_[np.full(ml_left.size, _MUST_LINK_STRENGTH), scored.log_odds[confident]],
+        np.r_[candidates.left[contradiction], dl_left],
+        np.r_[candidates.right[contradiction], dl_right],
+        exclusives,
+    )
+    # Tree links index the links passed above; map them back to candidate pairs.
+    link_index = np.r_[np.full(ml_left.size, -1), np.flatnonzero(confident)]
+    tree = link_index[clusters.tree]
+    clusters.tree = tree[tree >= 0]
+    return clusters
+
+
+def _cluster_frequency(codes: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Share of clusters (people) holding each value, among clusters holding any value."""
+    n_values = int(codes.max()) + 1 if codes.size else 0
+    known = codes >= 0
+    pairs = np.unique(labels[known].astype(np.int64) * max(n_values, 1) + codes[known])
+    counts = np.bincount(pairs % max(n_values, 1), minlength=n_values).astype(np.float64)
+    return counts / max(counts.sum(), 1.0)
+
+
+def _log_bayes_factors(compared: Compared, params: Parameters, settings: LinkSettings) -> np.ndarray:
+    bits = params.level_bits()
+    out = compared.tf_bits.sum(axis=1, dtype=np.float64)
+    for k in range(len(settings.comparisons)):
+        out += bits[k][compared.levels[:, k]]
+    return out
+
+
+def _signature_probability(
+    n: int,
+    candidates: Candidates,
+    scored: Scored,
+    clusters: Clusters,
+    must_link: tuple[np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """Each signature's strongest link to another member of its cluster (1 when alone)."""
+    prob = np.zeros(n)
+    tree = clusters.tree
+    for side in (candidates.left[tree], candidates.right[tree]):
+        np.maximum.at(prob, side, scored.probability[tree])
+    for side in must_link:
+        prob[side] = 1.0
+    sizes = np.bincount(clusters.labels)
+    prob[sizes[clusters.labels] == 1] = 1.0
+    return prob

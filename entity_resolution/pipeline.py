@@ -1,0 +1,411 @@
+"""resolve(engine): raw.* → person records → clusters → stable customer IDs → resolve.*.
+
+Every run re-resolves all landed records (so a new record can merge two customers or a
+review decision can split one) and then inherits IDs from the previous run (ids.py).
+All writes happen in one transaction under an advisory lock: a reader sees the previous
+run or this one, never half of each.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from entity_resolution import io
+from entity_resolution.engine import LinkResult, link
+from entity_resolution.ids import assign_ids, format_customer_id
+from entity_resolution.records import person_records
+from entity_resolution.settings import DEALER, DEALER_PREP, LinkSettings, PrepSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ResolveSummary:
+    run_id: int
+    records: int
+    signatures: int
+    candidate_pairs: int
+    customers: int
+    new_customers: int
+    merged_ids: int
+    split_ids: int
+    records_before: int  # records that already had a customer ID
+    records_kept_id: int  # … and still have the same one
+    review_pairs: int
+    evidence_pairs: int
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def id_stability(self) -> float:
+        return self.records_kept_id / self.records_before if self.records_before else 1.0
+
+    def as_metadata(self) -> dict:
+        out = asdict(self)
+        out["id_stability"] = round(self.id_stability, 6)
+        return out
+
+
+def _decision_pairs(
+    records: pd.DataFrame, decisions: pd.DataFrame
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Record positions of each decided pair whose two records are both still landed."""
+    position = pd.Series(
+        np.arange(len(records)),
+        index=pd.MultiIndex.from_frame(records[["source", "source_record_id"]]),
+    )
+    out = {}
+    for decision in ("must_link", "cannot_link"):
+        rows = decisions[decisions["decision"] == decision]
+        a = position.reindex(pd.MultiIndex.from_frame(rows[["source_a", "source_record_id_a"]]))
+        b = position.reindex(pd.MultiIndex.from_frame(rows[["source_b", "source_record_id_b"]]))
+        keep = a.notna().to_numpy() & b.notna().to_numpy()
+        out[decision] = (
+            a.to_numpy()[keep].astype(np.int64),
+            b.to_numpy()[keep].astype(np.int64),
+        )
+    return out
+
+
+def resolve(
+    engine: Engine,
+    settings: LinkSettings = DEALER,
+    prep: PrepSettings = DEALER_PREP,
+) -> ResolveSummary:
+    """Resolve every landed person record into customers and write resolve.*."""
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    raw, dealers = io.read_raw(engine)
+    decisions = io.read_decisions(engine)
+    timings["reading"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    records = person_records(raw, dealers, prep)
+    timings["standardizing"] = time.perf_counter() - t
+
+    pairs = _decision_pairs(records, decisions)
+    result = link(records, settings, pairs["must_link"], pairs["cannot_link"])
+    timings.update(result.timings)
+
+    t = time.perf_counter()
+    with engine.begin() as conn:
+        io.lock(conn)
+        summary = _write(conn, records, result, settings)
+    timings["writing"] = time.perf_counter() - t
+    summary.timings = {k: round(v, 2) for k, v in timings.items()}
+    summary.seconds = round(time.perf_counter() - t0, 2)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "update resolve.runs set finished_at = now(),"
+                " summary = cast(:s as jsonb) where run_id = :r"
+            ),
+            {"s": json.dumps(summary.as_metadata()), "r": summary.run_id},
+        )
+    log.info("resolve run %d: %s", summary.run_id, summary.as_metadata())
+    return summary
+
+
+def _write(
+    conn: Connection, records: pd.DataFrame, result: LinkResult, settings: LinkSettings
+) -> ResolveSummary:
+    run_id = int(
+        conn.scalar(
+            sa.text(
+                "insert into resolve.runs (records, parameters) values (:n, cast(:p as jsonb))"
+                " returning run_id"
+            ),
+            {"n": len(records), "p": json.dumps(result.params.as_dict(settings))},
+        )
+    )
+    previous = io.read_previous_map(conn)
+    clusters = records[["source", "source_record_id"]].assign(cluster=result.record_cluster)
+    assignment = assign_ids(
+        clusters,
+        previous,
+        lambda k: [format_customer_id(n) for n in io.allocate_ids(conn, k)],
+    )
+    customer_id = assignment.customer_of_cluster.reindex(result.record_cluster).to_numpy()
+    new_map = pd.DataFrame(
+        {
+            "source": records["source"].to_numpy(),
+            "source_record_id": records["source_record_id"].to_numpy(),
+            "customer_id": customer_id,
+            "match_probability": np.round(result.record_probability, 6),
+        }
+    )
+    kept = new_map.merge(previous, on=["source", "source_record_id"], suffixes=("", "_old"))
+    records_before = len(kept)
+    records_kept = int((kept["customer_id"] == kept["customer_id_old"]).sum())
+
+    _write_map(conn, new_map, run_id)
+    _write_customers(conn, new_map, assignment.new_ids, run_id)
+    _write_history(conn, assignment.history, run_id)
+    evidence_pairs = _write_pairs(
+        conn, result, customer_id, settings, run_id, "match_evidence", result.clusters.tree
+    )
+    review_pairs = _write_pairs(
+        conn, result, customer_id, settings, run_id, "review_queue", np.flatnonzero(result.review)
+    )
+    _write_standardized(conn, records)
+
+    history = assignment.history
+    summary = ResolveSummary(
+        run_id=run_id,
+        records=len(records),
+        signatures=len(result.signatures),
+        candidate_pairs=int(result.candidates.left.size),
+        customers=int(new_map["customer_id"].nunique()),
+        new_customers=len(assignment.new_ids),
+        merged_ids=int((history["reason"] == "merge").sum()),
+        split_ids=int((history["reason"] == "split").sum()),
+        records_before=records_before,
+        records_kept_id=records_kept,
+        review_pairs=review_pairs,
+        evidence_pairs=evidence_pairs,
+        seconds=0.0,
+    )
+    conn.execute(
+        sa.text(
+            "update resolve.runs set customers = :c, records_kept_id = :k,"
+            " records_before = :b where run_id = :r"
+        ),
+        {"c": summary.customers, "k": records_kept, "b": records_before, "r": run_id},
+    )
+    return summary
+
+
+def _write_map(conn: Connection, new_map: pd.DataFrame, run_id: int) -> None:
+    io.copy_in(
+        conn,
+        "_map",
+        new_map,
+        "source text, source_record_id text, customer_id text, match_probability float8",
+    )
+    conn.exec_driver_sql(
+        f"""
+        insert into resolve.customer_source_map as m
+            (source, source_record_id, customer_id, match_probability, run_id)
+        select source, source_record_id, customer_id, match_probability, {run_id} from _map
+        on conflict (source, source_record_id) do update
+            set customer_id = excluded.customer_id,
+                match_probability = excluded.match_probability,
+                run_id = excluded.run_id
+            where (m.customer_id, m.match_probability)
+                is distinct from (excluded.customer_id, excluded.match_probability)
+        """
+    )
+    conn.exec_driver_sql(
+        """
+        delete from resolve.customer_source_map m
+        where not exists (
+            select 1 from _map t
+            where t.source = m.source and t.source_record_id = m.source_record_id
+        )
+        """
+    )
+
+
+def _write_customers(
+    conn: Connection, new_map: pd.DataFrame, new_ids: list[str], run_id: int
+) -> None:
+    counts = new_map.groupby("customer_id").size().rename("record_count").reset_index()
+    io.copy_in(conn, "_customers", counts, "customer_id text, record_count integer")
+    conn.exec_driver_sql(
+        f"""
+        insert into resolve.customers as c (customer_id, created_run_id, record_count)
+        select customer_id, {run_id}, record_count from _customers
+        on conflict (customer_id) do update
+            set record_count = excluded.record_count, retired_at = null
+            where (c.record_count, c.retired_at) is distinct from (excluded.record_count, null)
+        """
+    )
+    conn.exec_driver_sql(
+        """
+        update resolve.customers c set retired_at = now(), record_count = 0
+        where c.retired_at is null
+          and not exists (select 1 from _customers t where t.customer_id = c.customer_id)
+        """
+    )
+
+
+def _write_history(conn: Connection, history: pd.DataFrame, run_id: int) -> None:
+    if history.empty:
+        return
+    io.copy_in(
+        conn,
+        "_history",
+        history[["old_customer_id", "new_customer_id", "reason", "records_moved"]],
+        "old_customer_id text, new_customer_id text, reason text, records_moved integer",
+    )
+    conn.exec_driver_sql(
+        f"""
+        insert into resolve.customer_id_history
+            (old_customer_id, new_customer_id, reason, records_moved, run_id)
+        select old_customer_id, new_customer_id, reason, records_moved, {run_id} from _history
+        """
+    )
+
+
+def _pair_frame(result: LinkResult, pairs: np.ndarray, customer_id: np.ndarray) -> pd.DataFrame:
+    """Candidate pairs as (record a, record b) with scores and per-field evidence columns.
+
+    A signature is shown through its first record; a and b are in a fixed order.
+    """
+    sigs = result.signatures
+    rec_of_sig = (
+        pd.Series(np.arange(len(result.record_signature))).groupby(result.record_signature).first()
+    )
+    left = result.candidates.left[pairs]
+    right = result.candidates.right[pairs]
+    frame = pd.DataFrame(
+        {
+            "source_a": sigs["source"].to_numpy()[left],
+            "source_record_id_a": sigs["source_record_id"].to_numpy()[left],
+            "source_b": sigs["source"].to_numpy()[right],
+            "source_record_id_b": sigs["source_record_id"].to_numpy()[right],
+            "customer_id_a": customer_id[rec_of_sig.to_numpy()[left]],
+            "customer_id_b": customer_id[rec_of_sig.to_numpy()[right]],
+            "match_probability": np.round(result.scored.probability[pairs], 6),
+            "match_weight": np.round(result.scored.log_odds[pairs], 3),
+            "names_swapped": result.compared.swapped[pairs],
+        }
+    )
+    swap = (frame["source_a"] > frame["source_b"]) | (
+        (frame["source_a"] == frame["source_b"])
+        & (frame["source_record_id_a"] > frame["source_record_id_b"])
+    )
+    for x, y in (
+        ("source_a", "source_b"),
+        ("source_record_id_a", "source_record_id_b"),
+        ("customer_id_a", "customer_id_b"),
+    ):
+        frame.loc[swap, [x, y]] = frame.loc[swap, [y, x]].to_numpy()
+    labels = result.level_labels(pairs)
+    for k, comp in enumerate(result.settings.comparisons):
+        frame[f"l{k}"] = labels[comp.name].to_numpy()
+        frame[f"w{k}"] = np.round(result.scored.weights[pairs, k], 3)
+    return frame
+
+
+def _evidence_sql(settings: LinkSettings) -> str:
+    parts = [
+        f"'{comp.name}', jsonb_build_object('level', l{k}, 'weight', w{k})"
+        for k, comp in enumerate(settings.comparisons)
+    ]
+    parts.append("'names_swapped', names_swapped")
+    return "jsonb_build_object(" + ", ".join(parts) + ")"
+
+
+def _write_pairs(
+    conn: Connection,
+    result: LinkResult,
+    customer_id: np.ndarray,
+    settings: LinkSettings,
+    run_id: int,
+    table: str,
+    pairs: np.ndarray,
+) -> int:
+    frame = _pair_frame(result, pairs, customer_id)
+    frame = frame.drop_duplicates(
+        ["source_a", "source_record_id_a", "source_b", "source_record_id_b"]
+    )
+    evidence_cols = ", ".join(f"l{k} text, w{k} float8" for k in range(len(settings.comparisons)))
+    io.copy_in(
+        conn,
+        f"_{table}",
+        frame,
+        "source_a text, source_record_id_a text, source_b text, source_record_id_b text,"
+        " customer_id_a text, customer_id_b text, match_probability float8,"
+        f" match_weight float8, names_swapped boolean, {evidence_cols}",
+    )
+    keys = "source_a, source_record_id_a, source_b, source_record_id_b"
+    evidence = _evidence_sql(settings)
+    if table == "match_evidence":
+        conn.exec_driver_sql("delete from resolve.match_evidence")
+        conn.exec_driver_sql(
+            f"""
+            insert into resolve.match_evidence
+                ({keys}, customer_id, match_probability, match_weight, evidence, run_id)
+            select {keys}, customer_id_a, match_probability, match_weight, {evidence}, {run_id}
+            from _match_evidence
+            """
+        )
+    else:
+        # Pairs still uncertain keep their first queued_at; decided pairs leave the queue.
+        decided = """
+            exists (
+                select 1 from resolve.review_decisions d
+                where (d.source_a, d.source_record_id_a, d.source_b, d.source_record_id_b)
+                        = ({p}.source_a, {p}.source_record_id_a, {p}.source_b, {p}.source_record_id_b)
+                   or (d.source_a, d.source_record_id_a, d.source_b, d.source_record_id_b)
+                        = ({p}.source_b, {p}.source_record_id_b, {p}.source_a, {p}.source_record_id_a)
+            )"""
+        conn.exec_driver_sql(
+            f"""
+            delete from resolve.review_queue q
+            where {decided.format(p="q")}
+               or not exists (
+                select 1 from _review_queue t
+                where (t.source_a, t.source_record_id_a, t.source_b, t.source_record_id_b)
+                    = (q.source_a, q.source_record_id_a, q.source_b, q.source_record_id_b)
+            )
+            """
+        )
+        conn.exec_driver_sql(
+            f"""
+            insert into resolve.review_queue as q
+                ({keys}, customer_id_a, customer_id_b, match_probability, match_weight,
+                 evidence, run_id)
+            select {keys}, customer_id_a, customer_id_b, match_probability, match_weight,
+                   {evidence}, {run_id}
+            from _review_queue t
+            where not {decided.format(p="t")}
+            on conflict ({keys}) do update
+                set customer_id_a = excluded.customer_id_a,
+                    customer_id_b = excluded.customer_id_b,
+                    match_probability = excluded.match_probability,
+                    match_weight = excluded.match_weight,
+                    evidence = excluded.evidence,
+                    run_id = excluded.run_id
+            """
+        )
+    return len(frame)
+
+
+def _write_standardized(conn: Connection, records: pd.DataFrame) -> None:
+    columns = [
+        "source",
+        "source_record_id",
+        "first_name",
+        "last_name",
+        "suffix",
+        "company",
+        "birth_date",
+        "phone",
+        "email",
+        "street",
+        "city",
+        "postal_code",
+        "vin",
+        "vin_epoch",
+    ]
+    io.copy_in(
+        conn,
+        "_standardized",
+        records[columns],
+        ", ".join(f"{c} {'date' if c == 'birth_date' else 'text'}" for c in columns),
+    )
+    conn.exec_driver_sql("truncate resolve.standardized_records")
+    conn.exec_driver_sql(
+        f"insert into resolve.standardized_records ({', '.join(columns)})"
+        f" select {', '.join(columns)} from _standardized"
+    )

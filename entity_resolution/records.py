@@ -1,0 +1,246 @@
+"""Dealer exports → one frame of standardized person records, the engine's input.
+
+Each source's columns are renamed to one vocabulary, everything is standardized in one
+pass (distinct values are shared across sources), values that are not a person's own
+(the dealership's phone, a stock e-mail typed for hundreds of customers) are removed,
+and each VIN is replaced by its ownership period so it only links one owner's records.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from entity_resolution import standardize as std
+from entity_resolution.ownership import epochs
+from entity_resolution.settings import PrepSettings
+
+PERSON_SOURCES = ("dealer_sales", "service_orders", "oem_registrations", "crm_leads")
+
+# source → (record date column, {our name: raw column})
+_SOURCE_COLUMNS: dict[str, tuple[str, dict[str, str]]] = {
+    "dealer_sales": (
+        "deal_date",
+        {
+            "first_name": "first_name",
+            "last_name": "last_name",
+            "company": "company_name",
+            "email": "email",
+            "phone": "phone",
+            "street": "street",
+            "city": "city",
+            "postal_code": "postal_code",
+            "birth_date": "birth_date",
+            "vin": "vin",
+            "vin_valid": "is_vin_valid",
+            "trade_vin": "trade_in_vin",
+            "trade_vin_valid": "is_trade_in_vin_valid",
+        },
+    ),
+    "service_orders": (
+        "open_date",
+        {
+            "full_name": "customer_name",
+            "email": "email",
+            "phone": "phone",
+            "vin": "vin",
+            "vin_valid": "is_vin_valid",
+        },
+    ),
+    "oem_registrations": (
+        "registration_date",
+        {
+            "first_name": "owner_first_name",
+            "last_name": "owner_last_name",
+            "email": "email",
+            "phone": "phone",
+            "street": "street",
+            "city": "city",
+            "postal_code": "postal_code",
+            "vin": "vin",
+            "vin_valid": "is_vin_valid",
+        },
+    ),
+    "crm_leads": (
+        "created_at",
+        {"first_name": "first_name", "last_name": "last_name", "email": "email", "phone": "phone"},
+    ),
+}
+_VIN_ROLE = {
+    "dealer_sales": "sale",
+    "service_orders": "service",
+    "oem_registrations": "registration",
+    "crm_leads": "lead",
+}
+_RAW_FIELDS = (
+    "first_name",
+    "last_name",
+    "full_name",
+    "company",
+    "email",
+    "phone",
+    "street",
+    "city",
+    "postal_code",
+    "birth_date",
+    "vin",
+    "vin_valid",
+    "trade_vin",
+    "trade_vin_valid",
+)
+
+
+def raw_columns(source: str) -> list[str]:
+    """The raw columns matching reads from a source table."""
+    date_column, columns = _SOURCE_COLUMNS[source]
+    return ["source_record_id", "dealer_code", date_column, *columns.values()]
+
+
+def _unify(raw: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    frames = []
+    for source in PERSON_SOURCES:
+        table = raw.get(source)
+        if table is None or table.empty:
+            continue
+        date_column, columns = _SOURCE_COLUMNS[source]
+        frame = pd.DataFrame(
+            {
+                "source": source,
+                "source_record_id": table["source_record_id"].astype("string"),
+                "dealer_code": table.get("dealer_code", pd.Series(pd.NA, index=table.index)),
+                "date": table[date_column],
+            }
+        )
+        for ours in _RAW_FIELDS:
+            theirs = columns.get(ours)
+            frame[ours] = table[theirs] if theirs in table.columns else pd.NA
+        frames.append(frame.astype("string"))
+    if not frames:
+        return pd.DataFrame(
+            columns=["source", "source_record_id", "dealer_code", "date", *_RAW_FIELDS]
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _vin(values: pd.Series, valid: pd.Series) -> pd.Series:
+    """ingest's validity flag when it has one, else the same validation done here."""
+    flagged = std.standardize_vin(values, valid)
+    own = std.standardize_vin(values)
+    return flagged.where(valid.notna(), own)
+
+
+def person_records(
+    raw: dict[str, pd.DataFrame],
+    dealers: pd.DataFrame | None,
+    prep: PrepSettings,
+) -> pd.DataFrame:
+    """Standardized person records from the raw tables (source name → frame)."""
+    recs = _unify(raw)
+    email = std.standardize_email(recs["email"])
+    company = _companies(recs, email)
+    names = std.standardize_names(recs["first_name"], recs["last_name"], recs["full_name"])
+    # A firm is identified by its name; the contact typed beside it (owner, manager,
+    # whoever came in) changes and must not tie the firm to that person's own records.
+    names = names.mask(company.notna())
+    postal = std.standardize_postal(recs["postal_code"])
+    out = pd.DataFrame(
+        {
+            "source": recs["source"],
+            "source_record_id": recs["source_record_id"],
+            "dealer_code": recs["dealer_code"],
+            "date": std.standardize_date(recs["date"]),
+            **{c: names[c] for c in names.columns},
+            "company": company,
+            "birth_date": std.standardize_date(recs["birth_date"]),
+            "phone": std.standardize_phone(recs["phone"]),
+            "email": email,
+            "street": std.standardize_street(recs["street"]),
+            "city": std.fold(recs["city"]),
+            "postal_code": postal["postal_code"],
+            "fsa": postal["fsa"],
+            "vin": _vin(recs["vin"], recs["vin_valid"]),
+            "trade_vin": _vin(recs["trade_vin"], recs["trade_vin_valid"]),
+        }
+    )
+    _drop_impersonal_values(out, dealers, prep)
+    out[["street_number", "street_name"]] = std.split_street(out["street"])
+    _add_ownership_periods(out, prep)
+    _add_blocking_keys(out)
+    return out
+
+
+def _companies(recs: pd.DataFrame, email: pd.Series) -> pd.Series:
+    """The firm a record is for: the deal's company name, a customer name that is a
+    firm's (`TOITURES HADDAD INC`, `Campbell Logistics / Mark` on a repair order, a
+    registration whose owner surname is a company), or an e-mail at a firm's domain
+    (a lead from `bureau@plomberieroy.ca` is the firm's, whoever signed it)."""
+    company = std.standardize_company(recs["company"])
+    known = set(company.dropna())
+    name_text = recs["full_name"].str.split("/", n=1).str[0]
+    name_text = name_text.fillna(recs["last_name"].where(recs["first_name"].isna()))
+    name_text = name_text.fillna(recs["first_name"] + " " + recs["last_name"])
+    candidate = std.standardize_company(name_text)
+    company = company.fillna(candidate.where(std.is_business_name(candidate, known)))
+    return company.fillna(_company_of_domain(email, company)).astype("string")
+
+
+def _company_of_domain(email: pd.Series, company: pd.Series) -> pd.Series:
+    """The firm owning each e-mail's domain, where the data shows one.
+
+    A domain is a firm's when most records using it are that firm's: a web-mail domain
+    (gmail.com) is used by thousands of people and never qualifies, whatever a few firms
+    do with it.
+    """
+    domain = email.str.split("@", n=1).str[1]
+    frame = pd.DataFrame({"domain": domain, "company": company}).dropna(subset=["domain"])
+    stats = frame.groupby("domain").agg(
+        records=("company", "size"), firm_records=("company", "count")
+    )
+    firm_domains = stats.index[(stats["firm_records"] >= 2) & (stats["firm_records"] * 2 > stats["records"])]
+    owners = (
+        frame[frame["domain"].isin(firm_domains)]
+        .dropna(subset=["company"])
+        .groupby("domain")["company"]
+        .agg(lambda s: s.mode().iloc[0])
+    )
+    return domain.map(owners).astype("string")
+
+
+def _drop_impersonal_values(
+    recs: pd.DataFrame, dealers: pd.DataFrame | None, prep: PrepSettings
+) -> None:
+    """Blank the dealership's own phones and any contact shared by too many people."""
+    people = std.name_signature(recs["first_name_key"], recs["last_name"])
+    rooftop = set()
+    if dealers is not None and "phone" in dealers.columns:
+        rooftop = set(std.standardize_phone(dealers["phone"]).dropna())
+    recs["phone"] = std.drop_values(
+        recs["phone"],
+        rooftop | std.shared_values(recs["phone"], people, prep.max_people_per_value),
+    )
+    recs["email"] = std.drop_values(
+        recs["email"], std.shared_values(recs["email"], people, prep.max_people_per_value)
+    )
+    address = recs["street"] + "|" + recs["postal_code"].fillna("")
+    shared = std.shared_values(address, people, prep.max_people_per_value)
+    recs["street"] = recs["street"].mask(address.isin(list(shared))).astype("string")
+
+
+def _add_ownership_periods(recs: pd.DataFrame, prep: PrepSettings) -> None:
+    role = recs["source"].map(_VIN_ROLE)
+    events = pd.concat(
+        [
+            pd.DataFrame({"vin": recs["vin"], "date": recs["date"], "role": role}),
+            pd.DataFrame({"vin": recs["trade_vin"], "date": recs["date"], "role": "trade_in"}),
+        ],
+        ignore_index=True,
+    )
+    keys = epochs(events, prep.ownership_window_days)
+    n = len(recs)
+    recs["vin_epoch"] = keys.iloc[:n].to_numpy()
+    recs["trade_epoch"] = keys.iloc[n:].to_numpy()
+
+
+def _add_blocking_keys(recs: pd.DataFrame) -> None:
+    recs["name_tokens"] = std.sorted_words(recs["first_name"] + " " + recs["last_name"])
+    recs["phone_tail"] = recs["phone"].str[-7:]
+    recs["email_user"] = recs["email"].str.split("@", n=1).str[0]

@@ -1,0 +1,469 @@
+"""Every matching rule in one declarative object, read like Splink's settings.
+
+A `LinkSettings` says which columns identify a record, how candidate pairs are found
+(blocking rules), how each field of a pair is compared (levels tried in order, the first
+that holds wins, each with a label a person can read), which level combinations are a
+contradiction (two different people, whatever the rest says), and the probability
+thresholds. The engine holds no matching rule of its own: `DEALER` resolves the dealer
+exports, `FEBRL` runs the same engine on the FEBRL benchmark with other columns.
+
+Thresholds are posterior probabilities, set by reasoning rather than fitted: a pair is
+linked when the model puts it at ≥ 0.95 (at most one wrong link in twenty, before
+clustering removes contradictions), and goes to a person when it is between 0.5 (more
+likely the same than not) and 0.95.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+# ---------------------------------------------------------------- comparison levels
+
+
+@dataclass(frozen=True)
+class Null:
+    """Either side (any of the columns) is missing: no evidence either way."""
+
+
+@dataclass(frozen=True)
+class Exact:
+    """Both sides equal. With `tf`, the weight is adjusted by how common the value is.
+
+    `column` (here and below) names another of the comparison's columns to test;
+    by default the comparison's own field.
+    """
+
+    tf: bool = False
+    column: str | None = None
+
+
+@dataclass(frozen=True)
+class Similar:
+    """Similarity of the two strings at or above `threshold` (0–1).
+
+    metric: `jaro_winkler`, `levenshtein` (normalized similarity) or `damerau`
+    (absolute Damerau-Levenshtein distance ≤ threshold, threshold an integer count).
+    """
+
+    metric: Literal["jaro_winkler", "levenshtein", "damerau"]
+    threshold: float
+    column: str | None = None
+
+
+@dataclass(frozen=True)
+class Prefix:
+    """The first `length` characters agree (an initial against a full name)."""
+
+    length: int
+    column: str | None = None
+
+
+@dataclass(frozen=True)
+class Nickname:
+    """One name is a nickname of the other, or both are nicknames of one formal name."""
+
+
+@dataclass(frozen=True)
+class SharedWord:
+    """The names share a whole word: `Marie-Ève` written `Marie`, `Marie-Josée` as `Josée`."""
+
+
+@dataclass(frozen=True)
+class DateTypo:
+    """Two ISO dates that differ by one typed character or by day/month transposition."""
+
+
+@dataclass(frozen=True)
+class AnyEqual:
+    """Some value among `columns` on one side equals one of them on the other."""
+
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OneSided:
+    """Exactly one side has a value (for fields whose absence is itself informative)."""
+
+
+@dataclass(frozen=True)
+class BothNull:
+    """Neither side has a value."""
+
+
+@dataclass(frozen=True)
+class Else:
+    """Anything left: both sides known and different."""
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """At least one of `parts` holds (an initial matching the name or its formal name)."""
+
+    parts: tuple
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """Every one of `parts` holds (same civic number *and* a similar street name)."""
+
+    parts: tuple
+
+
+Predicate = (
+    Null
+    | Exact
+    | Similar
+    | Prefix
+    | Nickname
+    | SharedWord
+    | DateTypo
+    | AnyEqual
+    | OneSided
+    | BothNull
+    | AllOf
+    | AnyOf
+    | Else
+)
+
+
+@dataclass(frozen=True)
+class Level:
+    label: str
+    when: Predicate
+    is_null: bool = False  # carries no evidence (Bayes factor fixed at 1)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One field of a pair, compared level by level; `columns[0]` is the field itself.
+
+    Extra columns serve multi-column predicates (`AnyEqual` over a VIN and a trade-in VIN).
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    levels: tuple[Level, ...]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(level.label for level in self.levels)
+
+
+def null_level(label: str = "missing on one side") -> Level:
+    return Level(label, Null(), is_null=True)
+
+
+def name_comparison(name: str, column: str, tf: bool = True) -> Comparison:
+    return Comparison(
+        name,
+        (column,),
+        (
+            null_level(),
+            Level("exact", Exact(tf=tf)),
+            Level("very similar (Jaro-Winkler ≥ 0.92)", Similar("jaro_winkler", 0.92)),
+            Level("similar (Jaro-Winkler ≥ 0.80)", Similar("jaro_winkler", 0.80)),
+            Level("different", Else()),
+        ),
+    )
+
+
+def exact_comparison(name: str, column: str, tf: bool = False, typo: bool = False) -> Comparison:
+    levels = [null_level(), Level("exact", Exact(tf=tf))]
+    if typo:
+        levels.append(Level("one typo", Similar("damerau", 1)))
+    levels.append(Level("different", Else()))
+    return Comparison(name, (column,), tuple(levels))
+
+
+# ---------------------------------------------------------------- blocking, contradictions
+
+
+@dataclass(frozen=True)
+class BlockingRule:
+    """Records that agree exactly on every column are candidate pairs.
+
+    A block larger than `max_block_size` is skipped (and reported): a key shared by
+    that many records identifies nobody.
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    max_block_size: int = 400
+
+
+@dataclass(frozen=True)
+class Contradiction:
+    """Pairs whose levels fall in all of `levels` (comparison → labels) are two people.
+
+    Such a pair is never linked directly, and clustering keeps the two apart.
+    """
+
+    name: str
+    levels: dict[str, tuple[str, ...]]
+
+    def __hash__(self) -> int:
+        return hash((self.name, tuple(sorted(self.levels))))
+
+
+@dataclass(frozen=True)
+class EMSettings:
+    max_iterations: int = 50
+    tolerance: float = 1e-5
+    max_tf_bits: float = 8.0  # bounds the term-frequency adjustment, in bits
+    prior_pairs: float = 20.0  # weight of the starting m/u as pseudo-pairs (small data)
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    link_type: Literal["dedupe", "link_only"]
+    identity_columns: tuple[str, ...]
+    blocking_rules: tuple[BlockingRule, ...]
+    comparisons: tuple[Comparison, ...]
+    contradictions: tuple[Contradiction, ...] = ()
+    # Columns a cluster may hold only one value of (among those a comparison would not
+    # call compatible): two birth dates mean two people.
+    exclusive: tuple[str, ...] = ()
+    swap_columns: tuple[str, str] | None = None  # first/last typed in each other's box
+    # Blocking-only columns and the compared columns they are derived from, so that the
+    # m of a comparison is not learnt from pairs selected for agreeing on it.
+    derived: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    source_column: str | None = None  # link_only: pairs across sources only
+    match_threshold: float = 0.95
+    review_band: tuple[float, float] = (0.5, 0.95)
+    em: EMSettings = field(default_factory=EMSettings)
+
+    def comparison(self, name: str) -> Comparison:
+        return next(c for c in self.comparisons if c.name == name)
+
+
+# ---------------------------------------------------------------- the dealer exports
+
+_VEHICLE = Comparison(
+    "vehicle",
+    ("vin_epoch", "trade_epoch", "vin", "trade_vin"),
+    (
+        null_level("no valid VIN on one side"),
+        Level("same vehicle, same ownership period", AnyEqual(("vin_epoch", "trade_epoch"))),
+        Level("same vehicle, another owner's period", AnyEqual(("vin", "trade_vin"))),
+        Level("different vehicles", Else()),
+    ),
+)
+
+_SUFFIX = Comparison(
+    "suffix",
+    ("suffix",),
+    (
+        Level("no suffix on either side", BothNull(), is_null=True),
+        Level("same suffix", Exact()),
+        Level("suffix on one side only", OneSided()),
+        Level("different suffixes", Else()),
+    ),
+)
+
+_BIRTH_DATE = Comparison(
+    "birth_date",
+    ("birth_date",),
+    (
+        null_level(),
+        Level("exact", Exact()),
+        Level("one typo or day/month swapped", DateTypo()),
+        Level("different", Else()),
+    ),
+)
+
+_EMAIL = Comparison(
+    "email",
+    ("email",),
+    (
+        null_level(),
+        Level("exact", Exact()),
+        Level("one typo", Similar("damerau", 1)),
+        Level("different", Else()),
+    ),
+)
+
+_STREET = Comparison(
+    "street",
+    ("street", "street_number", "street_name"),
+    (
+        null_level(),
+        Level("exact", Exact(tf=True)),
+        Level(
+            "same civic number, street name similar (Jaro-Winkler ≥ 0.88)",
+            AllOf(
+                (
+                    Exact(column="street_number"),
+                    Similar("jaro_winkler", 0.88, column="street_name"),
+                )
+            ),
+        ),
+        Level("different", Else()),
+    ),
+)
+
+_POSTAL = Comparison(
+    "postal_code",
+    ("postal_code", "fsa"),
+    (
+        null_level(),
+        Level("exact", Exact(tf=True)),
+        Level("same forward sortation area", Prefix(3)),
+        Level("different", Else()),
+    ),
+)
+
+_FIRST_NAME = Comparison(
+    "first_name",
+    ("first_name", "first_name_key"),
+    (
+        null_level(),
+        Level("exact", Exact(tf=True)),
+        Level("nickname (Bob / Robert)", Nickname()),
+        Level("very similar (Jaro-Winkler ≥ 0.92)", Similar("jaro_winkler", 0.92)),
+        Level("one part of a compound name", SharedWord()),
+        Level("similar (Jaro-Winkler ≥ 0.80)", Similar("jaro_winkler", 0.80)),
+        Level(
+            "same initial",
+            AnyOf((Prefix(1), Prefix(1, column="first_name_key"))),
+        ),
+        Level("different", Else()),
+    ),
+)
+
+DEALER = LinkSettings(
+    link_type="dedupe",
+    identity_columns=(
+        "first_name",
+        "last_name",
+        "suffix",
+        "company",
+        "birth_date",
+        "phone",
+        "email",
+        "street",
+        "postal_code",
+        "vin_epoch",
+        "trade_epoch",
+    ),
+    blocking_rules=(
+        BlockingRule("phone", ("phone",)),
+        BlockingRule("email", ("email",)),
+        BlockingRule("vehicle ownership period", ("vin_epoch",)),
+        BlockingRule("traded-in vehicle", ("trade_epoch",)),
+        BlockingRule("name + postal area", ("first_name_key", "last_name", "fsa")),
+        BlockingRule("swapped name + postal area", ("name_tokens", "fsa")),
+        BlockingRule("surname + birth date", ("last_name", "birth_date")),
+        BlockingRule("given name + birth date", ("first_name_key", "birth_date")),
+        BlockingRule("surname + street", ("last_name", "street")),
+        BlockingRule("full name", ("name_tokens",), max_block_size=150),
+        BlockingRule("company", ("company",)),
+        BlockingRule("surname + phone tail", ("last_name", "phone_tail")),
+        BlockingRule("given name + e-mail user", ("first_name_key", "email_user")),
+    ),
+    comparisons=(
+        _FIRST_NAME,
+        name_comparison("last_name", "last_name"),
+        _SUFFIX,
+        name_comparison("company", "company"),
+        _BIRTH_DATE,
+        exact_comparison("phone", "phone"),
+        _EMAIL,
+        _STREET,
+        _POSTAL,
+        _VEHICLE,
+    ),
+    contradictions=(
+        Contradiction("two birth dates", {"birth_date": ("different",)}),
+        Contradiction("Jr and Sr", {"suffix": ("different suffixes",)}),
+        Contradiction("different given names", {"first_name": ("different",)}),
+        Contradiction(
+            "one vehicle, two ownership periods", {"vehicle": ("same vehicle, another owner's period",)}
+        ),
+        Contradiction(
+            "Jr on one side and different contacts",
+            {
+                "suffix": ("suffix on one side only",),
+                "phone": ("different", "missing on one side"),
+                "email": ("different", "missing on one side"),
+            },
+        ),
+    ),
+    exclusive=("birth_date", "suffix", "first_name"),
+    swap_columns=("first_name", "last_name"),
+    derived={
+        "first_name_key": ("first_name",),
+        "name_tokens": ("first_name", "last_name"),
+        "fsa": ("postal_code",),
+        "phone_tail": ("phone",),
+        "email_user": ("email",),
+    },
+)
+
+
+# ---------------------------------------------------------------- the FEBRL benchmark
+
+FEBRL = LinkSettings(
+    link_type="dedupe",
+    identity_columns=(
+        "given_name",
+        "surname",
+        "street_number",
+        "address_1",
+        "address_2",
+        "suburb",
+        "postcode",
+        "state",
+        "date_of_birth",
+        "soc_sec_id",
+        "source",
+    ),
+    blocking_rules=(
+        BlockingRule("given name + surname", ("given_name", "surname")),
+        BlockingRule("date of birth", ("date_of_birth",)),
+        BlockingRule("social security id", ("soc_sec_id",)),
+        BlockingRule("postcode + street number", ("postcode", "street_number")),
+        BlockingRule("surname + suburb", ("surname", "suburb")),
+        BlockingRule("given name + postcode", ("given_name", "postcode")),
+        BlockingRule("address", ("address_1",)),
+    ),
+    comparisons=(
+        name_comparison("given_name", "given_name"),
+        name_comparison("surname", "surname"),
+        exact_comparison("street_number", "street_number", typo=True),
+        name_comparison("address_1", "address_1", tf=False),
+        name_comparison("suburb", "suburb"),
+        exact_comparison("postcode", "postcode", typo=True),
+        exact_comparison("state", "state"),
+        Comparison(
+            "date_of_birth",
+            ("date_of_birth",),
+            (
+                null_level(),
+                Level("exact", Exact()),
+                Level("one typo or day/month swapped", DateTypo()),
+                Level("different", Else()),
+            ),
+        ),
+        exact_comparison("soc_sec_id", "soc_sec_id", typo=True),
+    ),
+    swap_columns=("given_name", "surname"),
+)
+
+
+# ---------------------------------------------------------------- preparing dealer records
+
+
+@dataclass(frozen=True)
+class PrepSettings:
+    """How raw dealer rows become comparable person records."""
+
+    # Ownership changes of one VIN closer than this are one change (a deal and its OEM
+    # registration days later).
+    ownership_window_days: int = 45
+    # A phone, e-mail or address seen under more distinct people than this is not
+    # personal (a rooftop switchboard, a clerk's stock address): a household is smaller.
+    max_people_per_value: int = 8
+
+
+DEALER_PREP = PrepSettings()

@@ -1,0 +1,540 @@
+"""Turn the many spellings of one fact into one value, so equal facts compare equal.
+
+Every function takes and returns whole pandas columns. Costly per-value work (unidecode,
+phonenumbers) runs once per *distinct* value and is mapped back, because exports repeat
+the same name or phone thousands of times. Missing or unusable values become <NA>:
+downstream, <NA> means "no evidence", never "different".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+import phonenumbers
+from unidecode import unidecode
+
+GENERATIONAL_SUFFIXES = {
+    "jr": "jr",
+    "junior": "jr",
+    "fils": "jr",
+    "sr": "sr",
+    "senior": "sr",
+    "pere": "sr",
+    "ii": "ii",
+    "iii": "iii",
+    "iv": "iv",
+}
+_TITLES = {"mr", "mrs", "ms", "miss", "dr", "m", "mme", "mlle", "me", "monsieur", "madame"}
+
+# Local parts people type when a customer declines to give an address. The data-driven
+# check in `shared_values` catches the ones not listed here.
+_PLACEHOLDER_LOCAL = re.compile(
+    r"^(no|none|non|nomail|noemail|noemails|nomails|noreply|no-reply|donotreply|"
+    r"aucun|aucune|pas|pasdecourriel|pasdemail|pasdecourriel|refuse|refused|declined|"
+    r"na|n/a|nil|null|unknown|inconnu|test|xxx+|x|email|courriel|customer|client)$"
+)
+_EMAIL = re.compile(r"^[a-z0-9._%+'-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$")
+_POSTAL = re.compile(r"^[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z]\d[ABCEGHJ-NPRSTV-Z]\d$")
+_VIN = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
+
+# Street words and their one spelling; keys are compared after accents and dots are gone.
+STREET_WORDS = {
+    "boulevard": "boul",
+    "boul": "boul",
+    "blvd": "boul",
+    "bd": "boul",
+    "bl": "boul",
+    "street": "st",
+    "st": "st",
+    "str": "st",
+    "avenue": "av",
+    "ave": "av",
+    "av": "av",
+    "rue": "rue",
+    "r": "rue",
+    "chemin": "ch",
+    "ch": "ch",
+    "road": "rd",
+    "rd": "rd",
+    "route": "rte",
+    "rte": "rte",
+    "drive": "dr",
+    "dr": "dr",
+    "place": "pl",
+    "pl": "pl",
+    "court": "crt",
+    "crt": "crt",
+    "ct": "crt",
+    "crescent": "cres",
+    "cres": "cres",
+    "croissant": "crois",
+    "crois": "crois",
+    "rang": "rang",
+    "montee": "mtee",
+    "mtee": "mtee",
+    "impasse": "imp",
+    "imp": "imp",
+    "terrasse": "terr",
+    "terr": "terr",
+    "lane": "ln",
+    "ln": "ln",
+    "north": "n",
+    "nord": "n",
+    "south": "s",
+    "sud": "s",
+    "east": "e",
+    "est": "e",
+    "west": "o",
+    "ouest": "o",
+    "o": "o",
+    "w": "o",
+    "saint": "st",
+    "sainte": "ste",
+    "ste": "ste",
+}
+_UNIT_WORDS = r"(?:apt|app|appt|apartment|appartement|unit|unite|suite|bureau|ste)"
+
+
+def _map_unique(s: pd.Series, fn: Callable[[str], object]) -> pd.Series:
+    """Apply a scalar function once per distinct non-null value (exports repeat values)."""
+    s = s.astype("string")
+    uniq = s.dropna().unique()
+    mapping = dict(zip(uniq, (fn(v) for v in uniq), strict=True))
+    return s.map(mapping).astype("string")
+
+
+def _map_unique_pair(
+    s: pd.Series, fn: Callable[[str], tuple[str | None, str | None]]
+) -> tuple[pd.Series, pd.Series]:
+    """Like `_map_unique` for a function returning two values."""
+    s = s.astype("string")
+    uniq = s.dropna().unique()
+    results = [fn(v) for v in uniq]
+    first = dict(zip(uniq, (r[0] for r in results), strict=True))
+    second = dict(zip(uniq, (r[1] for r in results), strict=True))
+    return s.map(first).astype("string"), s.map(second).astype("string")
+
+
+def fold(s: pd.Series) -> pd.Series:
+    """Lower-case ASCII: `Côté` and `COTE` become `cote`; blank becomes <NA>."""
+    return _map_unique(s, lambda v: unidecode(v).lower().strip() or None)
+
+
+# ---------------------------------------------------------------- names
+
+
+@cache
+def nicknames() -> dict[str, frozenset[str]]:
+    """Nickname → the formal given names it stands for (Mike → Michael, Michel).
+
+    From the shipped reference file `data/nicknames.csv`; names are folded like any
+    standardized name (lower-case ASCII, hyphens as spaces).
+    """
+    path = resources.files("entity_resolution") / "data" / "nicknames.csv"
+    with resources.as_file(path) as p:
+        table = pd.read_csv(p, dtype="string")
+    table = table.assign(
+        nickname=table["nickname"].map(_clean_name_one), formal=table["formal"].map(_clean_name_one)
+    )
+    grouped = table.groupby("nickname")["formal"].agg(frozenset)
+    return grouped.to_dict()
+
+
+def nickname_related(a: str, b: str) -> bool:
+    """Bob = Robert, Bob = Rob (both Robert); Pat ≠ Patricia's husband Patrick through Pat."""
+    table = nicknames()
+    fa, fb = table.get(a, frozenset()), table.get(b, frozenset())
+    return b in fa or a in fb or bool(fa & fb)
+
+
+_APOSTROPHES = re.compile(r"['`´’]")
+_NOT_NAME = re.compile(r"[^a-z,]+")
+_SAINT = re.compile(r"\bst\b")
+_SAINTE = re.compile(r"\bste\b")
+
+
+def _clean_name_one(value: str) -> str | None:
+    """`Côté-St-Pierre, JEAN` → `cote saint pierre, jean` (commas kept for `LAST, FIRST`)."""
+    out = _NOT_NAME.sub(" ", _APOSTROPHES.sub("", unidecode(value).lower()))
+    out = _SAINTE.sub("sainte", _SAINT.sub("saint", out))
+    return " ".join(out.split()).replace(" ,", ",") or None
+
+
+def _strip_name_one(value: str, keep_commas: bool = False) -> tuple[str | None, str | None]:
+    """Name without titles and generational suffixes, and the suffix found (if any)."""
+    text = value if keep_commas else value.replace(",", " ")
+    suffix = None
+    kept = []
+    for word in text.replace(",", " , ").split():
+        if word in GENERATIONAL_SUFFIXES:
+            suffix = GENERATIONAL_SUFFIXES[word]
+        elif word not in _TITLES:
+            kept.append(word)
+    out = " ".join(kept).replace(" ,", ",").strip(" ,")
+    return out or None, suffix
+
+
+def _name_parts(s: pd.Series, keep_commas: bool = False) -> tuple[pd.Series, pd.Series]:
+    """Cleaned name text and generational suffix, per distinct raw value."""
+
+    def one(value: str) -> tuple[str | None, str | None]:
+        cleaned = _clean_name_one(value)
+        return _strip_name_one(cleaned, keep_commas) if cleaned else (None, None)
+
+    return _map_unique_pair(s, one)
+
+
+def _name_lexicon(names: pd.Series) -> dict[str, float]:
+    """log share of each name among the structured names (first or last) seen in the data."""
+    counts = names.dropna().value_counts()
+    total = float(counts.sum()) + 1.0
+    return (np.log((counts + 0.5) / total)).to_dict()
+
+
+def _name_scores(
+    first_names: pd.Series | None, last_names: pd.Series | None
+) -> tuple[Callable[[list[str]], float], Callable[[list[str]], float]]:
+    """Log-likelihood of words as a given name and as a surname, from the data's own
+    structured name columns (an initial counts as a likely given name)."""
+    first_lex = _name_lexicon(first_names) if first_names is not None else {}
+    last_lex = _name_lexicon(last_names) if last_names is not None else {}
+    unknown_first = min(first_lex.values(), default=0.0) - 2.0
+    unknown_last = min(last_lex.values(), default=0.0) - 2.0
+    best_first = max(first_lex.values(), default=0.0)
+
+    def as_first(words: list[str]) -> float:
+        name = " ".join(words)
+        return best_first if len(name) == 1 else first_lex.get(name, unknown_first)
+
+    def as_last(words: list[str]) -> float:
+        return last_lex.get(" ".join(words), unknown_last)
+
+    return as_first, as_last
+
+
+_SWAP_EVIDENCE = 3.0  # nats: the exchanged reading must be ~20 times likelier
+
+
+def unswap_names(first: pd.Series, last: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Put back given name and surname typed in each other's box (`Fortin` / `Simon`).
+
+    A pair is exchanged only when the data's own name columns make the exchanged
+    reading far likelier (`Martin` is both a given name and a surname: left alone).
+    """
+    as_first, as_last = _name_scores(first, last)
+    both = first.notna() & last.notna()
+    pairs = pd.DataFrame({"f": first[both], "l": last[both]}).drop_duplicates()
+    direct = [as_first(f.split()) + as_last(la.split()) for f, la in zip(pairs["f"], pairs["l"], strict=True)]
+    crossed = [as_first(la.split()) + as_last(f.split()) for f, la in zip(pairs["f"], pairs["l"], strict=True)]
+    swap = pairs[np.asarray(crossed) > np.asarray(direct) + _SWAP_EVIDENCE]
+    if swap.empty:
+        return first, last
+    key = pd.MultiIndex.from_frame(swap[["f", "l"]])
+    rows = pd.MultiIndex.from_arrays([first.fillna(""), last.fillna("")]).isin(key)
+    return first.where(~rows, last), last.where(~rows, first)
+
+
+def split_full_name(
+    full: pd.Series, first_names: pd.Series | None = None, last_names: pd.Series | None = None
+) -> pd.DataFrame:
+    """Split a free-text customer name into given name and surname.
+
+    `LAST, FIRST` when there is a comma. Without one, exports disagree (`Leblanc André`,
+    `André Leblanc`, `Saint Laurent Isabelle`), so every split point and both orders are
+    tried, and the reading whose parts are most common *as given names and as surnames
+    in the structured columns of the same data* wins. `full` is cleaned text without
+    titles and suffixes (see `standardize_names`); `first_names` / `last_names` are the
+    structured columns, cleaned the same way.
+    """
+    text = full.astype("string")
+    as_first, as_last = _name_scores(first_names, last_names)
+
+    def split(value: str) -> tuple[str | None, str | None]:
+        if "," in value:
+            last, first = (part.strip() or None for part in value.split(",", 1))
+            return first, last
+        words = value.split()
+        if len(words) == 1:
+            if as_first(words) > as_last(words):
+                return words[0], None
+            return None, words[0]
+        best = (-np.inf, None, None)
+        for k in range(1, len(words)):
+            head, tail = words[:k], words[k:]
+            for first, last in ((head, tail), (tail, head)):
+                score = as_first(first) + as_last(last)
+                if score > best[0]:
+                    best = (score, " ".join(first), " ".join(last))
+        return best[1], best[2]
+
+    parsed = {v: split(v) for v in text.dropna().unique()}
+    first = text.map({v: p[0] for v, p in parsed.items()})
+    last = text.map({v: p[1] for v, p in parsed.items()})
+    return pd.DataFrame({"first": first, "last": last}, index=full.index).astype("string")
+
+
+def standardize_names(
+    first: pd.Series | None = None,
+    last: pd.Series | None = None,
+    full: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Given name, surname and generational suffix (Jr, Sr, II), each its own field.
+
+    `full` (free text such as `TREMBLAY, JEAN JR`) is used where `first` and `last` are
+    both empty. Returns columns first_name, first_name_key (nicknames resolved, for
+    blocking), last_name, suffix; hyphens and spaces inside a name become one space
+    (`Marie-Claude` = `Marie Claude`), `St-` and `Ste-` become `Saint-` and `Sainte-`.
+    """
+    index = next(s.index for s in (first, last, full) if s is not None)
+    empty = pd.Series(pd.NA, index=index, dtype="string")
+    f, suffix_f = _name_parts(first if first is not None else empty)
+    la, suffix_l = _name_parts(last if last is not None else empty)
+    suffix = suffix_l.fillna(suffix_f)
+    f, la = unswap_names(f, la)
+    if full is not None:
+        free = f.isna() & la.isna() & full.notna()
+        text, suffix_full = _name_parts(full[free], keep_commas=True)
+        parsed = split_full_name(text, f, la)
+        f = f.where(~free, parsed["first"].reindex(index))
+        la = la.where(~free, parsed["last"].reindex(index))
+        suffix = suffix.fillna(suffix_full.reindex(index))
+    return pd.DataFrame(
+        {
+            "first_name": f,
+            "first_name_key": first_name_key(f),
+            "last_name": la,
+            "suffix": suffix,
+        },
+        index=index,
+    )
+
+
+def first_name_key(first: pd.Series) -> pd.Series:
+    """A blocking key that puts Bob, Robert and Robert-Luc together: the first word of the
+    formal name (a nickname's first formal name).
+
+    Ambiguous nicknames (Mike: Michael or Michel) take the alphabetically first, so this
+    is for finding candidates only; comparisons use the nickname relation itself.
+    """
+    table = {nick: min(formals) for nick, formals in nicknames().items()}
+
+    def key(name: str) -> str:
+        head = name.split(" ")[0]
+        return table.get(name, table.get(head, head)).split(" ")[0]
+
+    return _map_unique(first, key)
+
+
+@cache
+def business_words() -> dict[str, str]:
+    """Words that make a name a firm's (legal forms, trades), from `data/business_words.csv`."""
+    path = resources.files("entity_resolution") / "data" / "business_words.csv"
+    with resources.as_file(path) as p:
+        table = pd.read_csv(p, dtype="string")
+    return dict(zip(table["word"], table["kind"], strict=True))
+
+
+def standardize_company(s: pd.Series) -> pd.Series:
+    """A company name without legal-form words, so `Transport Roy Ltée` = `TRANSPORT ROY`."""
+    legal = {w for w, kind in business_words().items() if kind == "legal form"} | {"et", "and"}
+
+    def one(value: str) -> str | None:
+        cleaned = _clean_name_one(value.replace("&", " ")) or ""
+        return " ".join(w for w in cleaned.replace(",", " ").split() if w not in legal) or None
+
+    return _map_unique(s, one)
+
+
+def is_business_name(company: pd.Series, known: set[str]) -> pd.Series:
+    """Standardized names that are a firm's: a company name seen elsewhere in the data, or
+    a name holding a legal form or trade word (`Plomberie Roy`, `Roy Logistics Inc.`)."""
+    words = set(business_words())
+    tagged = _map_unique(company, lambda v: "1" if words.intersection(v.split()) else "0")
+    return (company.isin(list(known)) | (tagged == "1")).fillna(False).astype(bool)
+
+
+# ---------------------------------------------------------------- contacts
+
+
+def _e164(text: str) -> str | None:
+    try:
+        number = phonenumbers.parse(text, "CA")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@cache
+def _valid_area_code(npa: str) -> bool:
+    """phonenumbers' verdict on a North-American area code (asked once per code)."""
+    return _e164(f"+1{npa}2345678") is not None
+
+
+def standardize_phone(s: pd.Series) -> pd.Series:
+    """Any spelling to E.164 (`(514) 555-0199` → `+15145550199`); invalid → <NA>.
+
+    Extensions are dropped first: `x12` is a desk, not a different person. Ten digits
+    (or eleven starting with 1) are a North-American number: its area code is checked
+    with phonenumbers once per code and its exchange must not start with 0 or 1.
+    Anything else (`+33 …`) goes through phonenumbers whole.
+    """
+
+    def one(value: str) -> str | None:
+        text = _EXTENSION.sub("", value.lower()).strip()
+        if text.startswith("+") and not text.startswith("+1"):
+            return _e164(text)
+        digits = re.sub(r"\D", "", text)
+        if len(digits) == 11 and digits[0] == "1":
+            digits = digits[1:]
+        if len(digits) != 10:
+            return None
+        ok = digits[3] not in "01" and _valid_area_code(digits[:3])
+        return f"+1{digits}" if ok else None
+
+    return _map_unique(s, one)
+
+
+_EXTENSION = re.compile(r"\s*(x|ext\.?|poste)\s*\d+\s*$")
+
+
+def standardize_email(s: pd.Series) -> pd.Series:
+    """Lower case, no spaces; malformed or placeholder (`noemail@…`, `aucun@…`) → <NA>."""
+
+    def one(value: str) -> str | None:
+        out = re.sub(r"\s+", "", value.lower()).strip(".;,<>")
+        if not _EMAIL.match(out):
+            return None
+        local, domain = out.split("@", 1)
+        if _PLACEHOLDER_LOCAL.match(local) or _PLACEHOLDER_DOMAIN.match(domain):
+            return None
+        return out
+
+    return _map_unique(s, one)
+
+
+_PLACEHOLDER_DOMAIN = re.compile(r"^(no-?e?mail|none|aucun|example|test)\.")
+
+
+def _postal_one(value: str) -> str | None:
+    out = re.sub(r"[^A-Z0-9]", "", value.upper())
+    if len(out) == 6:  # letter O typed for zero and back, in the positions they belong to
+        chars = list(out)
+        for i in (1, 3, 5):
+            chars[i] = {"O": "0", "I": "1"}.get(chars[i], chars[i])
+        for i in (0, 2, 4):
+            chars[i] = {"0": "O"}.get(chars[i], chars[i])
+        out = "".join(chars)
+    return out if _POSTAL.match(out) else None
+
+
+def standardize_postal(s: pd.Series) -> pd.DataFrame:
+    """Canadian postal code `H2X 1Y4` → `H2X1Y4` and its forward sortation area `H2X`."""
+    out = _map_unique(s, _postal_one)
+    return pd.DataFrame({"postal_code": out, "fsa": out.str[:3]}, index=s.index)
+
+
+def _street_one(text: str) -> str | None:
+    out = unidecode(text).lower()
+    out = re.sub(rf"\b{_UNIT_WORDS}\.?\s*#?\s*\w+", " ", out)
+    out = re.sub(r"#\s*\w+", " ", out)
+    out = re.sub(r"^\s*\w+\s*-\s*(\d+)", r"\1", out)
+    out = re.sub(r"[^a-z0-9]+", " ", re.sub(r"['`’]", "", out))
+    words = [STREET_WORDS.get(w, w) for w in out.split()]
+    return " ".join(words) or None
+
+
+def standardize_street(s: pd.Series) -> pd.Series:
+    """One spelling per street: `123, Boul. René-Lévesque O.` = `123 boulevard rene levesque ouest`.
+
+    Unit numbers (`app. 4`, `#4`, `4-123 …`) are dropped: people omit them far more often
+    than two different people live at the same civic number and street.
+    """
+    return _map_unique(s, _street_one)
+
+
+def split_street(street: pd.Series) -> pd.DataFrame:
+    """Civic number and street name of a standardized street (`123 boul rene levesque o`)."""
+    parts = street.str.extract(r"^(?P<street_number>\d+[a-z]?)\s+(?P<street_name>.+)$")
+    return parts.astype("string")
+
+
+# ---------------------------------------------------------------- vehicles and dates
+
+_VIN_VALUES = {
+    **{str(d): d for d in range(10)},
+    **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
+    **dict(zip("JKLMN", range(1, 6), strict=True)),
+    "P": 7,
+    "R": 9,
+    **dict(zip("STUVWXYZ", range(2, 10), strict=True)),
+}
+_VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
+def _vin_ok(vin: str) -> bool:
+    if not _VIN.match(vin):
+        return False
+    if vin[0] not in "12345":  # the check digit is mandatory for North-American VINs only
+        return True
+    total = sum(_VIN_VALUES[c] * w for c, w in zip(vin, _VIN_WEIGHTS, strict=True))
+    check = total % 11
+    return vin[8] == ("X" if check == 10 else str(check))
+
+
+def standardize_vin(s: pd.Series, is_valid: pd.Series | None = None) -> pd.Series:
+    """Upper-case VIN, or <NA> when it fails validation (an invalid VIN is not evidence).
+
+    `is_valid` is ingest's flag; when absent the VIN is validated here the same way.
+    """
+    out = s.astype("string").str.upper().str.replace(r"[\s-]", "", regex=True)
+    out = out.mask(out == "")
+    if is_valid is not None:
+        flag = is_valid.astype("string").str.lower().isin(["true", "t", "1", "y", "yes"])
+        return out.where(flag).astype("string")
+    ok = _map_unique(out, lambda v: "1" if _vin_ok(v) else "0")
+    return out.where(ok == "1").astype("string")
+
+
+def standardize_date(s: pd.Series) -> pd.Series:
+    """ISO date text `YYYY-MM-DD` (timestamps keep their date); unparsable → <NA>."""
+    text = s.astype("string").str.strip().str[:10]
+    parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+    return parsed.dt.strftime("%Y-%m-%d").astype("string")
+
+
+# ---------------------------------------------------------------- values that are not a person's
+
+
+def name_signature(first_name: pd.Series, last_name: pd.Series) -> pd.Series:
+    """A coarse person key (first initial + first 4 letters of surname) robust to typos."""
+    return (first_name.str[:1].fillna("?") + "|" + last_name.str[:4].fillna("?")).astype("string")
+
+
+def shared_values(values: pd.Series, people: pd.Series, max_people: int) -> set[str]:
+    """Values (phones, e-mails) attached to more distinct people than one household has.
+
+    A rooftop's switchboard or a clerk's stock e-mail shows up under hundreds of names;
+    a family landline under a handful. `people` is a coarse person key per record.
+    """
+    frame = pd.DataFrame({"v": values, "p": people}).dropna()
+    counts = frame.drop_duplicates().groupby("v", sort=False).size()
+    return set(counts.index[counts > max_people])
+
+
+def drop_values(values: pd.Series, banned: set[str]) -> pd.Series:
+    """`values` with every member of `banned` replaced by <NA>."""
+    if not banned:
+        return values
+    return values.mask(values.isin(list(banned))).astype("string")
+
+
+def sorted_words(s: pd.Series) -> pd.Series:
+    """The words of a text in alphabetical order: `jean tremblay` = `tremblay jean`."""
+    return _map_unique(s, lambda v: " ".join(sorted(v.split())) or None)

@@ -1,0 +1,432 @@
+"""Entity resolution against a real PostgreSQL, on small inboxes written by hand.
+
+Each scenario lands a few CSV rows through ingest (as production does), runs
+`resolve(engine)` and looks at resolve.* the way the profile page and exports do.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from entity_resolution import (
+    check_cluster_sizes,
+    export_links,
+    id_stability,
+    resolve,
+    share_linked,
+)
+from ingest import load_inbox
+
+_VIN_VALUES = {
+    **{str(d): d for d in range(10)},
+    **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
+    **dict(zip("JKLMN", range(1, 6), strict=True)),
+    "P": 7,
+    "R": 9,
+    **dict(zip("STUVWXYZ", range(2, 10), strict=True)),
+}
+_VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+_serial = itertools.count(100001)
+
+
+def vin() -> str:
+    """A fresh North-American VIN with a correct check digit."""
+    body = f"2HGFC2F5_KH{next(_serial):06d}"
+    total = sum(
+        _VIN_VALUES[c] * w for c, w in zip(body.replace("_", "0"), _VIN_WEIGHTS, strict=True)
+    )
+    check = total % 11
+    return body.replace("_", "X" if check == 10 else str(check))
+
+
+class Inbox:
+    """A tiny inbox: rows added per source, written as one CSV file per batch."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.rows: dict[str, list[dict]] = {}
+        self.batch = 0
+        self.counter = itertools.count(1)
+        self.add(
+            "dealers",
+            dealer_code="D01",
+            dealer_name="Auto Lévis",
+            brands="Honda",
+            phone="418-555-0100",
+        )
+
+    def add(self, source: str, **row: str) -> str:
+        """Add a row; returns its source_record_id."""
+        n = next(self.counter)
+        if source in ("dealer_sales", "service_orders", "crm_leads"):
+            row.setdefault("dealer_code", "D01")
+        key_column = {
+            "dealer_sales": "deal_id",
+            "service_orders": "ro_number",
+            "crm_leads": "lead_id",
+            "oem_registrations": "registration_id",
+        }.get(source)
+        if key_column:
+            row.setdefault(key_column, f"{source[:2].upper()}{n:05d}")
+        if source == "oem_registrations":
+            row.setdefault("brand", "Honda")
+            row.setdefault("event", "new_owner")
+        if source == "crm_leads":
+            row.setdefault("created_at", "2024-01-01T10:00:00")
+        self.rows.setdefault(source, []).append(row)
+        if source == "oem_registrations":
+            return row["registration_id"]
+        return f"{row['dealer_code']}:{row[key_column]}" if key_column else row["dealer_code"]
+
+    def sale(self, **row: str) -> str:
+        row.setdefault("deal_date", "2020-05-01")
+        row.setdefault("vin", vin())
+        return self.add("dealer_sales", **row)
+
+    def service(self, **row: str) -> str:
+        row.setdefault("open_date", "2021-05-01")
+        return self.add("service_orders", **row)
+
+    def land(self, engine: Engine) -> None:
+        self.batch += 1
+        for source, rows in self.rows.items():
+            folder = self.root / source
+            folder.mkdir(parents=True, exist_ok=True)
+            columns = sorted({c for r in rows for c in r})
+            with (folder / f"batch{self.batch}.csv").open("w", newline="", encoding="utf-8") as fh:
+                writer = csv.DictWriter(fh, columns)
+                writer.writeheader()
+                writer.writerows(rows)
+        self.rows = {}
+        load_inbox(engine, self.root)
+
+
+@pytest.fixture
+def inbox(tmp_path: Path) -> Inbox:
+    return Inbox(tmp_path / "inbox")
+
+
+def customer_of(engine: Engine, source: str, record_id: str) -> str:
+    with engine.connect() as conn:
+        return conn.scalar(
+            sa.text(
+                "select customer_id from resolve.customer_source_map"
+                " where source = :s and source_record_id = :r"
+            ),
+            {"s": source, "r": record_id},
+        )
+
+
+def the_map(engine: Engine) -> dict[tuple[str, str], str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("select source, source_record_id, customer_id from resolve.customer_source_map")
+        )
+        return {(s, r): c for s, r, c in rows}
+
+
+def background(inbox: Inbox, people: int = 80) -> None:
+    """Other customers, so the model has data to learn from, as a dealer's export has:
+    each with a sale and a repair order, some with a lead; names drawn from short lists so
+    that namesakes occur (same name, different phone and address), and one couple in
+    four sharing a landline and an address."""
+    firsts = [
+        "Luc",
+        "Sophie",
+        "Martin",
+        "Julie",
+        "Éric",
+        "Nadia",
+        "Yves",
+        "Chantal",
+        "Hugo",
+        "Lise",
+    ]
+    lasts = ["Bergeron", "Pelletier", "Lévesque", "Morin", "Fortin", "Gauthier", "Ouellet"]
+    for i in range(people):
+        first = firsts[(i * 3) % len(firsts)]
+        last = lasts[(i // 2 if i % 4 < 2 else i) % len(lasts)]
+        household = i // 2 if i % 4 < 2 else i  # people 4k and 4k+1 live together
+        car = vin()
+        landline = f"581-555-{1000 + household:04d}"
+        street = f"{100 + household} rue {'Principale' if household % 2 else 'du Fleuve'}"
+        postal = f"G6V {household % 9}A{household % 7}"
+        inbox.sale(
+            first_name=first,
+            last_name=last,
+            phone=landline,
+            email=f"{first.lower()}.{last.lower()}{i}@videotron.ca" if i % 3 else "",
+            street=street,
+            postal_code=postal,
+            birth_date=f"19{50 + i % 45}-0{1 + i % 9}-1{i % 10}" if i % 2 else "",
+            vin=car,
+            deal_date=f"20{10 + i % 12}-0{1 + i % 9}-15",
+        )
+        inbox.service(
+            customer_name=f"{last.upper()}, {first.upper()}",
+            phone=landline if i % 5 else "",
+            vin=car,
+            open_date=f"20{23 + i % 3}-0{1 + i % 9}-01",
+        )
+        if i % 3 == 0:
+            inbox.add(
+                "crm_leads",
+                first_name=first,
+                last_name=last,
+                phone=f"367-555-{2000 + i:04d}",
+                created_at=f"20{20 + i % 5}-02-01T09:00:00",
+            )
+
+
+def test_father_and_son_with_same_name_and_address_stay_two_customers(inbox, engine):
+    background(inbox)
+    home = {"street": "12 rue des Érables", "postal_code": "G6V 1A1", "city": "Lévis"}
+    father = inbox.sale(
+        first_name="Jean", last_name="Tremblay", birth_date="1961-03-04",
+        phone="418-555-2001", email="jean.tremblay@videotron.ca", **home,
+    )  # fmt: skip
+    son = inbox.sale(
+        first_name="Jean", last_name="Tremblay Jr", birth_date="1990-08-19",
+        phone="418-555-2001", email="jtremblay90@gmail.com", **home,
+    )  # fmt: skip
+    son_again = inbox.sale(
+        first_name="Jean", last_name="Tremblay", birth_date="1990-08-19",
+        phone="581-555-7788", email="jtremblay90@gmail.com", deal_date="2023-02-02", **home,
+    )  # fmt: skip
+    inbox.land(engine)
+    resolve(engine)
+    assert customer_of(engine, "dealer_sales", father) != customer_of(engine, "dealer_sales", son)
+    assert customer_of(engine, "dealer_sales", son) == customer_of(
+        engine, "dealer_sales", son_again
+    )
+
+
+def test_spouses_sharing_landline_and_address_stay_two_customers(inbox, engine):
+    background(inbox)
+    home = {"street": "45 av. du Parc", "postal_code": "G6V 2B2", "phone": "(418) 555-3003"}
+    wife = inbox.sale(first_name="Marie", last_name="Gagnon", **home)
+    husband = inbox.sale(first_name="Pierre", last_name="Gagnon", **home)
+    wife_again = inbox.add(
+        "oem_registrations", registration_id="R9001", vin=vin(), registration_date="2022-01-01",
+        owner_first_name="MARIE", owner_last_name="GAGNON", street="45 avenue du Parc",
+        postal_code="g6v2b2", phone="418.555.3003",
+    )  # fmt: skip
+    inbox.land(engine)
+    resolve(engine)
+    assert customer_of(engine, "dealer_sales", wife) != customer_of(engine, "dealer_sales", husband)
+    assert customer_of(engine, "dealer_sales", wife) == customer_of(
+        engine, "oem_registrations", wife_again
+    )
+
+
+def test_service_after_a_resale_belongs_to_the_new_owner(inbox, engine):
+    background(inbox)
+    car, other_car = vin(), vin()
+    first_owner = inbox.sale(
+        first_name="Jean", last_name="Roy", phone="418-555-4004", vin=car, deal_date="2015-04-01"
+    )
+    early_service = inbox.service(customer_name="ROY, JEAN", vin=car, open_date="2016-06-01")
+    inbox.sale(
+        first_name="Jean", last_name="Roy", phone="418-555-4004", vin=other_car,
+        trade_in_vin=car, deal_date="2019-03-01",
+    )  # fmt: skip
+    second_owner = inbox.sale(
+        first_name="Jean", last_name="Roy", phone="819-555-5005", vin=car,
+        deal_date="2019-06-01", condition="used", email="jroy.sherbrooke@gmail.com",
+    )  # fmt: skip
+    late_service = inbox.service(customer_name="ROY, JEAN", vin=car, open_date="2020-02-01")
+    inbox.land(engine)
+    resolve(engine)
+    old = customer_of(engine, "dealer_sales", first_owner)
+    new = customer_of(engine, "dealer_sales", second_owner)
+    assert old != new
+    assert customer_of(engine, "service_orders", early_service) == old
+    assert customer_of(engine, "service_orders", late_service) == new
+
+
+def test_the_dealerships_own_phone_links_nobody(inbox, engine):
+    background(inbox)
+    a = inbox.sale(first_name="Marc", last_name="Côté", phone="418 555 0100", postal_code="G6V 3C3")
+    b = inbox.sale(first_name="Marc", last_name="Côté", phone="4185550100", postal_code="G7A 4B4")
+    inbox.land(engine)
+    resolve(engine)
+    assert customer_of(engine, "dealer_sales", a) != customer_of(engine, "dealer_sales", b)
+
+
+def test_a_placeholder_email_links_nobody(inbox, engine):
+    background(inbox)
+    a = inbox.sale(first_name="Sylvie", last_name="Roy", email="noemail@autolevis.ca", city="Lévis")
+    b = inbox.sale(
+        first_name="Sylvie", last_name="Roy", email="NOEMAIL@autolevis.ca", city="Québec"
+    )
+    c = inbox.add("crm_leads", first_name="Sylvie", last_name="Roy", email="aucun@aucun.com")
+    inbox.land(engine)
+    resolve(engine)
+    ids = {customer_of(engine, "dealer_sales", a), customer_of(engine, "dealer_sales", b)}
+    ids.add(customer_of(engine, "crm_leads", c))
+    assert len(ids) == 3
+
+
+def test_nickname_and_last_first_order_find_the_same_person(inbox, engine):
+    background(inbox)
+    car = vin()
+    sale = inbox.sale(
+        first_name="Robert", last_name="Lachance", phone="418-555-6006", vin=car,
+        email="r.lachance@bell.net", street="8 boul. Guillaume-Couture", postal_code="G6W 5E5",
+    )  # fmt: skip
+    service = inbox.service(customer_name="LACHANCE, BOB", phone="+1 418 555 6006", vin=car)
+    lead = inbox.add(
+        "crm_leads", first_name="Bob", last_name="Lachance", email=" R.Lachance@Bell.net "
+    )
+    inbox.land(engine)
+    resolve(engine)
+    customer = customer_of(engine, "dealer_sales", sale)
+    assert customer_of(engine, "service_orders", service) == customer
+    assert customer_of(engine, "crm_leads", lead) == customer
+
+
+def _decide(engine: Engine, a: tuple[str, str], b: tuple[str, str], decision: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "insert into resolve.review_decisions (source_a, source_record_id_a, source_b,"
+                " source_record_id_b, decision, decided_by, note)"
+                " values (:sa, :ra, :sb, :rb, :d, 'test', 'checked by phone')"
+            ),
+            {"sa": a[0], "ra": a[1], "sb": b[0], "rb": b[1], "d": decision},
+        )
+
+
+def test_review_decisions_are_honoured_on_every_later_run(inbox, engine):
+    background(inbox)
+    same_a = inbox.sale(first_name="Annie", last_name="Fortier", phone="418-555-7007")
+    same_b = inbox.add("crm_leads", first_name="Annie", last_name="Fortier", phone="4185557007")
+    apart_a = inbox.sale(
+        first_name="Denis", last_name="Poulin", email="dpoulin@gmail.com", phone="418-555-8228"
+    )
+    apart_b = inbox.add("crm_leads", first_name="Denis", last_name="Poulin", phone="418-555-8118")
+    inbox.land(engine)
+    resolve(engine)
+    a, b = ("dealer_sales", same_a), ("crm_leads", same_b)
+    c, d = ("dealer_sales", apart_a), ("crm_leads", apart_b)
+    assert customer_of(engine, *a) == customer_of(engine, *b)
+    assert customer_of(engine, *c) != customer_of(engine, *d)
+
+    _decide(engine, a, b, "cannot_link")
+    _decide(engine, d, c, "must_link")
+    for _ in range(2):
+        resolve(engine)
+        assert customer_of(engine, *a) != customer_of(engine, *b)
+        assert customer_of(engine, *c) == customer_of(engine, *d)
+
+
+def test_rerun_on_the_same_data_changes_no_customer_id(inbox, engine):
+    background(inbox, people=60)
+    inbox.land(engine)
+    first = resolve(engine)
+    before = the_map(engine)
+    second = resolve(engine)
+    assert the_map(engine) == before
+    assert second.new_customers == 0 and second.merged_ids == 0 and second.split_ids == 0
+    assert second.records_kept_id == first.records == second.records_before
+    assert id_stability(engine)[0]
+
+
+def test_new_records_attach_to_existing_customers_and_new_people_get_new_ids(inbox, engine):
+    background(inbox)
+    sale = inbox.sale(
+        first_name="Guy", last_name="Paradis", phone="418-555-9009", vin=(car := vin())
+    )
+    inbox.land(engine)
+    resolve(engine)
+    before = the_map(engine)
+    customer = customer_of(engine, "dealer_sales", sale)
+
+    later_service = inbox.service(customer_name="PARADIS, GUY", phone="418 555 9009", vin=car)
+    stranger = inbox.sale(first_name="Odile", last_name="Vachon", phone="418-555-9119")
+    inbox.land(engine)
+    summary = resolve(engine)
+    after = the_map(engine)
+    assert customer_of(engine, "service_orders", later_service) == customer
+    assert customer_of(engine, "dealer_sales", stranger) not in set(before.values())
+    assert all(after[k] == v for k, v in before.items())
+    assert summary.new_customers == 1
+
+
+def test_a_merge_keeps_the_older_id_and_records_the_newer_in_history(inbox, engine):
+    background(inbox)
+    by_email = inbox.add("crm_leads", first_name="Rémi", email="remi.thibodeau@outlook.com")
+    inbox.land(engine)
+    resolve(engine)
+    by_phone = inbox.add(
+        "crm_leads", first_name="Rémi", last_name="Thibodeau", phone="418-555-1212"
+    )
+    inbox.land(engine)
+    resolve(engine)
+    older = customer_of(engine, "crm_leads", by_email)
+    newer = customer_of(engine, "crm_leads", by_phone)
+    assert older < newer  # two customers so far: nothing ties the two leads together
+
+    bridge = inbox.sale(
+        first_name="Remi", last_name="Thibodeau", phone="(418) 555-1212",
+        email="REMI.THIBODEAU@OUTLOOK.COM",
+    )  # fmt: skip
+    inbox.land(engine)
+    resolve(engine)
+    assert customer_of(engine, "crm_leads", by_phone) == older
+    assert customer_of(engine, "dealer_sales", bridge) == older
+    with engine.connect() as conn:
+        history = conn.execute(
+            sa.text(
+                "select old_customer_id, new_customer_id, reason from resolve.customer_id_history"
+            )
+        ).all()
+    assert (newer, older, "merge") in [tuple(r) for r in history]
+
+
+def test_every_merged_customer_can_say_why_field_by_field(inbox, engine):
+    background(inbox, people=10)
+    inbox.land(engine)
+    resolve(engine)
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text(
+                "select customer_id, match_probability, evidence from resolve.match_evidence limit 1"
+            )
+        ).one()
+        linked = conn.scalar(
+            sa.text(
+                "select count(distinct customer_id) from resolve.customer_source_map"
+                " where customer_id in (select customer_id from resolve.customer_source_map"
+                " group by customer_id having count(*) > 1)"
+            )
+        )
+        explained = conn.scalar(
+            sa.text("select count(distinct customer_id) from resolve.match_evidence")
+        )
+    assert row.match_probability >= 0.95
+    assert row.evidence["phone"]["level"] == "exact" and row.evidence["phone"]["weight"] > 0
+    assert explained == linked
+
+
+def test_links_export_and_checks_cover_every_landed_record(inbox, engine, tmp_path):
+    background(inbox, people=10)
+    inbox.land(engine)
+    resolve(engine)
+    rows = export_links(engine, tmp_path / "links.csv")
+    lines = (tmp_path / "links.csv").read_text().splitlines()
+    with engine.connect() as conn:
+        landed = sum(
+            conn.scalar(sa.text(f"select count(*) from raw.{source}"))
+            for source in ("dealer_sales", "service_orders", "oem_registrations", "crm_leads")
+        )
+    assert lines[0] == "source,source_record_id,customer_id"
+    assert rows == len(lines) - 1 == landed == 24
+    assert share_linked(engine)[0]
+    assert check_cluster_sizes(engine)[0]

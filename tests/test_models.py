@@ -1,0 +1,511 @@
+"""The customer journey in dbt, on a small hand-built inbox.
+
+One inbox holds every scenario below; it is landed (ingest), resolved (entity_resolution)
+and modelled (`dbt build`, today pinned to 2026-11-01) once for the module, and each test
+reads the marts for one behaviour a user would notice.
+
+Scenarios (one person per line unless said otherwise; every person has their own name,
+e-mail and phone, so identity resolution has no doubt about who is who):
+- Alice buys a new Corolla at D01, services it, trades it in on a Camry; D01 resells the
+  Corolla used to Bruno, who then services it.
+- Claire buys a RAV4 for $28k, then a Highlander for $41k, and services them for years.
+- Daniel leases a Civic at D02 for 48 months, ending three months after "today".
+- Emma opts in on her first OEM registration (Y) and out on her second (N).
+- Hélène bought a Golf over two years ago and was never heard of since; Isabelle bought a
+  Jetta 15 months ago.
+- Jacques's deal has the dealer's own phone and a placeholder e-mail; his later repair
+  order and lead carry his real ones. Karine, his spouse, lives at the same address.
+- Marc buys a truck for his company.
+- One warranty and one internal repair order, so pay types are shown apart.
+"""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from dbt.cli.main import dbtRunner
+from sqlalchemy.engine import URL, Engine
+
+import entity_resolution
+import ingest
+from dealer360 import db
+
+DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
+AS_OF = "2026-11-01"
+
+_VIN_VALUES = {
+    **{str(d): d for d in range(10)},
+    **dict(
+        zip(
+            "ABCDEFGHJKLMNPRSTUVWXYZ",
+            [1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9],
+            strict=True,
+        )
+    ),
+}
+_VIN_WEIGHTS = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2]
+
+
+def make_vin(prefix: str, serial: int) -> str:
+    """A valid North-American VIN: 8 characters of make and model, its check digit, then
+    model-year, plant and serial."""
+    body = f"{prefix}0KC{serial:06d}"
+    remainder = sum(_VIN_VALUES[c] * w for c, w in zip(body, _VIN_WEIGHTS, strict=True)) % 11
+    return body[:8] + ("X" if remainder == 10 else str(remainder)) + body[9:]
+
+
+COROLLA_ALICE = make_vin("2T1BURHE", 1001)
+CAMRY_ALICE = make_vin("4T1B11HK", 1002)
+RAV4_CLAIRE = make_vin("2T3W1RFV", 2001)
+HIGHLANDER_CLAIRE = make_vin("5TDJZRFH", 2002)
+CIVIC_DANIEL = make_vin("2HGFC2F5", 3001)
+CRV_EMMA = make_vin("2HKRW2H5", 4001)
+ACCORD_EMMA = make_vin("1HGCV1F3", 4002)
+GOLF_HELENE = make_vin("3VW5T7AU", 5001)
+JETTA_ISABELLE = make_vin("3VWC57BU", 5002)
+TIGUAN_JACQUES = make_vin("3VV2B7AX", 6001)
+ATLAS_KARINE = make_vin("1V2DR2CA", 6002)
+RIDGELINE_MARC = make_vin("5FPYK3F5", 7001)
+
+DEALERS = [
+    {"dealer_code": "D01", "dealer_name": "Toyota Rive-Sud", "brands": "Toyota", "city": "Longueuil", "region": "QC", "phone": "(450) 555-0100"},
+    {"dealer_code": "D02", "dealer_name": "Honda Centre-Ville", "brands": "Honda|Acura", "city": "Montréal", "region": "QC", "phone": "514-555-0200"},
+    {"dealer_code": "D03", "dealer_name": "Volkswagen Laval", "brands": "Volkswagen", "city": "Laval", "region": "QC", "phone": "450.555.0300"},
+]
+
+ALICE = {"first_name": "Alice", "last_name": "Martin", "email": "alice.martin@example.com", "phone": "514-555-1001", "street": "12 rue des Érables", "city": "Longueuil", "region": "QC", "postal_code": "J4K 1A1", "birth_date": "1980-02-14"}
+BRUNO = {"first_name": "Bruno", "last_name": "Lefebvre", "email": "bruno.lefebvre@example.com", "phone": "438-555-2002", "street": "45 boulevard Taschereau", "city": "Greenfield Park", "region": "QC", "postal_code": "J4V 2H1", "birth_date": "1991-07-30"}
+CLAIRE = {"first_name": "Claire", "last_name": "Tremblay", "email": "claire.tremblay@example.com", "phone": "450-555-3003", "street": "8 rue Saint-Charles", "city": "Longueuil", "region": "QC", "postal_code": "J4H 1C5", "birth_date": "1975-11-02"}
+DANIEL = {"first_name": "Daniel", "last_name": "Roy", "email": "daniel.roy@example.com", "phone": "514-555-4004", "street": "300 avenue du Parc", "city": "Montréal", "region": "QC", "postal_code": "H2V 4E6", "birth_date": "1988-03-21"}
+EMMA = {"first_name": "Emma", "last_name": "Gagnon", "email": "emma.gagnon@example.com", "phone": "514-555-5005", "street": "77 rue Jarry", "city": "Montréal", "region": "QC", "postal_code": "H2P 1S5", "birth_date": "1983-09-09"}
+HELENE = {"first_name": "Hélène", "last_name": "Pelletier", "email": "helene.pelletier@example.com", "phone": "450-555-6006", "street": "9 rue Principale", "city": "Laval", "region": "QC", "postal_code": "H7N 3K2", "birth_date": "1969-05-17"}
+ISABELLE = {"first_name": "Isabelle", "last_name": "Girard", "email": "isabelle.girard@example.com", "phone": "450-555-7007", "street": "150 boulevard Cartier", "city": "Laval", "region": "QC", "postal_code": "H7N 2J5", "birth_date": "1995-12-01"}
+# Jacques's deal: the salesperson typed a placeholder e-mail and the dealership's phone.
+JACQUES_AT_THE_DEAL = {"first_name": "Jacques", "last_name": "Morin", "email": "noemail@vwlaval.ca", "phone": "450.555.0300", "street": "22 rue Lévis", "city": "Laval", "region": "QC", "postal_code": "H7M 1A1", "birth_date": "1972-04-04"}
+KARINE = {"first_name": "Karine", "last_name": "Morin", "email": "karine.morin@example.com", "phone": "450-555-9009", "street": "22 rue Lévis", "city": "Laval", "region": "QC", "postal_code": "H7M 1A1", "birth_date": "1974-08-19"}
+MARC = {"first_name": "Marc", "last_name": "Lavoie", "company_name": "Construction Lavoie inc.", "email": "marc@constructionlavoie.ca", "phone": "514-555-1010", "street": "1200 rue Industrielle", "city": "Montréal", "region": "QC", "postal_code": "H1P 2W3"}
+
+
+def _sale(dealer, deal_id, deal_date, person, vin, make, model, year, condition, price, payment, term="", trade_in=""):
+    return {
+        "dealer_code": dealer, "deal_id": deal_id, "deal_date": deal_date, **person,
+        "vin": vin, "make": make, "model": model, "model_year": year, "condition": condition,
+        "sale_price": price, "payment_type": payment, "term_months": term, "trade_in_vin": trade_in,
+    }  # fmt: skip
+
+
+SALES = [
+    _sale("D01", "A100", "2019-03-10", ALICE, COROLLA_ALICE, "Toyota", "Corolla", "2019", "new", "24500.00", "cash"),
+    _sale("D01", "A101", "2022-05-01", ALICE, CAMRY_ALICE, "Toyota", "Camry", "2022", "new", "36000.00", "finance", "60", COROLLA_ALICE),
+    _sale("D01", "A102", "2022-06-15", BRUNO, COROLLA_ALICE, "Toyota", "Corolla", "2019", "used", "17900.00", "finance", "48"),
+    _sale("D01", "B100", "2018-04-01", CLAIRE, RAV4_CLAIRE, "Toyota", "RAV4", "2018", "new", "28000.00", "finance", "60"),
+    _sale("D01", "B101", "2024-09-15", CLAIRE, HIGHLANDER_CLAIRE, "Toyota", "Highlander", "2024", "new", "41000.00", "cash", "", RAV4_CLAIRE),
+    _sale("D02", "C100", "2023-02-01", DANIEL, CIVIC_DANIEL, "Honda", "Civic", "2023", "new", "29500.00", "lease", "48"),
+    _sale("D02", "D100", "2021-05-01", EMMA, CRV_EMMA, "Honda", "CR-V", "2021", "new", "35250.50", "finance", "72"),
+    _sale("D02", "D101", "2024-03-01", EMMA, ACCORD_EMMA, "HONDA", "Accord", "2024", "NEW", "38990.99", "Cash"),
+    _sale("D03", "E100", "2023-06-01", HELENE, GOLF_HELENE, "Volkswagen", "Golf", "2023", "new", "31000.00", "cash"),
+    _sale("D03", "E200", "2025-08-01", ISABELLE, JETTA_ISABELLE, "VW", "Jetta", "2025", "new", "27000.00", "cash"),
+    _sale("D03", "F100", "2020-10-10", JACQUES_AT_THE_DEAL, TIGUAN_JACQUES, "Volkswagen", "Tiguan", "2020", "cpo", "26000.00", "finance", "84"),
+    _sale("D03", "F101", "2024-04-04", KARINE, ATLAS_KARINE, "Volkswagen", "Atlas", "2024", "new", "48000.00", "lease", "36"),
+    _sale("D02", "G100", "2022-02-02", MARC, RIDGELINE_MARC, "Honda", "Ridgeline", "2022", "new", "52000.00", "finance", "60"),
+]
+
+
+def _ro(dealer, ro, open_date, name, phone, email, vin, mileage, pay, labor, parts, total, description):
+    return {
+        "dealer_code": dealer, "ro_number": ro, "open_date": open_date, "customer_name": name,
+        "phone": phone, "email": email, "vin": vin, "mileage": mileage, "pay_type": pay,
+        "labor_amount": labor, "parts_amount": parts, "total_amount": total, "description": description,
+    }  # fmt: skip
+
+
+SERVICE_ORDERS = [
+    _ro("D01", "R100", "2020-03-12", "MARTIN, ALICE", "514 555 1001", "alice.martin@example.com", COROLLA_ALICE, "15000", "customer", "89.95", "100.00", "189.95", "Oil change"),
+    _ro("D01", "R101", "2023-01-10", "LEFEBVRE, BRUNO", "438-555-2002", "bruno.lefebvre@example.com", COROLLA_ALICE, "48000", "customer", "212.30", "200.00", "412.30", "Brakes"),
+    _ro("D01", "R200", "2019-04-01", "Claire Tremblay", "450-555-3003", "claire.tremblay@example.com", RAV4_CLAIRE, "12000", "customer", "150.00", "200.00", "350.00", "Scheduled maintenance"),
+    _ro("D01", "R201", "2021-05-10", "TREMBLAY, CLAIRE", "450-555-3003", "claire.tremblay@example.com", RAV4_CLAIRE, "45000", "customer", "300.00", "320.00", "620.00", "Scheduled maintenance"),
+    _ro("D01", "R202", "2023-06-20", "Claire Tremblay", "450-555-3003", "claire.tremblay@example.com", RAV4_CLAIRE, "71000", "warranty", "480.00", "400.00", "880.00", "Water pump (warranty)"),
+    _ro("D01", "R203", "2025-09-20", "Claire Tremblay", "450-555-3003", "claire.tremblay@example.com", HIGHLANDER_CLAIRE, "9000", "customer", "110.00", "100.00", "210.00", "Oil change"),
+    _ro("D01", "R204", "2026-08-15", "Claire Tremblay", "450-555-3003", "claire.tremblay@example.com", HIGHLANDER_CLAIRE, "21000", "customer", "130.00", "130.00", "260.00", "Tire rotation"),
+    _ro("D01", "R300", "2022-06-01", "", "", "", COROLLA_ALICE, "46000", "internal", "250.00", "150.00", "400.00", "Used-vehicle reconditioning"),
+    _ro("D03", "R400", "2025-03-03", "MORIN, JACQUES", "514-555-8008", "jacques.morin@example.com", TIGUAN_JACQUES, "88000", "customer", "400.00", "555.55", "955.55", "Timing chain"),
+]
+
+REGISTRATIONS = [
+    {"brand": "Toyota", "registration_id": "TOY-0001", "vin": HIGHLANDER_CLAIRE, "registration_date": "2024-09-20", "event": "new_owner", "owner_first_name": "Claire", "owner_last_name": "Tremblay", "street": CLAIRE["street"], "city": "Longueuil", "region": "QC", "postal_code": "J4H1C5", "phone": "4505553003", "email": "claire.tremblay@example.com", "consent_marketing": ""},
+    {"brand": "Honda", "registration_id": "HON-0001", "vin": CIVIC_DANIEL, "registration_date": "2023-02-05", "event": "new_owner", "owner_first_name": "Daniel", "owner_last_name": "Roy", "street": DANIEL["street"], "city": "Montréal", "region": "QC", "postal_code": "H2V 4E6", "phone": "+1 514 555 4004", "email": "daniel.roy@example.com", "consent_marketing": "Y"},
+    {"brand": "Honda", "registration_id": "HON-0002", "vin": CRV_EMMA, "registration_date": "2021-05-03", "event": "new_owner", "owner_first_name": "Emma", "owner_last_name": "Gagnon", "street": EMMA["street"], "city": "Montréal", "region": "QC", "postal_code": "H2P 1S5", "phone": "514-555-5005", "email": "emma.gagnon@example.com", "consent_marketing": "Y"},
+    {"brand": "Honda", "registration_id": "HON-0003", "vin": ACCORD_EMMA, "registration_date": "2024-03-04", "event": "new_owner", "owner_first_name": "Emma", "owner_last_name": "Gagnon", "street": EMMA["street"], "city": "Montréal", "region": "QC", "postal_code": "H2P 1S5", "phone": "514-555-5005", "email": "emma.gagnon@example.com", "consent_marketing": "N"},
+]
+
+LEADS = [
+    {"dealer_code": "D02", "lead_id": "L200", "created_at": "2026-09-15T10:30:00-04:00", "source": "web", "first_name": "Emma", "last_name": "Gagnon", "email": "emma.gagnon@example.com", "phone": "514-555-5005", "interest_make": "Acura", "interest_model": "RDX", "status": "open"},
+    {"dealer_code": "D03", "lead_id": "L300", "created_at": "2026-10-20T14:00:00-04:00", "source": "phone", "first_name": "Jacques", "last_name": "Morin", "email": "jacques.morin@example.com", "phone": "514-555-8008", "interest_make": "Volkswagen", "interest_model": "Atlas", "status": "open"},
+]
+
+CONTRACT_COLUMNS = {
+    "customers": ["customer_id", "first_name", "last_name", "company_name", "email", "phone", "street", "city", "region", "postal_code", "birth_date", "household_id", "is_business", "first_seen_date", "last_seen_date", "vehicles_owned_count", "lifetime_sales_amount", "lifetime_service_amount", "marketing_consent", "home_dealer_code"],
+    "customer_events": ["customer_id", "event_date", "event_type", "dealer_code", "brand", "vin", "amount", "source", "source_record_id", "description"],
+    "vehicle_ownership": ["vin", "customer_id", "owned_from", "owned_to", "make", "model", "model_year", "acquired_as"],
+    "brand_ladder_opportunities": ["customer_id", "current_brand", "target_brand", "manufacturer_group", "score", "reasons"],
+    "in_market": ["customer_id", "dealer_code", "score", "drivers", "next_best_action"],
+    "campaign_audience": ["customer_id", "email", "phone", "consent_basis", "consent_expires_on"],
+}  # fmt: skip
+
+
+def _write(path: Path, rows: list[dict[str, str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_inbox(root: Path) -> Path:
+    """The scenarios above as an inbox that follows the landing contract."""
+    _write(root / "dealers" / "dealers.csv", DEALERS)
+    _write(root / "dealer_sales" / "sales.csv", SALES)
+    _write(root / "service_orders" / "service.csv", SERVICE_ORDERS)
+    _write(root / "oem_registrations" / "registrations.csv", REGISTRATIONS)
+    _write(root / "crm_leads" / "leads.csv", LEADS)
+    return root
+
+
+def run_dbt(url: URL, work_dir: Path, *args: str) -> None:
+    """`dbt <args>` on the project, against the database at `url`, with today pinned."""
+    with pytest.MonkeyPatch.context() as env:
+        for key, value in db.dbt_env(url).items():
+            env.setenv(key, value)
+        result = dbtRunner().invoke(
+            [
+                *args,
+                "--project-dir", str(DBT_PROJECT),
+                "--profiles-dir", str(DBT_PROJECT),
+                "--target-path", str(work_dir / "target"),
+                "--log-path", str(work_dir / "logs"),
+                "--vars", f"{{as_of_date: '{AS_OF}'}}",
+            ]
+        )  # fmt: skip
+    if not result.success:
+        failures = [
+            f"{r.node.unique_id}: {r.status} {r.message}"
+            for r in (result.result or [])
+            if str(r.status) not in ("success", "pass")
+        ]
+        pytest.fail(f"dbt {' '.join(args)} failed: {result.exception or failures}")
+
+
+@pytest.fixture(scope="module")
+def journey(template_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """The scenario inbox landed, resolved and modelled, in a database of its own."""
+    name = f"m_{uuid.uuid4().hex[:12]}"
+    url = db.create_database(template_url, name, template=template_url.database)
+    engine = db.get_engine(url)
+    work = tmp_path_factory.mktemp("journey")
+    ingest.load_inbox(engine, write_inbox(work / "inbox"))
+    entity_resolution.resolve(engine)
+    run_dbt(url, work, "build")
+    yield engine
+    engine.dispose()
+    db.drop_database(template_url, name)
+
+
+def _rows(engine: Engine, sql: str, **params) -> list[sa.Row]:
+    with engine.connect() as conn:
+        return list(conn.execute(sa.text(sql), params))
+
+
+def _customer_of(engine: Engine, source: str, source_record_id: str) -> str:
+    rows = _rows(
+        engine,
+        "select customer_id from resolve.customer_source_map"
+        " where source = :source and source_record_id = :id",
+        source=source,
+        id=source_record_id,
+    )
+    assert rows, f"{source} {source_record_id} has no customer"
+    return rows[0].customer_id
+
+
+def test_every_mart_has_the_contract_columns(journey: Engine) -> None:
+    for table, expected in CONTRACT_COLUMNS.items():
+        columns = {
+            r.column_name
+            for r in _rows(
+                journey,
+                "select column_name from information_schema.columns"
+                " where table_schema = 'marts' and table_name = :t",
+                t=table,
+            )
+        }
+        assert set(expected) <= columns, f"marts.{table} lacks {set(expected) - columns}"
+
+
+def test_money_columns_are_numeric_and_dates_are_dates(journey: Engine) -> None:
+    types = {
+        (r.table_name, r.column_name): r.data_type
+        for r in _rows(
+            journey,
+            "select table_name, column_name, data_type from information_schema.columns"
+            " where table_schema = 'marts'",
+        )
+    }
+    for (table, column), data_type in types.items():
+        if column.endswith("_amount") or column == "amount":
+            assert data_type == "numeric", f"marts.{table}.{column} is {data_type}"
+        if column.endswith("_date") or column in ("owned_from", "owned_to", "consent_expires_on"):
+            assert data_type == "date", f"marts.{table}.{column} is {data_type}"
+
+
+def test_service_after_a_resale_belongs_to_the_new_owner(journey: Engine) -> None:
+    alice = _customer_of(journey, "dealer_sales", "D01:A100")
+    bruno = _customer_of(journey, "dealer_sales", "D01:A102")
+    assert alice != bruno
+    events = {
+        r.source_record_id: r.customer_id
+        for r in _rows(
+            journey,
+            "select source_record_id, customer_id from marts.customer_events"
+            " where event_type = 'service' and vin = :vin and customer_id is not null",
+            vin=COROLLA_ALICE,
+        )
+    }
+    assert events["D01:R100"] == alice  # before the trade-in
+    assert events["D01:R101"] == bruno  # after the resale
+    owner_at_service = _rows(
+        journey,
+        "select customer_id from marts.vehicle_ownership"
+        " where vin = :vin and owned_from <= date '2023-01-10'"
+        " and (owned_to is null or owned_to > date '2023-01-10')",
+        vin=COROLLA_ALICE,
+    )
+    assert [r.customer_id for r in owner_at_service] == [bruno]
+
+
+def test_a_trade_in_closes_the_previous_owners_period(journey: Engine) -> None:
+    alice = _customer_of(journey, "dealer_sales", "D01:A100")
+    bruno = _customer_of(journey, "dealer_sales", "D01:A102")
+    periods = _rows(
+        journey,
+        "select customer_id, owned_from, owned_to, acquired_as, make, model"
+        " from marts.vehicle_ownership where vin = :vin order by owned_from",
+        vin=COROLLA_ALICE,
+    )
+    assert [(p.customer_id, str(p.owned_from), str(p.owned_to), p.acquired_as) for p in periods] == [
+        (alice, "2019-03-10", "2022-05-01", "new"),
+        (bruno, "2022-06-15", "None", "used"),
+    ]
+    assert {(p.make, p.model) for p in periods} == {("Toyota", "Corolla")}
+    claire_rav4 = _rows(
+        journey,
+        "select owned_to from marts.vehicle_ownership where vin = :vin",
+        vin=RAV4_CLAIRE,
+    )
+    assert [str(r.owned_to) for r in claire_rav4] == ["2024-09-15"]
+
+
+def test_a_registration_after_the_deal_is_the_same_ownership(journey: Engine) -> None:
+    periods = _rows(
+        journey,
+        "select owned_from, owned_to, acquired_as from marts.vehicle_ownership where vin = :vin",
+        vin=HIGHLANDER_CLAIRE,
+    )
+    assert [(str(p.owned_from), p.owned_to, p.acquired_as) for p in periods] == [
+        ("2024-09-15", None, "new")
+    ]
+
+
+def test_sales_and_service_totals_reconcile_to_the_cent(journey: Engine) -> None:
+    sales = sum(Decimal(s["sale_price"]) for s in SALES)
+    by_pay_type = {
+        pay: sum(Decimal(r["total_amount"]) for r in SERVICE_ORDERS if r["pay_type"] == pay)
+        for pay in ("customer", "warranty", "internal")
+    }
+    totals = _rows(
+        journey,
+        "select sum(lifetime_sales_amount) as sales, sum(lifetime_service_amount) as service,"
+        " sum(lifetime_warranty_amount) as warranty, sum(lifetime_internal_amount) as internal"
+        " from marts.customers",
+    )[0]
+    assert (totals.sales, totals.service, totals.warranty, totals.internal) == (
+        sales,
+        by_pay_type["customer"],
+        by_pay_type["warranty"],
+        by_pay_type["internal"],
+    )
+    by_dealer_brand = _rows(
+        journey,
+        "select sum(sales_amount) as sales, sum(service_amount) as service"
+        " from marts.customer_value_by_dealer_brand",
+    )[0]
+    assert (by_dealer_brand.sales, by_dealer_brand.service) == (sales, by_pay_type["customer"])
+    claire = _customer_of(journey, "dealer_sales", "D01:B100")
+    claire_value = _rows(
+        journey,
+        "select lifetime_sales_amount, lifetime_service_amount, lifetime_warranty_amount"
+        " from marts.customers where customer_id = :c",
+        c=claire,
+    )[0]
+    assert tuple(claire_value) == (Decimal("69000.00"), Decimal("1440.00"), Decimal("880.00"))
+
+
+def test_a_toyota_owner_whose_spend_rises_gets_a_lexus_opportunity(journey: Engine) -> None:
+    claire = _customer_of(journey, "dealer_sales", "D01:B100")
+    opportunities = _rows(
+        journey,
+        "select current_brand, target_brand, manufacturer_group, score, reasons"
+        " from marts.brand_ladder_opportunities where customer_id = :c",
+        c=claire,
+    )
+    assert len(opportunities) == 1
+    lexus = opportunities[0]
+    assert (lexus.current_brand, lexus.target_brand, lexus.manufacturer_group) == (
+        "Toyota",
+        "Lexus",
+        "Toyota Motor",
+    )
+    assert lexus.score >= 80
+    assert "Last two Toyota purchases rose from $28k to $41k" in lexus.reasons
+    assert "within 9% of Lexus entry ($45k)" in lexus.reasons
+    assert "years of service loyalty" in lexus.reasons
+
+
+def test_a_lease_ending_in_three_months_is_in_market(journey: Engine) -> None:
+    daniel = _customer_of(journey, "dealer_sales", "D02:C100")
+    rows = _rows(
+        journey,
+        "select dealer_code, score, drivers, driver_codes, next_best_action"
+        " from marts.in_market where customer_id = :c",
+        c=daniel,
+    )
+    assert len(rows) == 1
+    at_d02 = rows[0]
+    assert at_d02.dealer_code == "D02"
+    assert "lease on 2023 Honda Civic ends 2027-02-01 (in 3 months)" in at_d02.drivers
+    assert at_d02.driver_codes[0] == "lease_maturity"
+    assert "lease" in at_d02.next_best_action
+    assert 0 < at_d02.score <= 100
+
+
+def test_an_open_lead_and_a_large_repair_bring_a_customer_in_market(journey: Engine) -> None:
+    jacques = _customer_of(journey, "crm_leads", "D03:L300")
+    rows = _rows(
+        journey,
+        "select dealer_code, drivers from marts.in_market where customer_id = :c",
+        c=jacques,
+    )
+    drivers = {r.dealer_code: r.drivers for r in rows}
+    assert "open phone lead for Volkswagen Atlas since 2026-10-20" in drivers["D03"]
+
+
+def test_a_later_opt_out_beats_an_older_opt_in(journey: Engine) -> None:
+    emma = _customer_of(journey, "oem_registrations", "HON-0002")
+    assert emma == _customer_of(journey, "oem_registrations", "HON-0003")
+    consent = _rows(
+        journey, "select marketing_consent from marts.customers where customer_id = :c", c=emma
+    )
+    # her open lead of 2026-09-15 would imply consent, but a withdrawal stands
+    assert [r.marketing_consent for r in consent] == ["withdrawn"]
+    audience = _rows(
+        journey, "select 1 from marts.campaign_audience where customer_id = :c", c=emma
+    )
+    assert audience == []
+
+
+def test_express_consent_holds_until_withdrawn(journey: Engine) -> None:
+    daniel = _customer_of(journey, "oem_registrations", "HON-0001")
+    audience = _rows(
+        journey,
+        "select email, phone, consent_basis, consent_expires_on"
+        " from marts.campaign_audience where customer_id = :c",
+        c=daniel,
+    )
+    assert [tuple(r) for r in audience] == [
+        ("daniel.roy@example.com", "+15145554004", "express_opt_in", None)
+    ]
+
+
+def test_implied_consent_expires_two_years_after_the_purchase(journey: Engine) -> None:
+    helene = _customer_of(journey, "dealer_sales", "D03:E100")
+    isabelle = _customer_of(journey, "dealer_sales", "D03:E200")
+    consent = {
+        r.customer_id: r.marketing_consent
+        for r in _rows(
+            journey,
+            "select customer_id, marketing_consent from marts.customers"
+            " where customer_id in (:h, :i)",
+            h=helene,
+            i=isabelle,
+        )
+    }
+    assert consent == {helene: "none", isabelle: "implied"}
+    audience = {
+        r.customer_id: (r.consent_basis, str(r.consent_expires_on))
+        for r in _rows(
+            journey,
+            "select customer_id, consent_basis, consent_expires_on from marts.campaign_audience"
+            " where customer_id in (:h, :i)",
+            h=helene,
+            i=isabelle,
+        )
+    }
+    assert audience == {isabelle: ("implied_purchase", "2027-08-01")}
+
+
+def test_placeholders_and_the_dealers_phone_never_reach_the_golden_record(
+    journey: Engine,
+) -> None:
+    jacques = _customer_of(journey, "dealer_sales", "D03:F100")
+    assert jacques == _customer_of(journey, "crm_leads", "D03:L300")
+    golden = _rows(
+        journey,
+        "select first_name, last_name, email, phone, street, email_source, email_source_record_id"
+        " from marts.customers where customer_id = :c",
+        c=jacques,
+    )[0]
+    assert (golden.first_name, golden.last_name) == ("Jacques", "Morin")
+    assert (golden.email, golden.phone) == ("jacques.morin@example.com", "+15145558008")
+    assert (golden.email_source, golden.email_source_record_id) == ("crm_leads", "D03:L300")
+    assert golden.street == "22 rue Lévis"
+
+
+def test_spouses_at_one_address_share_a_household(journey: Engine) -> None:
+    jacques = _customer_of(journey, "dealer_sales", "D03:F100")
+    karine = _customer_of(journey, "dealer_sales", "D03:F101")
+    assert jacques != karine
+    households = _rows(
+        journey,
+        "select customer_id, household_id from marts.customers where customer_id in (:j, :k)",
+        j=jacques,
+        k=karine,
+    )
+    assert len({r.household_id for r in households}) == 1
+
+
+def test_a_company_buyer_is_a_business(journey: Engine) -> None:
+    marc = _customer_of(journey, "dealer_sales", "D02:G100")
+    rows = _rows(
+        journey,
+        "select company_name, is_business, household_id from marts.customers where customer_id = :c",
+        c=marc,
+    )
+    assert [tuple(r) for r in rows] == [("Construction Lavoie inc.", True, None)]
+
+
+def test_every_landed_sale_ro_registration_and_lead_is_one_event(journey: Engine) -> None:
+    counts = dict(
+        _rows(journey, "select event_type, count(*) from marts.customer_events group by 1")
+    )
+    assert counts == {
+        "sale": len(SALES),
+        "service": len(SERVICE_ORDERS),
+        "registration": len(REGISTRATIONS),
+        "lead": len(LEADS),
+    }

@@ -54,7 +54,10 @@ def read_inbox(inbox: Path) -> dict[str, pd.DataFrame]:
         frame = pd.concat(parts, ignore_index=True)
         for col in frame.columns:
             frame[col] = frame[col].str.strip().replace("", pd.NA)
-        frame["source_record_id"] = frame[list(key)].astype("string").agg(":".join, axis=1)
+        srid = frame[key[0]].astype("string")
+        for col in key[1:]:
+            srid = srid + ":" + frame[col].astype("string")
+        frame["source_record_id"] = srid
         frames[source] = frame.drop_duplicates("source_record_id", keep="last")
     return frames
 

@@ -11,6 +11,7 @@ from datetime import date, datetime
 import pandas as pd
 
 SOURCE_LABELS = {
+    "dealers": "Dealer list",
     "dealer_sales": "Dealer sale",
     "service_orders": "Repair order",
     "oem_registrations": "OEM registration",

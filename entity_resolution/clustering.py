@@ -60,22 +60,33 @@ def _spanning_tree(n: int, left: np.ndarray, right: np.ndarray, strength: np.nda
     return order[pos]
 
 
-def _incompatible_value_pairs(
-    component: np.ndarray, members: np.ndarray, exclusive: Exclusive
-) -> set[tuple[int, int]]:
-    """Value pairs of `exclusive` that may not share a cluster, among co-members."""
-    codes = exclusive.codes[members]
-    frame = pd.DataFrame({"c": component[members], "v": codes})
+_LINKS_PER_NODE = 12  # strongest links per record kept when rebuilding a component
+
+
+@dataclass
+class _Conflicts:
+    """Incompatible value pairs of one exclusive field, as keys a * size + b (a < b)."""
+
+    components: np.ndarray  # components holding at least one incompatible pair
+    keys: np.ndarray
+    size: int
+
+
+def _conflicts(component: np.ndarray, exclusive: Exclusive) -> _Conflicts:
+    """Which components hold two incompatible values of `exclusive`, and which values."""
+    size = int(exclusive.codes.max()) + 1 if exclusive.codes.size else 1
+    frame = pd.DataFrame({"c": component, "v": exclusive.codes})
     frame = frame[frame["v"] >= 0].drop_duplicates()
+    several = frame.groupby("c")["v"].transform("size") > 1
+    frame = frame[several]
     pairs = frame.merge(frame, on="c")
     pairs = pairs[pairs["v_x"] < pairs["v_y"]]
-    if pairs.empty:
-        return set()
-    a, b = pairs["v_x"].to_numpy(), pairs["v_y"].to_numpy()
-    bad = exclusive.incompatible(a, b)
-    return {(int(x), int(y)) for x, y in zip(a[bad], b[bad], strict=True)} | {
-        (int(y), int(x)) for x, y in zip(a[bad], b[bad], strict=True)
-    }
+    keys = pairs["v_x"].to_numpy(np.int64) * size + pairs["v_y"].to_numpy(np.int64)
+    unique_keys = np.unique(keys)
+    bad = exclusive.incompatible(unique_keys // size, unique_keys % size)
+    bad_keys = unique_keys[bad]
+    hit = np.isin(keys, bad_keys)
+    return _Conflicts(components=np.unique(pairs["c"].to_numpy()[hit]), keys=bad_keys, size=size)
 
 
 def cluster(
@@ -95,15 +106,9 @@ def cluster(
     troubled = np.zeros(component.max() + 1 if n else 0, dtype=bool)
     same = component[cannot_left] == component[cannot_right]
     troubled[component[cannot_left[same]]] = True
-    everyone = np.arange(n)
-    for exclusive in exclusives:
-        bad = _incompatible_value_pairs(component, everyone, exclusive)
-        if bad:
-            frame = pd.DataFrame({"c": component, "v": exclusive.codes})
-            frame = frame[frame["v"] >= 0].drop_duplicates()
-            pairs = frame.merge(frame, on="c")
-            hit = [(x, y) in bad for x, y in zip(pairs["v_x"], pairs["v_y"], strict=True)]
-            troubled[pairs.loc[hit, "c"].to_numpy()] = True
+    conflicts = [_conflicts(component, exclusive) for exclusive in exclusives]
+    for found in conflicts:
+        troubled[found.components] = True
 
     calm_links = ~troubled[component[left]]
     tree = [
@@ -115,15 +120,30 @@ def cluster(
     rebuilt = int(troubled.sum())
     if rebuilt:
         labels, greedy_tree = _rebuild(
-            n, component, troubled, left, right, strength, cannot_left, cannot_right, exclusives
-        )
+            component, troubled, left, right, strength, cannot_left, cannot_right,
+            exclusives, conflicts,
+        )  # fmt: skip
         tree.append(greedy_tree)
     _, labels = np.unique(labels, return_inverse=True)
     return Clusters(labels=labels, tree=np.concatenate(tree), rebuilt_components=rebuilt)
 
 
+def _strongest_links(
+    left: np.ndarray, right: np.ndarray, strength: np.ndarray, links: np.ndarray
+) -> np.ndarray:
+    """`links` sorted strongest first, keeping those among each end's strongest few.
+
+    A record's weaker links add nothing once its strongest ones are tried, and leaving
+    them out keeps the greedy pass proportional to the number of records.
+    """
+    links = links[np.argsort(-strength[links], kind="stable")]
+    ends = pd.DataFrame({"a": left[links], "b": right[links]})
+    rank_a = ends.groupby("a").cumcount().to_numpy()
+    rank_b = ends.groupby("b").cumcount().to_numpy()
+    return links[(rank_a < _LINKS_PER_NODE) | (rank_b < _LINKS_PER_NODE)]
+
+
 def _rebuild(
-    n: int,
     component: np.ndarray,
     troubled: np.ndarray,
     left: np.ndarray,
@@ -132,15 +152,17 @@ def _rebuild(
     cannot_left: np.ndarray,
     cannot_right: np.ndarray,
     exclusives: tuple[Exclusive, ...],
+    conflicts: list[_Conflicts],
 ) -> tuple[np.ndarray, np.ndarray]:
     """Greedy constrained agglomeration inside troubled components (strongest link first).
 
     Runs over the links of troubled components only, a small share of all links, which
-    is why a plain loop with a union-find is affordable here.
+    is why a plain loop over a list-based union-find is affordable here.
     """
     members = np.flatnonzero(troubled[component])
-    labels = component.copy()
-    parent = {int(v): int(v) for v in members}
+    local = np.full(component.size, -1, dtype=np.int64)
+    local[members] = np.arange(members.size)
+    parent = list(range(members.size))
 
     def find(x: int) -> int:
         root = x
@@ -150,49 +172,50 @@ def _rebuild(
             parent[x], x = root, parent[x]
         return root
 
-    cannot: dict[int, set[int]] = {int(v): set() for v in members}
-    in_troubled = troubled[component[cannot_left]] & (
-        component[cannot_left] == component[cannot_right]
-    )
-    for a, b in zip(cannot_left[in_troubled], cannot_right[in_troubled], strict=True):
-        cannot[int(a)].add(int(b))
-        cannot[int(b)].add(int(a))
-    values: list[dict[int, set[int]]] = []
-    incompatible: list[set[tuple[int, int]]] = []
+    cannot: list[set[int]] = [set() for _ in range(members.size)]
+    inside = troubled[component[cannot_left]] & (component[cannot_left] == component[cannot_right])
+    for a, b in zip(
+        local[cannot_left[inside]].tolist(), local[cannot_right[inside]].tolist(), strict=True
+    ):
+        cannot[a].add(b)
+        cannot[b].add(a)
+    values: list[list[set[int]]] = []
     for exclusive in exclusives:
-        values.append(
-            {
-                int(v): ({int(exclusive.codes[v])} if exclusive.codes[v] >= 0 else set())
-                for v in members
-            }
-        )
-        incompatible.append(_incompatible_value_pairs(component, members, exclusive))
+        codes = exclusive.codes[members].tolist()
+        values.append([{c} if c >= 0 else set() for c in codes])
+    bad_keys = [set(found.keys.tolist()) for found in conflicts]
+    sizes = [found.size for found in conflicts]
 
-    links = np.flatnonzero(troubled[component[left]])
-    links = links[np.argsort(-strength[links], kind="stable")]
+    def clash(ra: int, rb: int) -> bool:
+        for vals, bad, size in zip(values, bad_keys, sizes, strict=True):
+            if not bad:
+                continue
+            for va in vals[ra]:
+                for vb in vals[rb]:
+                    if va != vb and (min(va, vb) * size + max(va, vb)) in bad:
+                        return True
+        return False
+
+    links = _strongest_links(left, right, strength, np.flatnonzero(troubled[component[left]]))
     accepted = []
-    for idx in links.tolist():
-        ra, rb = find(int(left[idx])), find(int(right[idx]))
+    for idx, a, b in zip(
+        links.tolist(), local[left[links]].tolist(), local[right[links]].tolist(), strict=True
+    ):
+        ra, rb = find(a), find(b)
         if ra == rb:
             continue
-        if any(find(x) == rb for x in cannot[ra]):
-            continue
-        if any(
-            (va, vb) in bad
-            for vals, bad in zip(values, incompatible, strict=True)
-            for va in vals[ra]
-            for vb in vals[rb]
-        ):
-            continue
-        if len(cannot[ra]) + sum(len(v[ra]) for v in values) < len(cannot[rb]) + sum(
-            len(v[rb]) for v in values
-        ):
+        if len(cannot[ra]) > len(cannot[rb]):
             ra, rb = rb, ra
+        if any(find(x) == rb for x in cannot[ra]) or clash(ra, rb):
+            continue
         parent[rb] = ra
-        cannot[ra] |= cannot.pop(rb)
+        cannot[ra] |= cannot[rb]
+        cannot[rb] = set()
         for vals in values:
-            vals[ra] |= vals.pop(rb)
+            vals[ra] |= vals[rb]
+            vals[rb] = set()
         accepted.append(idx)
-    roots = np.array([find(int(v)) for v in members], dtype=np.int64)
+    roots = np.array([find(v) for v in range(members.size)], dtype=np.int64)
+    labels = component.copy()
     labels[members] = component.max() + 1 + roots
     return labels, np.asarray(accepted, dtype=np.int64)

@@ -17,8 +17,8 @@ from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler, Levenshtein
 
 from entity_resolution.settings import (
     AllOf,
-    AnyOf,
     AnyEqual,
+    AnyOf,
     BothNull,
     Comparison,
     DateTypo,

@@ -227,12 +227,16 @@ def link(
     t = time.perf_counter()
     decided = _decided_pairs(record_signature, must_link, cannot_link)
     exclusives = _exclusives(settings, encodings)
-    clusters = _cluster(n, candidates, scored, contradiction, decided, exclusives, settings)
+    corroborated = _corroborated(scored, settings)
+    clusters = _cluster(
+        n, candidates, scored, contradiction, decided, exclusives, settings, corroborated
+    )
     timings["clustering"] = time.perf_counter() - t
 
-    # Second pass: how common a value is among *people* (clusters), not among signatures.
-    # A firm with two hundred repair orders makes its name frequent among signatures,
-    # yet only one customer carries it.
+    # Second pass: how common a value is among *people* (first-pass clusters, built from
+    # links that do not rest on names alone), not among signatures. A firm with two
+    # hundred repair orders makes its name frequent among signatures, yet one customer
+    # carries it; two Gary Lees are two people, and their name is that much less telling.
     t = time.perf_counter()
     frequency = {
         column: _cluster_frequency(encodings[column].codes, clusters.labels)
@@ -241,6 +245,8 @@ def link(
     compared.tf_bits = term_frequency_bits(
         compared.levels, candidates.left, encodings, settings, u, frequency
     )
+    if settings.joint_tf:
+        _add_joint_frequency(compared, candidates, encodings, clusters.labels, frequency, settings)
     params.prior = estimate_prior(
         _log_bayes_factors(compared, params, settings),
         _total_pairs(signatures, settings),
@@ -288,13 +294,66 @@ def _decided_pairs(
     ml = (empty, empty)
     cl = (empty, empty)
     if must_link is not None and len(must_link[0]):
-        ml = (record_signature[np.asarray(must_link[0])], record_signature[np.asarray(must_link[1])])
+        ml = (
+            record_signature[np.asarray(must_link[0])],
+            record_signature[np.asarray(must_link[1])],
+        )
     if cannot_link is not None and len(cannot_link[0]):
         cl = (
             record_signature[np.asarray(cannot_link[0])],
             record_signature[np.asarray(cannot_link[1])],
         )
     return ml[0], ml[1], cl[0], cl[1]
+
+
+def _corroborated(scored: Scored, settings: LinkSettings) -> np.ndarray:
+    """Pairs with positive evidence from a comparison that is not `weak_alone`."""
+    out = np.zeros(scored.weights.shape[0], dtype=bool)
+    for k, comp in enumerate(settings.comparisons):
+        if comp.name not in settings.weak_alone:
+            out |= scored.weights[:, k] > 0
+    return out
+
+
+def _add_joint_frequency(
+    compared: Compared,
+    candidates: Candidates,
+    encodings: dict[str, Encoded],
+    labels: np.ndarray,
+    frequency: dict[str, np.ndarray],
+    settings: LinkSettings,
+) -> None:
+    """Correct two exact agreements for the frequency of their combination among people.
+
+    The two adjustments assume the values independent: log2(1/f(first)) + log2(1/f(last)).
+    The combination's own frequency replaces that: the correction log2(f(first) f(last) /
+    f(first, last)) goes to the second comparison's term-frequency bits.
+    """
+    first_col, last_col = settings.joint_tf
+    index = {c.name: k for k, c in enumerate(settings.comparisons)}
+    k_first, k_last = index[first_col], index[last_col]
+    exact_first = settings.comparisons[k_first].labels.index("exact")
+    exact_last = settings.comparisons[k_last].labels.index("exact")
+    first, last = encodings[first_col], encodings[last_col]
+    both = (first.codes >= 0) & (last.codes >= 0)
+    joint = np.full(first.codes.size, -1, dtype=np.int64)
+    joint[both] = pd.factorize(first.codes[both] * (len(last.values) + 1) + last.codes[both])[0]
+    f_joint = _cluster_frequency(joint, labels)
+    f_first = frequency.get(first_col, first.frequency)
+    f_last = frequency.get(last_col, last.frequency)
+    pairs = np.flatnonzero(
+        (compared.levels[:, k_first] == exact_first)
+        & (compared.levels[:, k_last] == exact_last)
+        & ~compared.swapped
+    )
+    a = candidates.left[pairs]
+    ok = joint[a] >= 0
+    pairs, a = pairs[ok], a[ok]
+    bits = np.log2(
+        f_first[first.codes[a]] * f_last[last.codes[a]] / np.maximum(f_joint[joint[a]], 1e-12)
+    )
+    limit = settings.em.max_tf_bits
+    compared.tf_bits[pairs, k_last] += np.clip(bits, -limit, limit).astype(np.float32)
 
 
 def _cluster(
@@ -305,10 +364,13 @@ def _cluster(
     decided: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     exclusives: tuple[Exclusive, ...],
     settings: LinkSettings,
+    allowed: np.ndarray | None = None,
 ) -> Clusters:
     """Clusters from the confident links, reviewers' decisions and the contradictions."""
     ml_left, ml_right, dl_left, dl_right = decided
     confident = (scored.probability >= settings.match_threshold) & ~contradiction
+    if allowed is not None:
+        confident &= allowed
     clusters = cluster(
         n,
         np.r_[ml_left, candidates.left[confident]],
@@ -334,7 +396,9 @@ def _cluster_frequency(codes: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return counts / max(counts.sum(), 1.0)
 
 
-def _log_bayes_factors(compared: Compared, params: Parameters, settings: LinkSettings) -> np.ndarray:
+def _log_bayes_factors(
+    compared: Compared, params: Parameters, settings: LinkSettings
+) -> np.ndarray:
     bits = params.level_bits()
     out = compared.tf_bits.sum(axis=1, dtype=np.float64)
     for k in range(len(settings.comparisons)):

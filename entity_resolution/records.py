@@ -123,9 +123,7 @@ def _unify(raw: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def _vin(values: pd.Series, valid: pd.Series) -> pd.Series:
     """ingest's validity flag when it has one, else the same validation done here."""
-    flagged = std.standardize_vin(values, valid)
-    own = std.standardize_vin(values)
-    return flagged.where(valid.notna(), own)
+    return std.standardize_vin(values, valid)
 
 
 def person_records(
@@ -177,7 +175,6 @@ def _companies(recs: pd.DataFrame, email: pd.Series) -> pd.Series:
     known = set(company.dropna())
     name_text = recs["full_name"].str.split("/", n=1).str[0]
     name_text = name_text.fillna(recs["last_name"].where(recs["first_name"].isna()))
-    name_text = name_text.fillna(recs["first_name"] + " " + recs["last_name"])
     candidate = std.standardize_company(name_text)
     company = company.fillna(candidate.where(std.is_business_name(candidate, known)))
     return company.fillna(_company_of_domain(email, company)).astype("string")
@@ -195,7 +192,9 @@ def _company_of_domain(email: pd.Series, company: pd.Series) -> pd.Series:
     stats = frame.groupby("domain").agg(
         records=("company", "size"), firm_records=("company", "count")
     )
-    firm_domains = stats.index[(stats["firm_records"] >= 2) & (stats["firm_records"] * 2 > stats["records"])]
+    firm_domains = stats.index[
+        (stats["firm_records"] >= 2) & (stats["firm_records"] * 2 > stats["records"])
+    ]
     owners = (
         frame[frame["domain"].isin(firm_domains)]
         .dropna(subset=["company"])

@@ -219,10 +219,12 @@ def estimate_prior(
     bf = log2_bayes_factor[~non_match]
     if bf.size == 0 or total_pairs <= 0:
         return _FLOOR
-    prior = min(0.5, bf.size / total_pairs / 2)
+    # Bayes factors rounded to 1/100 bit: millions of pairs, a few thousand distinct values.
+    bf, weight = np.unique(np.round(bf, 2), return_counts=True)
+    prior = min(0.5, weight.sum() / total_pairs / 2)
     for _ in range(200):
         logit = np.log2(prior / (1 - prior)) + bf
-        expected = float((1.0 / (1.0 + np.exp2(-np.clip(logit, -1000, 1000)))).sum())
+        expected = float((weight / (1.0 + np.exp2(-np.clip(logit, -1000, 1000)))).sum())
         new_prior = min(max(expected / total_pairs, 1e-15), 0.5)
         if abs(np.log(new_prior / prior)) < 1e-6:
             prior = new_prior

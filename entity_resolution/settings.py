@@ -225,6 +225,13 @@ class LinkSettings:
     # call compatible): two birth dates mean two people.
     exclusive: tuple[str, ...] = ()
     swap_columns: tuple[str, str] | None = None  # first/last typed in each other's box
+    # Comparisons whose agreement alone does not vouch for a link when the engine first
+    # counts how many people share a value: namesakes exist.
+    weak_alone: tuple[str, ...] = ()
+    # Two comparisons whose values are not independent (given name and surname run in
+    # families and origins): when both agree exactly, their term-frequency adjustments
+    # are corrected by how often the *combination* occurs among people.
+    joint_tf: tuple[str, str] | None = None
     # Blocking-only columns and the compared columns they are derived from, so that the
     # m of a comparison is not learnt from pairs selected for agreeing on it.
     derived: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -378,7 +385,8 @@ DEALER = LinkSettings(
         Contradiction("Jr and Sr", {"suffix": ("different suffixes",)}),
         Contradiction("different given names", {"first_name": ("different",)}),
         Contradiction(
-            "one vehicle, two ownership periods", {"vehicle": ("same vehicle, another owner's period",)}
+            "one vehicle, two ownership periods",
+            {"vehicle": ("same vehicle, another owner's period",)},
         ),
         Contradiction(
             "Jr on one side and different contacts",
@@ -391,6 +399,8 @@ DEALER = LinkSettings(
     ),
     exclusive=("birth_date", "suffix", "first_name"),
     swap_columns=("first_name", "last_name"),
+    weak_alone=("first_name", "last_name", "suffix"),
+    joint_tf=("first_name", "last_name"),
     derived={
         "first_name_key": ("first_name",),
         "name_tokens": ("first_name", "last_name"),

@@ -100,29 +100,45 @@ STREET_WORDS = {
 _UNIT_WORDS = r"(?:apt|app|appt|apartment|appartement|unit|unite|suite|bureau|ste)"
 
 
+def _distinct(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (-1 for missing) and the distinct values as a plain object array."""
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    return codes, np.asarray(uniq, dtype=object)
+
+
+def _spread(codes: np.ndarray, results: list, index: pd.Index) -> pd.Series:
+    values = np.empty(len(results) + 1, dtype=object)
+    values[:-1] = results
+    values[-1] = None
+    return pd.Series(values[codes], index=index, dtype="string")
+
+
 def _map_unique(s: pd.Series, fn: Callable[[str], object]) -> pd.Series:
     """Apply a scalar function once per distinct non-null value (exports repeat values)."""
-    s = s.astype("string")
-    uniq = s.dropna().unique()
-    mapping = dict(zip(uniq, (fn(v) for v in uniq), strict=True))
-    return s.map(mapping).astype("string")
+    codes, uniq = _distinct(s)
+    return _spread(codes, [fn(v) for v in uniq], s.index)
 
 
 def _map_unique_pair(
     s: pd.Series, fn: Callable[[str], tuple[str | None, str | None]]
 ) -> tuple[pd.Series, pd.Series]:
     """Like `_map_unique` for a function returning two values."""
-    s = s.astype("string")
-    uniq = s.dropna().unique()
+    codes, uniq = _distinct(s)
     results = [fn(v) for v in uniq]
-    first = dict(zip(uniq, (r[0] for r in results), strict=True))
-    second = dict(zip(uniq, (r[1] for r in results), strict=True))
-    return s.map(first).astype("string"), s.map(second).astype("string")
+    return (
+        _spread(codes, [r[0] for r in results], s.index),
+        _spread(codes, [r[1] for r in results], s.index),
+    )
+
+
+def ascii_text(value: str) -> str:
+    """`Côté` → `Cote`; unidecode only for the (few) values that are not already ASCII."""
+    return value if value.isascii() else unidecode(value)
 
 
 def fold(s: pd.Series) -> pd.Series:
     """Lower-case ASCII: `Côté` and `COTE` become `cote`; blank becomes <NA>."""
-    return _map_unique(s, lambda v: unidecode(v).lower().strip() or None)
+    return _map_unique(s, lambda v: ascii_text(v).lower().strip() or None)
 
 
 # ---------------------------------------------------------------- names
@@ -160,7 +176,7 @@ _SAINTE = re.compile(r"\bste\b")
 
 def _clean_name_one(value: str) -> str | None:
     """`Côté-St-Pierre, JEAN` → `cote saint pierre, jean` (commas kept for `LAST, FIRST`)."""
-    out = _NOT_NAME.sub(" ", _APOSTROPHES.sub("", unidecode(value).lower()))
+    out = _NOT_NAME.sub(" ", _APOSTROPHES.sub("", ascii_text(value).lower()))
     out = _SAINTE.sub("sainte", _SAINT.sub("saint", out))
     return " ".join(out.split()).replace(" ,", ",") or None
 
@@ -229,8 +245,14 @@ def unswap_names(first: pd.Series, last: pd.Series) -> tuple[pd.Series, pd.Serie
     as_first, as_last = _name_scores(first, last)
     both = first.notna() & last.notna()
     pairs = pd.DataFrame({"f": first[both], "l": last[both]}).drop_duplicates()
-    direct = [as_first(f.split()) + as_last(la.split()) for f, la in zip(pairs["f"], pairs["l"], strict=True)]
-    crossed = [as_first(la.split()) + as_last(f.split()) for f, la in zip(pairs["f"], pairs["l"], strict=True)]
+    direct = [
+        as_first(f.split()) + as_last(la.split())
+        for f, la in zip(pairs["f"], pairs["l"], strict=True)
+    ]
+    crossed = [
+        as_first(la.split()) + as_last(f.split())
+        for f, la in zip(pairs["f"], pairs["l"], strict=True)
+    ]
     swap = pairs[np.asarray(crossed) > np.asarray(direct) + _SWAP_EVIDENCE]
     if swap.empty:
         return first, last
@@ -441,7 +463,7 @@ def standardize_postal(s: pd.Series) -> pd.DataFrame:
 
 
 def _street_one(text: str) -> str | None:
-    out = unidecode(text).lower()
+    out = ascii_text(text).lower()
     out = re.sub(rf"\b{_UNIT_WORDS}\.?\s*#?\s*\w+", " ", out)
     out = re.sub(r"#\s*\w+", " ", out)
     out = re.sub(r"^\s*\w+\s*-\s*(\d+)", r"\1", out)
@@ -478,28 +500,42 @@ _VIN_VALUES = {
 _VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 
 
-def _vin_ok(vin: str) -> bool:
-    if not _VIN.match(vin):
-        return False
-    if vin[0] not in "12345":  # the check digit is mandatory for North-American VINs only
-        return True
-    total = sum(_VIN_VALUES[c] * w for c, w in zip(vin, _VIN_WEIGHTS, strict=True))
-    check = total % 11
-    return vin[8] == ("X" if check == 10 else str(check))
+_VIN_TABLE = np.zeros(256, dtype=np.int64)
+for _char, _value in _VIN_VALUES.items():
+    _VIN_TABLE[ord(_char)] = _value
+
+
+def vins_valid(vins: np.ndarray) -> np.ndarray:
+    """17 characters without I/O/Q, and a right check digit for North-American VINs."""
+    vins = np.asarray(vins, dtype=object)
+    shaped = np.array([bool(_VIN.match(v)) for v in vins], dtype=bool)
+    out = np.zeros(vins.size, dtype=bool)
+    if not shaped.any():
+        return out
+    chars = np.frombuffer("".join(vins[shaped]).encode("ascii"), dtype=np.uint8).reshape(-1, 17)
+    total = (_VIN_TABLE[chars] * np.asarray(_VIN_WEIGHTS)).sum(axis=1) % 11
+    expected = np.where(total == 10, ord("X"), total + ord("0"))
+    north_american = np.isin(chars[:, 0], np.frombuffer(b"12345", dtype=np.uint8))
+    out[shaped] = ~north_american | (chars[:, 8] == expected)
+    return out
 
 
 def standardize_vin(s: pd.Series, is_valid: pd.Series | None = None) -> pd.Series:
     """Upper-case VIN, or <NA> when it fails validation (an invalid VIN is not evidence).
 
-    `is_valid` is ingest's flag; when absent the VIN is validated here the same way.
+    `is_valid` is ingest's flag where it has one; elsewhere the VIN is validated here the
+    same way (17 characters, no I/O/Q, check digit for North-American VINs).
     """
     out = s.astype("string").str.upper().str.replace(r"[\s-]", "", regex=True)
     out = out.mask(out == "")
+    uniq = out.dropna().unique()
+    own = pd.Series(vins_valid(np.asarray(uniq, dtype=object)), index=uniq)
+    valid = out.map(own).astype("boolean").fillna(False).astype(bool)
     if is_valid is not None:
-        flag = is_valid.astype("string").str.lower().isin(["true", "t", "1", "y", "yes"])
-        return out.where(flag).astype("string")
-    ok = _map_unique(out, lambda v: "1" if _vin_ok(v) else "0")
-    return out.where(ok == "1").astype("string")
+        flag = is_valid.astype("string").str.lower()
+        flagged = flag.isin(["true", "t", "1", "y", "yes"])
+        valid = flagged.where(flag.notna(), valid).astype(bool)
+    return out.where(valid).astype("string")
 
 
 def standardize_date(s: pd.Series) -> pd.Series:

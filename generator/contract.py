@@ -25,14 +25,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
 }  # fmt: skip
 
-REQUIRED: dict[str, tuple[str, ...]] = {
-    "dealers": ("dealer_code", "dealer_name", "brands"),
-    "dealer_sales": ("dealer_code", "deal_id", "deal_date", "vin"),
-    "service_orders": ("dealer_code", "ro_number", "open_date", "vin"),
-    "oem_registrations": ("brand", "registration_id", "vin", "registration_date"),
-    "crm_leads": ("dealer_code", "lead_id", "created_at"),
-}
-
 PERSON_SOURCES = ("dealer_sales", "service_orders", "oem_registrations", "crm_leads")
 
 

@@ -56,7 +56,7 @@ def _odometer(
 ) -> np.ndarray:
     """Kilometres on a given day, continuous across owners of the same VIN."""
     codes, unique = pd.factorize(pd.Series(vins, dtype=object), sort=True)
-    km_per_year = rng.uniform(9000, 28000, len(unique))[codes]
+    km_per_year = rng.uniform(8000, 26000, len(unique))[codes]
     delivered = (np.asarray(model_year) - 1970 - 0.25) * YEAR
     years = np.maximum(on - delivered, 0) / YEAR
     noise = rng.integers(0, 400, len(on))
@@ -99,7 +99,7 @@ def _service(
     model_year = per["model_year"].to_numpy()[rep]
     age = (on - (model_year - 1970 - 0.25) * YEAR) / YEAR
     # Old cars drift to independent garages; people who moved away stop coming.
-    keep = ~((age > 9) & chance(rng, len(rep), 0.7))
+    keep = ~((age > 9) & chance(rng, len(rep), 0.7)) & (age <= 15)
     away = ~cat.metro_has_dealer[people.metro_at(eid[rep], on)]
     keep &= ~(away & chance(rng, len(rep), 0.85))
     warranty = ((age < 3) & chance(rng, len(rep), 0.22)) | chance(rng, len(rep), 0.02)

@@ -124,6 +124,22 @@ class InboxWriter:
             self.rows[source] += _reexport(self.rng, self.out_dir / source, by_file, style)
             self.files[source] += 1
 
+    def people(self, entities: pd.DataFrame) -> None:
+        """`truth_people.csv`: who each truth person_id is (household, role, business owner)."""
+        ids = entities["person_id"].to_numpy()
+        owner = entities["owner_eid"].to_numpy()
+        hid = entities["hid"].to_numpy()
+        frame = pd.DataFrame(
+            {
+                "person_id": ids,
+                "kind": entities["kind"].to_numpy(),
+                "household_id": np.where(hid >= 0, [f"H{h + 1:05d}" for h in hid], ""),
+                "role": entities["role"].to_numpy(),
+                "owner_person_id": np.where(owner >= 0, ids[np.maximum(owner, 0)], ""),
+            }
+        ).sort_values("person_id", kind="stable")
+        _write_csv(self.out_dir / "truth_people.csv", _as_columns(frame), crlf=False, bom=False)
+
     def truth(self) -> None:
         """`truth.csv`: one line per person record, the person (or business) it belongs to."""
         truth = pd.concat(self._truth, ignore_index=True)

@@ -53,9 +53,15 @@ def generate_inbox(
 ) -> GenerationSummary:
     """Write a realistic, messy inbox for `people` individuals (plus ~4 % businesses).
 
+    Writes `out_dir/<source>/*.csv` for the five landing sources (deleting CSVs a previous
+    run left there), `out_dir/truth.csv` (source, source_record_id, person_id) and
+    `out_dir/truth_people.csv` (household, role, business owner of each person_id).
+
     Deterministic: the same (people, seed, mess, bad_rows, reexports) gives byte-identical
-    files. `mess` scales every kind of slip (0 clean, 1 realistic, 2 hostile); `bad_rows`
-    is the share of person rows that break the contract (quarantine material), 0 by default.
+    files, and `mess` changes only how records are typed, never the world behind them.
+    `mess` scales every kind of slip (0 clean, 1 realistic, 2 hostile); `bad_rows` is the
+    share of person rows that break the contract (quarantine material), 0 by default;
+    `reexports` re-sends the tail of one deals file under another name.
     """
     if people < 1:
         raise ValueError(f"people must be at least 1, got {people}")
@@ -95,6 +101,7 @@ def generate_inbox(
                 writer.source(source, frame, styles)
                 del frame
         writer.truth()
+        writer.people(world.entities)
     ent = world.entities
     return GenerationSummary(
         out_dir=out_dir,

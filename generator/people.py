@@ -111,8 +111,8 @@ class PhoneBook:
             exchange = np.where(fictional, 555, exchange)
             line = np.where(fictional, 100 + line % 100, line)
             numbers[todo] = area[todo] * 10**7 + exchange * 10**4 + line
-            seen = pd.Series(numbers).duplicated().to_numpy() | np.isin(numbers, self.issued)
-            todo = seen & todo
+            shared = pd.Series(numbers).duplicated(keep=False).to_numpy()
+            todo = todo & (shared | np.isin(numbers, self.issued))
         self.issued = np.concatenate([self.issued, numbers])
         return numbers.astype(str).astype(object)
 

@@ -68,15 +68,18 @@ class Renderer:
         k = len(names)
         rng, mess = self.rng, self.mess
         w = m.PHONE_FORMAT_WEIGHTS / m.PHONE_FORMAT_WEIGHTS.sum()
-        phone_fmt = rng.choice(len(w), size=k, p=w) if mess > 0 else np.zeros(k, dtype=int)
-        name_fmt = rng.choice(3, size=k, p=[0.75, 0.15, 0.1]) if mess > 0 else np.zeros(k, int)
+        # Export habits other than the clean one show up in proportion to `mess`.
+        habit = chance(rng, k, mess)
+        phone_fmt = np.where(habit, rng.choice(len(w), size=k, p=w), 0)
+        name_fmt = np.where(habit, rng.choice(3, size=k, p=[0.75, 0.15, 0.1]), 0)
+        ts_fmt = np.where(habit, rng.integers(0, 4, k), 0)
         return pd.DataFrame(
             {
                 "upper": chance(rng, k, 0.2 * mess),
                 "fold": chance(rng, k, 0.3 * mess),
                 "phone_fmt": phone_fmt,
                 "name_fmt": name_fmt,
-                "ts_fmt": rng.integers(0, 4, k) if mess > 0 else np.zeros(k, int),
+                "ts_fmt": ts_fmt,
                 "crlf": chance(rng, k, 0.15 * mess),
                 "bom": chance(rng, k, 0.04 * mess),
                 "order_seed": rng.integers(0, 2**31, k),

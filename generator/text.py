@@ -1,4 +1,4 @@
-"""Column-wide text helpers: accent folding and slugging without a per-row Python loop."""
+"""Text helpers: accent folding (Côté -> Cote) and e-mail-style slugs."""
 
 from __future__ import annotations
 
@@ -15,14 +15,9 @@ def fold(value: str) -> str:
     return value.translate(_FOLD)
 
 
-def ascii_fold(values) -> np.ndarray:
-    """`Côté` -> `Cote` for a whole column (object array)."""
-    return np.array([v.translate(_FOLD) for v in values], dtype=object)
-
-
 def slug(values, keep_hyphen: np.ndarray | None = None) -> np.ndarray:
     """Lower-case ASCII letters and digits only, as people write them in e-mail addresses."""
-    s = pd.Series(ascii_fold(values), dtype=object).str.lower()
+    s = pd.Series([fold(v) for v in values], dtype=object).str.lower()
     s = s.str.replace(r"[\s'.&]", "", regex=True)
     no_hyphen = s.str.replace("-", "", regex=False)
     s = no_hyphen if keep_hyphen is None else s.where(keep_hyphen, no_hyphen)

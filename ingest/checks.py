@@ -21,14 +21,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingest.arrays import ascii_codes
 from ingest.contract import BLANKS, Column, Kind, Source
 
-_DATE = r"^(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})$"
-_TIMESTAMP = (
-    r"^(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})"
-    r"(?:[Tt ](?P<hh>\d{2}):(?P<mm>\d{2})(?::(?P<ss>\d{2})(?:\.\d+)?)?"
-    r"(?:[Zz]|[+-](?P<oh>\d{2})(?::?(?P<om>\d{2}))?)?)?$"
-)
+# The patterns hold the ranges of months, days, hours, minutes, seconds and offsets;
+# what a pattern cannot say (30 February, 29 February out of a leap year) is left to
+# `_real_days`.
+_DAY = r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+_DATE = rf"^{_DAY}$"
+_TIMESTAMP = rf"^{_DAY}([Tt ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?([Zz]|[+-](0\d|1[0-5])(:?[0-5]\d)?)?)?$"
 _PATTERNS = {
     Kind.DECIMAL: r"^[+-]?(\d+(\.\d*)?|\.\d+)$",
     Kind.INT: r"^[+-]?\d{1,9}$",
@@ -45,83 +46,92 @@ _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 @dataclass
 class Checked:
-    """A batch's values as they land, and per row why it cannot (None when it can)."""
+    """A batch's values as they land, and why the rows that cannot land cannot."""
 
     values: dict[str, pa.Array]  # contract column → stored text (null when empty or absent)
-    reasons: list[str | None]
-
-    @property
-    def failed(self) -> np.ndarray:
-        return np.array([r is not None for r in self.reasons], dtype=bool)
+    failing: np.ndarray  # one boolean per row
+    reasons: dict[int, str]  # row index → reason, for the failing rows
 
 
 def landed(cells: pa.Array) -> pa.Array:
     """Cells as they land: blanks trimmed from both ends, an empty cell null."""
     trimmed = pc.utf8_trim(cells, characters=BLANKS)
-    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+    present = pc.greater(pc.binary_length(trimmed), 0)
+    if trimmed.null_count or trimmed.offset or present.offset:
+        return pc.if_else(present, trimmed, pa.scalar(None, pa.string()))
+    # The same strings with the empty ones marked null: no copy of the text.
+    return pa.Array.from_buffers(
+        pa.string(), len(trimmed), [present.buffers()[1], *trimmed.buffers()[1:]]
+    )
 
 
-def check(source: Source, cells: dict[str, pa.Array], rows: int) -> Checked:
-    """Check one batch: `cells` holds the file's cells of each contract column it has."""
-    absent = pa.nulls(rows, pa.string())
+def check(source: Source, sent: dict[str, pa.Array], rows: int) -> Checked:
+    """Check one batch: `sent` holds, as landed, each contract column the file has.
+
+    A column the file lacks is null throughout (the header check made sure it is not
+    a required one)."""
     values: dict[str, pa.Array] = {}
     problems: dict[int, list[str]] = {}
     for column in source.columns:
-        sent = landed(cells[column.name]) if column.name in cells else absent
-        values[column.name], wrong = _check_column(column, sent)
-        for i in np.flatnonzero(wrong).tolist():
-            problems.setdefault(i, []).append(_message(column, sent[i].as_py()))
-    reasons: list[str | None] = [None] * rows
-    for i, messages in problems.items():
-        reasons[i] = "; ".join(messages)
-    return Checked(values, reasons)
+        if column.name not in sent:
+            values[column.name] = pa.nulls(rows, pa.string())
+            continue
+        value = sent[column.name]
+        values[column.name], wrong = _check_column(column, value)
+        if wrong is not None:
+            for i in np.flatnonzero(wrong).tolist():
+                problems.setdefault(i, []).append(_message(column, value[i].as_py()))
+    failing = np.zeros(rows, dtype=bool)
+    failing[list(problems)] = True
+    return Checked(values, failing, {i: "; ".join(m) for i, m in problems.items()})
 
 
-def _check_column(column: Column, value: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    """The stored value and a mask of the rows where it breaks the column's rule."""
-    present = _mask(pc.is_valid(value))
+def _check_column(column: Column, value: pa.Array) -> tuple[pa.Array, np.ndarray | None]:
+    """The stored value and a mask of the rows where it breaks the column's rule (None
+    when no row can)."""
     if column.kind is Kind.ENUM:
         spellings = column.spellings()
         key = pc.replace_substring_regex(pc.utf8_lower(value), r"[ -]", "_")
         index = pc.index_in(key, value_set=pa.array(list(spellings), pa.string()))
-        value = pc.take(pa.array(list(spellings.values()), pa.string()), index)
-        wrong = present & ~_mask(pc.is_valid(value))
+        stored = pc.take(pa.array(list(spellings.values()), pa.string()), index)
+        ok = stored.is_valid()
     elif column.kind in _PATTERNS:
-        wrong = present & ~_mask(pc.match_substring_regex(value, _PATTERNS[column.kind]))
+        stored, ok = value, pc.match_substring_regex(value, _PATTERNS[column.kind])
     elif column.kind is Kind.DATE:
-        wrong = present & ~_calendar(value, _DATE)
+        stored, ok = value, _real_days(value, _DATE)
     elif column.kind is Kind.TIMESTAMP:
-        wrong = present & ~_calendar(value, _TIMESTAMP)
+        stored, ok = value, _real_days(value, _TIMESTAMP)
+    elif column.required:
+        stored, ok = value, None
     else:
-        wrong = np.zeros(len(value), dtype=bool)
+        return value, None
+    present = _mask(value.is_valid())
+    wrong = np.zeros(len(value), dtype=bool) if ok is None else present & ~_mask(ok)
     if column.required:
         wrong |= ~present
-    return value, wrong
+    return stored, wrong
 
 
-def _calendar(value: pa.Array, pattern: str) -> np.ndarray:
-    """Rows that match `pattern` and name a real day (and time of day, and offset)."""
-    parts = pc.extract_regex(value, pattern)
-    matched = _mask(pc.is_valid(parts))
-    number = {name: _integers(parts.field(name)) for name in (f.name for f in parts.type)}
-    y, m, d = number["y"], number["m"], number["d"]
-    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
-    month_days = _DAYS_IN_MONTH[np.clip(m, 0, 12)] + (leap & (m == 2))
-    ok = matched & (y >= 1) & (m >= 1) & (m <= 12) & (d >= 1) & (d <= month_days)
-    if "hh" in number:
-        ok &= (number["hh"] <= 23) & (number["mm"] <= 59) & (number["ss"] <= 59)
-        ok &= (number["oh"] <= 15) & (number["om"] <= 59)
-    return ok
-
-
-def _integers(digits: pa.Array) -> np.ndarray:
-    """Digit strings as integers; an empty or missing part (an optional group) is 0."""
-    filled = pc.if_else(pc.equal(pc.fill_null(digits, ""), ""), "0", pc.fill_null(digits, "0"))
-    return pc.cast(filled, pa.int64()).to_numpy(zero_copy_only=False)
+def _real_days(value: pa.Array, pattern: str) -> pa.Array:
+    """Which values match `pattern` and start with a day the calendar has."""
+    matches = pc.fill_null(pc.match_substring_regex(value, pattern), False)
+    digits = ascii_codes(pc.utf8_slice_codeunits(value.filter(matches), 0, 10), 10).astype(
+        np.int64
+    ) - ord("0")
+    year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
+    month = digits[:, 5] * 10 + digits[:, 6]
+    day = digits[:, 8] * 10 + digits[:, 9]
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    real = (year >= 1) & (day <= _DAYS_IN_MONTH[month] + (leap & (month == 2)))
+    ok = np.zeros(len(value), dtype=bool)
+    ok[_mask(matches)] = real
+    return pa.array(ok)
 
 
 def _mask(flags: pa.Array) -> np.ndarray:
-    return pc.fill_null(flags, False).to_numpy(zero_copy_only=False).astype(bool)
+    if flags.null_count:
+        flags = pc.fill_null(flags, False)
+    return flags.to_numpy(zero_copy_only=False)
 
 
 def _message(column: Column, sent: str | None) -> str:

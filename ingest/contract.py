@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 
 class Kind(StrEnum):
@@ -76,15 +77,15 @@ class Source:
     def table(self) -> str:
         return f"raw.{self.name}"
 
-    @property
+    @cached_property
     def required(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns if c.required)
 
-    @property
+    @cached_property
     def vin_columns(self) -> tuple[Column, ...]:
         return tuple(c for c in self.columns if c.kind is Kind.VIN)
 
-    @property
+    @cached_property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 

@@ -20,8 +20,9 @@ import hashlib
 import io
 import logging
 import os
+import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,7 +43,7 @@ from sqlalchemy.engine import Engine
 from dealer360.errors import UserError
 from ingest import merge
 from ingest.contract import SOURCES, Source
-from ingest.files import InboxFile, Inspection, discover, inspect_bytes
+from ingest.files import Inspection, discover, inspect_bytes
 from ingest.parse import BadFile, Layout, batches, read_header, read_layout
 from ingest.summary import FileResult, LoadSummary
 
@@ -59,13 +60,13 @@ def load_inbox(
 ) -> LoadSummary:
     """Land every CSV file of the inbox's source folders and say what happened.
 
-    Which file is "newer": the files of a source are loaded one by one in order of
-    (modification time, then path relative to the inbox), and when two files carry the
-    same source_record_id with different values, the file loaded later wins. So within
-    a load the file modified later wins, and across loads the later load wins.
+    Which file is "newer": the files of a source change the raw layer one by one in
+    order of (modification time, then path relative to the inbox), and when two files
+    carry the same source_record_id with different values, the one applied later wins.
+    So within a load the file modified later wins, and across loads the later load wins.
 
-    Sources do not share rows, so up to `workers` of them (default: one per CPU) load
-    side by side, each on its own connection.
+    Up to `workers` files (default: one more than the CPUs) are read and staged side by
+    side, each on its own connection, while the files before them are being applied.
 
     Bad files are not exceptions: they are recorded in raw.files as rejected and listed
     in the summary. A missing inbox is a `UserError`.
@@ -74,28 +75,21 @@ def load_inbox(
     inbox = Path(inbox)
     files, ignored = discover(inbox)
     summary = LoadSummary(inbox=inbox, ignored=ignored)
-    per_source: dict[str, list[InboxFile]] = defaultdict(list)
-    for found in files:
-        per_source[found.source.name].append(found)
-    workers = max(1, min(workers or os.cpu_count() or 1, len(per_source)))
+    turns: dict[str, _Turns] = defaultdict(_Turns)
+    workers = max(1, min(workers or (os.cpu_count() or 1) + 1, len(files)))
     with (
         _progress_bar(progress, sum(f.size for f in files)) as advance,
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="landing") as pool,
     ):
+        # The pool starts tasks in the order they are submitted, so the file whose turn
+        # it is has always started: no task waits for one still queued.
         loads = [
-            pool.submit(_load_in_order, engine, queue, inbox, advance)
-            for queue in per_source.values()
+            pool.submit(_load, engine, f.path, f.source, f.file_name, advance, turns[f.source.name])
+            for f in files
         ]
-        results = {r.file_name: r for load in loads for r in load.result()}
-    summary.files = [results[f.file_name] for f in files]
+        summary.files = [load.result() for load in loads]
     summary.seconds = perf_counter() - started
     return summary
-
-
-def _load_in_order(
-    engine: Engine, files: list[InboxFile], inbox: Path, on_bytes: Callable[[int], None] | None
-) -> list[FileResult]:
-    return [load_file(engine, f.path, f.source, inbox, on_bytes=on_bytes) for f in files]
 
 
 def load_file(
@@ -107,17 +101,55 @@ def load_file(
     on_bytes: Callable[[int], None] | None = None,
 ) -> FileResult:
     """Land one file of `source` in its own transaction; `on_bytes` hears of bytes read."""
-    source = _source(source)
     path = Path(path)
     file_name = _relative_name(path, Path(inbox_root))
+    return _load(engine, path, _source(source), file_name, on_bytes, _Turns())
+
+
+class _Turns:
+    """The order in which the files of one source change the raw layer.
+
+    Each file takes a ticket when it is queued; it may read and stage its rows at any
+    time, but it applies them only once every file with an earlier ticket is done.
+    """
+
+    def __init__(self) -> None:
+        self._issued = 0
+        self._done: set[int] = set()
+        self._first_not_done = 0
+        self._changed = threading.Condition()
+
+    def take(self) -> int:
+        with self._changed:
+            self._issued += 1
+            return self._issued - 1
+
+    def wait(self, ticket: int) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._first_not_done >= ticket)
+
+    def done(self, ticket: int) -> None:
+        with self._changed:
+            self._done.add(ticket)
+            while self._first_not_done in self._done:
+                self._first_not_done += 1
+            self._changed.notify_all()
+
+
+def _load(
+    engine: Engine,
+    path: Path,
+    source: Source,
+    file_name: str,
+    on_bytes: Callable[[int], None] | None,
+    turns: _Turns,
+) -> FileResult:
     started = perf_counter()
-    inspection = inspect_bytes(path)
-    with _connection(engine) as pg:
-        if inspection.problem:
-            result = _reject(pg, source, file_name, inspection, inspection.problem)
-            _tell(on_bytes, inspection.size)
-        else:
-            result = _land(pg, path, source, file_name, inspection, on_bytes)
+    ticket = turns.take()
+    try:
+        result = _land(engine, path, source, file_name, on_bytes, lambda: turns.wait(ticket))
+    finally:
+        turns.done(ticket)
     result.seconds = perf_counter() - started
     log.info(
         "%s: %s, %d rows read, %d new, %d updated, %d unchanged, %d quarantined",
@@ -133,40 +165,60 @@ def load_file(
 
 
 def _land(
-    pg: psycopg.Connection,
+    engine: Engine,
     path: Path,
     source: Source,
     file_name: str,
-    inspection: Inspection,
     on_bytes: Callable[[int], None] | None,
+    my_turn: Callable[[], None],
 ) -> FileResult:
-    result = FileResult(file_name, source.name, "loaded", inspection.sha256, inspection.size)
-    try:
-        with pg.cursor() as cur:
-            _lock(cur, source)
-            same_bytes = _file_with_same_bytes(cur, source, file_name, inspection.sha256)
-            if same_bytes is not None:
-                result.status = "unchanged"
-                if same_bytes != file_name:
-                    result.message = (
-                        f"{file_name} has the same bytes as {same_bytes}, already loaded"
+    """Stage the file, then, in its turn and under the source's lock, apply it."""
+    inspection = inspect_bytes(path)
+    with _connection(engine) as pg:
+        if inspection.problem:
+            _tell(on_bytes, inspection.size)
+            my_turn()
+            return _reject(pg, source, file_name, inspection, inspection.problem)
+        result = FileResult(file_name, source.name, "loaded", inspection.sha256, inspection.size)
+        try:
+            with psycopg.ClientCursor(pg) as cur:
+                layout = None
+                if _file_with_same_bytes(cur, source, file_name, inspection.sha256) != file_name:
+                    layout, result.rows_read = _stage(
+                        cur, path, source, inspection.sha256, on_bytes
                     )
-                    cur.execute("delete from raw.quarantine where file_name = %s", (file_name,))
+                my_turn()
+                _lock(cur, source)
+                same_bytes = _file_with_same_bytes(cur, source, file_name, inspection.sha256)
+                if same_bytes is not None:
+                    _unchanged(cur, result, same_bytes)
+                    _tell(on_bytes, inspection.size if layout is None else 0)
+                else:
+                    if layout is None:  # its bytes were replaced in raw.files meanwhile
+                        layout, result.rows_read = _stage(
+                            cur, path, source, inspection.sha256, on_bytes
+                        )
+                    _merge(cur, layout, result)
                     _record(cur, result)
-                pg.commit()
-                _tell(on_bytes, inspection.size)
-                return result
-            layout, result.rows_read = _stage(cur, path, source, inspection.sha256, on_bytes)
-            _merge(cur, layout, result)
-            _record(cur, result)
-        pg.commit()
-        return result
-    except (BadFile, UnicodeDecodeError, csv.Error, pa.ArrowInvalid) as exc:
-        pg.rollback()
-        return _reject(pg, source, file_name, inspection, _problem(exc))
-    except BaseException:
-        pg.rollback()
-        raise
+            pg.commit()
+            return result
+        except (BadFile, UnicodeDecodeError, csv.Error, pa.ArrowInvalid) as exc:
+            pg.rollback()
+            my_turn()
+            return _reject(pg, source, file_name, inspection, _problem(exc))
+        except BaseException:
+            pg.rollback()
+            raise
+
+
+def _unchanged(cur: psycopg.Cursor, result: FileResult, same_bytes: str) -> None:
+    """A file whose bytes are already loaded: nothing to do, or only to say so under its name."""
+    result.status = "unchanged"
+    result.rows_read = 0
+    if same_bytes != result.file_name:
+        result.message = f"{result.file_name} has the same bytes as {same_bytes}, already loaded"
+        cur.execute("delete from raw.quarantine where file_name = %s", (result.file_name,))
+        _record(cur, result)
 
 
 def _stage(
@@ -201,7 +253,7 @@ def _stage(
     return layout, rows
 
 
-def _merge(cur: psycopg.Cursor, layout: Layout, result: FileResult) -> None:
+def _merge(cur: psycopg.ClientCursor, layout: Layout, result: FileResult) -> None:
     """Quarantine, update and insert the staged rows, counting each in `result`."""
     params = {
         "source": result.source,
@@ -210,16 +262,20 @@ def _merge(cur: psycopg.Cursor, layout: Layout, result: FileResult) -> None:
         "extra_names": [layout.names[i] for i in layout.extras],
     }
     statements = merge.merge_statements(layout)
-    cur.execute("delete from raw.quarantine where file_name = %s", (result.file_name,))
-    cur.execute(statements["settings"])
-    cur.execute(statements["supersede"], params)
-    cur.execute(statements["quarantine"], params)
-    result.rows_quarantined = cur.rowcount
-    cur.execute(statements["update"], params)
-    result.rows_updated = cur.rowcount
-    cur.execute(statements["insert"], params)
-    result.rows_inserted = cur.rowcount
+    counts = dict(zip(statements, _run(cur, statements.values(), params), strict=True))
+    result.rows_quarantined = counts["quarantine"]
+    result.rows_updated = counts["update"]
+    result.rows_inserted = counts["insert"]
     result.rows_unchanged = result.rows_read - result.rows_quarantined - result.rows_loaded
+
+
+def _run(cur: psycopg.ClientCursor, statements: Iterable[str], params: dict) -> list[int]:
+    """Run statements in one round trip (parameters bound by psycopg); their rowcounts."""
+    cur.execute(";\n".join(cur.mogrify(statement, params) for statement in statements))
+    counts = [cur.rowcount]
+    while cur.nextset():
+        counts.append(cur.rowcount)
+    return counts
 
 
 class _HashingReader(io.RawIOBase):

@@ -39,7 +39,7 @@ def _stage_columns(layout: Layout) -> list[tuple[str, pa.DataType, str]]:
     """(name, Arrow type, SQL type) of each staging column."""
     source = layout.source
     return [
-        ("row_number", pa.int64(), "integer"),
+        ("row_number", pa.int64(), "integer primary key"),
         ("source_record_id", pa.string(), "text"),
         *((c.name, pa.string(), "text") for c in source.columns),
         *((c.vin_flag, pa.bool_(), "boolean") for c in source.vin_columns),
@@ -51,7 +51,7 @@ def _stage_columns(layout: Layout) -> list[tuple[str, pa.DataType, str]]:
 
 def create_stage_sql(layout: Layout) -> str:
     columns = ", ".join(f"{name} {sql}" for name, _, sql in _stage_columns(layout))
-    return f"create temporary table landing_stage ({columns}) on commit drop"
+    return f"create temporary table landing_stage ({columns}, landed_hash text) on commit drop"
 
 
 def copy_sql(layout: Layout) -> str:
@@ -72,20 +72,22 @@ def stage_rows(batch: Batch, layout: Layout) -> bytes:
 
 def _checked_rows(batch: Batch, layout: Layout, schema: pa.Schema) -> pa.Table:
     source = layout.source
-    checked = check(
-        source, {name: batch.cells[i] for name, i in layout.positions.items()}, len(batch)
-    )
-    raw: list[str | None] = [None] * len(batch)
-    failing = np.flatnonzero(checked.failed)
+    cells = batch.columns(batch.flat)
+    sent = batch.columns(landed(batch.flat))
+    checked = check(source, {name: sent[i] for name, i in layout.positions.items()}, len(batch))
+    failing = np.flatnonzero(checked.failing)
+    reasons = np.full(len(batch), None, dtype=object)
+    raw = np.full(len(batch), None, dtype=object)
     for i, values in zip(failing.tolist(), _as_sent_rows(batch, layout, failing), strict=True):
+        reasons[i] = checked.reasons[i]
         raw[i] = json.dumps(values, ensure_ascii=False)
     arrays = [
         pa.array(batch.numbers, pa.int64()),
         pc.binary_join_element_wise(*(checked.values[k] for k in source.key), ":"),
         *(checked.values[c.name] for c in source.columns),
         *(_vin_flags(checked.values[c.name]) for c in source.vin_columns),
-        *(_as_sent(batch.cells[i]) for i in layout.extras),
-        pa.array(checked.reasons, pa.string()),
+        *(_as_sent(cells[i], sent[i]) for i in layout.extras),
+        pa.array(reasons, pa.string()),
         pa.array(raw, pa.string()),
     ]
     return pa.Table.from_arrays(arrays, schema=schema)
@@ -108,7 +110,7 @@ def _as_sent_rows(batch: Batch, layout: Layout, rows: np.ndarray) -> list[dict[s
     if not len(rows):
         return []
     where = pa.array(rows)
-    columns = [cell.take(where).to_pylist() for cell in batch.cells]
+    columns = [cell.take(where).to_pylist() for cell in batch.columns(batch.flat)]
     return [dict(zip(layout.names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
@@ -122,24 +124,34 @@ def _mask(flags: pa.Array) -> np.ndarray:
     return flags.to_numpy(zero_copy_only=False).astype(bool)
 
 
-def _as_sent(cells: pa.Array) -> pa.Array:
+def _as_sent(cells: pa.Array, landed: pa.Array) -> pa.Array:
     """A column the contract does not name: kept as sent, an empty cell left out."""
-    return pc.if_else(pc.is_null(landed(cells)), pa.scalar(None, pa.string()), cells)
+    return pc.if_else(landed.is_valid(), cells, pa.scalar(None, pa.string()))
 
 
 def merge_statements(layout: Layout) -> dict[str, str]:
-    """The statements that land the staged rows, to run in this order in one transaction.
+    """The statements that land the staged rows, in the order they run, in one transaction
+    (and one round trip). The rowcounts of quarantine, update and insert are the file's
+    rows quarantined, updated and inserted. Parameters: source, file_name, names (the
+    header), extra_names.
 
+    forget: a file loaded again replaces its quarantined rows;
     settings: see below;
     supersede: marks all but the last good row of each duplicated source_record_id;
-    quarantine: copies the rows with a reason to raw.quarantine (rowcount: quarantined);
-    update: rewrites the landed rows whose values changed (rowcount: updated);
-    insert: adds the new source_record_ids (rowcount: inserted).
-    Parameters: source, file_name, names (the header), extra_names.
+    quarantine: copies the rows with a reason to raw.quarantine;
+    by_key: see below;
+    match: notes the row_hash of each good row's source_record_id already landed;
+    update: rewrites the landed rows whose values changed;
+    insert: adds the source_record_ids not landed yet.
 
-    `settings` go first: fresh statistics of the staging table, and no nested loops,
-    because a raw table still empty when the insert is planned would otherwise be
-    scanned again for every staged row while the insert fills it.
+    `settings`: the commit does not wait for the disk. If the server itself crashes
+    right after, the file's rows and its raw.files row are lost together, and the next
+    run loads the file again.
+
+    `by_key`: the raw table is reached through its primary key, never scanned whole, so
+    a small file costs little however big the table. The raw table is looked up once
+    per row (match) and the insert needs no lookup: it relies on the lock the loader
+    holds, no other load writing the table meanwhile.
     """
     source = layout.source
     table = source.table
@@ -160,33 +172,33 @@ def merge_statements(layout: Layout) -> dict[str, str]:
     assignments = ",\n        ".join(f"{c} = s.{c}" for c in [*contract, *flags])
     landed = ", ".join([*contract, *flags])
     return {
-        "settings": f"""
-set local default_statistics_target = 10;
-analyze {STAGE};
-set local enable_nestloop = off
-""",
+        "forget": "delete from raw.quarantine where file_name = %(file_name)s",
+        "settings": "set local synchronous_commit = off",
         "supersede": f"""
 update {STAGE} as s set
     reason = 'duplicate source_record_id ' || s.source_record_id
-        || ' (superseded by row ' || latest.row_number || ')',
+        || ' (superseded by row ' || later.last_row || ')',
     raw_values = jsonb_object(%(names)s::text[], array[{as_landed}]::text[])
 from (
-    select source_record_id, max(row_number) as row_number
+    select
+        row_number,
+        max(row_number) over (partition by source_record_id) as last_row
     from {STAGE}
     where reason is null
-    group by source_record_id
-    having count(*) > 1
-) as latest
-where
-    s.source_record_id = latest.source_record_id
-    and s.reason is null
-    and s.row_number < latest.row_number
+) as later
+where later.row_number < later.last_row and s.row_number = later.row_number
 """,
         "quarantine": f"""
 insert into raw.quarantine (source, file_name, row_number, reason, raw_values)
 select %(source)s, %(file_name)s, row_number, reason, raw_values
 from {STAGE}
 where reason is not null
+""",
+        "by_key": "set local enable_seqscan = off",
+        "match": f"""
+update {STAGE} as s set landed_hash = target.row_hash
+from {table} as target
+where s.reason is null and target.source_record_id = s.source_record_id
 """,
         "update": f"""
 update {table} as target set
@@ -198,9 +210,9 @@ update {table} as target set
     loaded_at = now()
 from {STAGE} as s
 where
-    s.reason is null
+    s.landed_hash is distinct from {row_hash}
+    and s.landed_hash is not null
     and target.source_record_id = s.source_record_id
-    and target.row_hash is distinct from {row_hash}
 """,
         "insert": f"""
 insert into {table} (
@@ -210,10 +222,6 @@ select
     s.source_record_id, {", ".join(f"s.{c}" for c in [*contract, *flags])},
     {extra}, %(file_name)s, s.row_number, {row_hash}, now()
 from {STAGE} as s
-where
-    s.reason is null
-    and not exists (
-        select from {table} as landed where landed.source_record_id = s.source_record_id
-    )
+where s.reason is null and s.landed_hash is null
 """,
     }

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingest.arrays import ascii_codes
 from ingest.contract import BLANKS
 
 LENGTH = 17
@@ -44,11 +45,8 @@ def vins_are_valid(vins: pa.Array | Iterable[str | None]) -> np.ndarray:
     trimmed = pc.utf8_trim(vins, characters=BLANKS)
     right_length = pc.fill_null(pc.equal(pc.binary_length(trimmed), LENGTH), False)
     valid = np.zeros(len(vins), dtype=bool)
-    candidates = trimmed.filter(right_length).cast(pa.binary(LENGTH))
-    if len(candidates):
-        codes = np.frombuffer(candidates.buffers()[1], dtype=np.uint8)
-        codes = codes[candidates.offset * LENGTH :][: len(candidates) * LENGTH]
-        valid[right_length.to_numpy(zero_copy_only=False)] = valid_codes(codes.reshape(-1, LENGTH))
+    candidates = right_length.to_numpy(zero_copy_only=False)
+    valid[candidates] = valid_codes(ascii_codes(trimmed.filter(right_length), LENGTH))
     return valid
 
 

@@ -118,7 +118,9 @@ def test_a_header_only_file_loads_no_rows(engine, tmp_path):
 
 
 def test_every_source_lands_under_its_natural_key(engine, tmp_path):
-    write(tmp_path, "dealers/d.csv", "dealer_code,dealer_name,brands\nD01,Alpha Honda,Honda|Acura\n")
+    write(
+        tmp_path, "dealers/d.csv", "dealer_code,dealer_name,brands\nD01,Alpha Honda,Honda|Acura\n"
+    )
     write(tmp_path, "dealer_sales/s.csv", sales_file(f"D01,S9,2024-01-02,Luc,{VIN}"))
     write(
         tmp_path,
@@ -179,8 +181,8 @@ def test_text_that_looks_like_sql_is_stored_literally(engine, tmp_path):
         tmp_path,
         "dealer_sales/a.csv",
         sales_file(
-            f"D01,1,2024-01-02,\"{attack}\",{VIN},x",
-            header=SALES_HEADER + ",\"note'); drop table raw.quarantine; --\"",
+            f'D01,1,2024-01-02,"{attack}",{VIN},x',
+            header=SALES_HEADER + ',"note\'); drop table raw.quarantine; --"',
         ),
     )
 
@@ -215,7 +217,11 @@ def test_extra_columns_are_kept_in_extra_as_sent(engine, tmp_path):
 
 
 def test_a_latin1_file_is_rejected_by_name_and_the_other_files_still_load(engine, tmp_path):
-    write(tmp_path, "dealer_sales/latin1.csv", sales_file(f"D01,1,2024-01-02,Émilie,{VIN}").encode("latin-1"))
+    write(
+        tmp_path,
+        "dealer_sales/latin1.csv",
+        sales_file(f"D01,1,2024-01-02,Émilie,{VIN}").encode("latin-1"),
+    )
     write(tmp_path, "dealer_sales/good.csv", sales_file(f"D01,2,2024-01-02,Luc,{VIN}"))
 
     summary = load_inbox(engine, tmp_path)
@@ -262,7 +268,10 @@ def test_an_empty_file_is_rejected(engine, tmp_path):
     result = load_inbox(engine, tmp_path).result("dealers/empty.csv")
 
     assert result.status == "rejected"
-    assert result.message == "dealers/empty.csv is empty (0 bytes): a CSV file needs at least a header row"
+    assert (
+        result.message
+        == "dealers/empty.csv is empty (0 bytes): a CSV file needs at least a header row"
+    )
 
 
 def test_a_missing_required_column_rejects_the_file_naming_the_column(engine, tmp_path):
@@ -290,7 +299,11 @@ def test_a_semicolon_separated_file_is_rejected_with_a_hint(engine, tmp_path):
 def test_a_rejected_new_version_keeps_the_rows_its_earlier_version_landed(engine, tmp_path):
     path = write(tmp_path, "dealer_sales/a.csv", sales_file(f"D01,1,2024-01-02,Ann,{VIN}"))
     load_inbox(engine, tmp_path)
-    write(tmp_path, "dealer_sales/a.csv", sales_file(f"D01,1,2024-01-02,Anne-Marie,{VIN}", header="deal_id,vin"))
+    write(
+        tmp_path,
+        "dealer_sales/a.csv",
+        sales_file(f"D01,1,2024-01-02,Anne-Marie,{VIN}", header="deal_id,vin"),
+    )
 
     result = load_file(engine, path, "dealer_sales", tmp_path)
 
@@ -358,7 +371,7 @@ def test_numbers_timestamps_and_enumerations_are_checked(engine, tmp_path):
         "dealer_sales/a.csv",
         sales_file(
             f"D01,1,2024-01-02,Ann,{VIN},NEW,24999.95,Lease,60",
-            f"D01,2,2024-01-02,Bob,{VIN},used,\"24,999\",cash,60",
+            f'D01,2,2024-01-02,Bob,{VIN},used,"24,999",cash,60',
             f"D01,3,2024-01-02,Cam,{VIN},leased,100,credit,5.5",
             header=SALES_HEADER + ",condition,sale_price,payment_type,term_months",
         ),
@@ -455,7 +468,9 @@ def test_an_invalid_vin_loads_flagged(engine, tmp_path):
 
 
 def test_a_file_sent_again_is_unchanged_and_changes_nothing(engine, tmp_path):
-    write(tmp_path, "dealer_sales/a.csv", sales_file(f"D01,1,2024-01-02,Ann,{VIN}", "D01,2,bad,Bob,x"))
+    write(
+        tmp_path, "dealer_sales/a.csv", sales_file(f"D01,1,2024-01-02,Ann,{VIN}", "D01,2,bad,Bob,x")
+    )
     load_inbox(engine, tmp_path)
     before = snapshot(engine)
 
@@ -467,15 +482,30 @@ def test_a_file_sent_again_is_unchanged_and_changes_nothing(engine, tmp_path):
 
 
 def test_the_same_rows_under_another_name_add_nothing(engine, tmp_path):
-    write(tmp_path, "dealer_sales/a.csv", sales_file(f"D01,1,2024-01-02,Ann,{VIN}", f"D01,2,2024-01-02,Bob,{VIN}"), mtime=1_000)
+    write(
+        tmp_path,
+        "dealer_sales/a.csv",
+        sales_file(f"D01,1,2024-01-02,Ann,{VIN}", f"D01,2,2024-01-02,Bob,{VIN}"),
+        mtime=1_000,
+    )
     load_inbox(engine, tmp_path)
     before = sales(engine)
     # A re-export: same rows in another order, different blanks, under a new name.
-    write(tmp_path, "dealer_sales/b.csv", sales_file(f"D01, 2,2024-01-02,Bob ,{VIN}", f"D01,1,2024-01-02,Ann,{VIN}"), mtime=2_000)
+    write(
+        tmp_path,
+        "dealer_sales/b.csv",
+        sales_file(f"D01, 2,2024-01-02,Bob ,{VIN}", f"D01,1,2024-01-02,Ann,{VIN}"),
+        mtime=2_000,
+    )
 
     result = load_inbox(engine, tmp_path).result("dealer_sales/b.csv")
 
-    assert (result.status, result.rows_read, result.rows_unchanged, result.rows_loaded) == ("loaded", 2, 2, 0)
+    assert (result.status, result.rows_read, result.rows_unchanged, result.rows_loaded) == (
+        "loaded",
+        2,
+        2,
+        0,
+    )
     assert sales(engine) == before  # first file_name and row numbers kept
 
 
@@ -488,7 +518,10 @@ def test_an_identical_copy_under_another_name_is_unchanged(engine, tmp_path):
 
     copy = summary.result("dealer_sales/a (copy).csv")
     assert copy.status == "unchanged"
-    assert copy.message == "dealer_sales/a (copy).csv has the same bytes as dealer_sales/a.csv, already loaded"
+    assert (
+        copy.message
+        == "dealer_sales/a (copy).csv has the same bytes as dealer_sales/a.csv, already loaded"
+    )
     assert query(engine, "select file_name, status from raw.files order by 1") == [
         ("dealer_sales/a (copy).csv", "unchanged"),
         ("dealer_sales/a.csv", "loaded"),
@@ -497,7 +530,12 @@ def test_an_identical_copy_under_another_name_is_unchanged(engine, tmp_path):
 
 def test_changed_values_update_to_the_newer_file(engine, tmp_path):
     write(tmp_path, "dealer_sales/new.csv", sales_file(f"D01,1,2024-01-02,Anne,{VIN}"), mtime=2_000)
-    write(tmp_path, "dealer_sales/old.csv", sales_file(f"D01,1,2024-01-02,Ann,{VIN}", f"D01,2,2024-01-03,Bob,{VIN}"), mtime=1_000)
+    write(
+        tmp_path,
+        "dealer_sales/old.csv",
+        sales_file(f"D01,1,2024-01-02,Ann,{VIN}", f"D01,2,2024-01-03,Bob,{VIN}"),
+        mtime=1_000,
+    )
 
     summary = load_inbox(engine, tmp_path)
 
@@ -532,15 +570,25 @@ def test_a_duplicate_key_in_a_file_keeps_the_last_row_and_quarantines_the_others
 
 
 def test_a_changed_file_reloads_and_replaces_its_quarantined_rows(engine, tmp_path):
-    path = write(tmp_path, "dealer_sales/a.csv", sales_file(f"D01,1,2024-01-02,Ann,{VIN}", "D01,2,oops,Bob,x"))
+    path = write(
+        tmp_path,
+        "dealer_sales/a.csv",
+        sales_file(f"D01,1,2024-01-02,Ann,{VIN}", "D01,2,oops,Bob,x"),
+    )
     load_inbox(engine, tmp_path)
-    write(tmp_path, "dealer_sales/a.csv", sales_file(f"D01,1,2024-01-02,Ann,{VIN}", f"D01,2,2024-01-05,Bob,{VIN}", "D01,3,,Cam,x"))
+    write(
+        tmp_path,
+        "dealer_sales/a.csv",
+        sales_file(f"D01,1,2024-01-02,Ann,{VIN}", f"D01,2,2024-01-05,Bob,{VIN}", "D01,3,,Cam,x"),
+    )
 
     result = load_file(engine, path, "dealer_sales", tmp_path)
 
     assert (result.status, result.rows_inserted, result.rows_unchanged) == ("loaded", 1, 1)
     assert quarantine(engine) == [("dealer_sales/a.csv", 4, "deal_date is missing (required)")]
-    assert query(engine, "select rows_read, rows_loaded, rows_quarantined from raw.files") == [(3, 1, 1)]
+    assert query(engine, "select rows_read, rows_loaded, rows_quarantined from raw.files") == [
+        (3, 1, 1)
+    ]
 
 
 # --- the inbox itself ------------------------------------------------------------------------
@@ -573,14 +621,21 @@ def test_a_missing_inbox_is_a_user_error(engine, tmp_path):
 
 
 def test_the_summary_counts_per_source_and_renders_for_the_cli(engine, tmp_path):
-    write(tmp_path, "dealer_sales/a.csv", sales_file(f"D01,1,2024-01-02,Ann,{VIN}", "D01,2,bad,Bob,x"))
+    write(
+        tmp_path, "dealer_sales/a.csv", sales_file(f"D01,1,2024-01-02,Ann,{VIN}", "D01,2,bad,Bob,x")
+    )
     write(tmp_path, "dealers/bad.csv", b"")
     write(tmp_path, "elsewhere/x.csv", "x\n")
 
     summary = load_inbox(engine, tmp_path)
 
     totals = summary.by_source["dealer_sales"]
-    assert (totals.files_loaded, totals.rows_read, totals.rows_inserted, totals.rows_quarantined) == (1, 2, 1, 1)
+    assert (
+        totals.files_loaded,
+        totals.rows_read,
+        totals.rows_inserted,
+        totals.rows_quarantined,
+    ) == (1, 2, 1, 1)
     assert summary.by_source["dealers"].files_rejected == 1
     console = Console(record=True, width=120)
     console.print(summary.render())

@@ -34,7 +34,9 @@ def write_inbox(inbox: Path) -> None:
     )
     big = inbox / "dealer_sales" / "b.csv"
     with big.open("w") as out:
-        out.write("dealer_code,deal_id,deal_date,first_name,last_name,email,phone,city,vin,sale_price\n")
+        out.write(
+            "dealer_code,deal_id,deal_date,first_name,last_name,email,phone,city,vin,sale_price\n"
+        )
         for i in range(BIG_ROWS):
             date = "2024-13-01" if i % 1000 == 7 else f"2024-{i % 12 + 1:02d}-{i % 28 + 1:02d}"
             out.write(
@@ -60,7 +62,8 @@ def landed(engine) -> dict[str, list[tuple]]:
             ).all()
             listed = ", ".join(columns)
             contents[table] = [
-                tuple(row) for row in conn.execute(sa.text(f"select {listed} from raw.{table} order by 1, 2"))
+                tuple(row)
+                for row in conn.execute(sa.text(f"select {listed} from raw.{table} order by 1, 2"))
             ]
     return contents
 

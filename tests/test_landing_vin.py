@@ -13,10 +13,10 @@ ALPHABET = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
 
 def reference_check_digit(vin: str) -> str:
     """Position 9 as 49 CFR 565.15 computes it, written plainly."""
-    values = {**{str(d): d for d in range(10)}, **dict(zip("ABCDEFGH", range(1, 9)))}
-    values.update(dict(zip("JKLMN", range(1, 6))))
-    values.update({"P": 7, "R": 9})
-    values.update(dict(zip("STUVWXYZ", range(2, 10))))
+    values = {str(d): d for d in range(10)}
+    values |= {"A": 1, "B": 2, "C": 3, "D": 4, "E": 5, "F": 6, "G": 7, "H": 8}
+    values |= {"J": 1, "K": 2, "L": 3, "M": 4, "N": 5, "P": 7, "R": 9}
+    values |= {"S": 2, "T": 3, "U": 4, "V": 5, "W": 6, "X": 7, "Y": 8, "Z": 9}
     weights = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2]
     remainder = sum(values[c] * w for c, w in zip(vin, weights, strict=True)) % 11
     return "X" if remainder == 10 else str(remainder)

@@ -30,16 +30,18 @@ col2.metric("Rows quarantined", f"{int(files['rows_quarantined'].sum()):,}")
 col3.metric("Files rejected", f"{int(files['files_rejected'].sum()):,}")
 col4.metric(
     "Last pipeline run",
-    last_run["finished_at"].strftime("%Y-%m-%d %H:%M")
-    if last_run is not None and last_run["finished_at"] is not None
-    else "never",
-    help=f"Status: {last_run['status']}" if last_run is not None else None,
+    "never"
+    if last_run is None
+    else "running now"
+    if pd.isna(last_run["finished_at"])
+    else fmt.day(last_run["finished_at"]),
+    help=None if last_run is None else f"Status: {last_run['status']}",
 )
 
 st.subheader("Loads per source")
 left, right = st.columns([3, 2])
 left.dataframe(
-    files,
+    files.assign(source=files["source"].map(lambda s: fmt.label(fmt.SOURCE_LABELS, s))),
     hide_index=True,
     column_config={
         "source": "Source",
@@ -53,8 +55,13 @@ left.dataframe(
 )
 right.plotly_chart(
     px.bar(
-        rows, x="source", y="rows", labels={"source": "Source", "rows": "Rows in the raw layer"}
+        rows.assign(source=rows["source"].map(lambda s: fmt.label(fmt.SOURCE_LABELS, s))),
+        x="source",
+        y="rows",
+        labels={"source": "", "rows": "Rows in the raw layer"},
+        height=300,
     ),
+    key="rows-per-source",
 )
 
 st.subheader("Quarantined rows by reason")

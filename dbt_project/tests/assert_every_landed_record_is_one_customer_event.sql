@@ -1,40 +1,40 @@
 -- Every landed sale, repair order, registration (or transfer) and lead is exactly one
--- event under a customer; a row here is a record missing from customer_events, or an
--- event that no landed record explains.
+-- event under a customer. Events are built from the landed rows and event_id is tested
+-- unique, so equal counts per source mean a one-to-one match; a row here is a source whose
+-- counts differ (a record identity resolution left without a customer, or a duplicate).
 with
 
 landed as (
 
-    select 'dealer_sales' as source, source_record_id from {{ source('raw', 'dealer_sales') }}
+    select 'dealer_sales' as source, count(*) as landed_count from {{ source('raw', 'dealer_sales') }}
     union all
-    select 'service_orders', source_record_id from {{ source('raw', 'service_orders') }}
+    select 'service_orders', count(*) from {{ source('raw', 'service_orders') }}
     union all
-    select 'oem_registrations', source_record_id from {{ source('raw', 'oem_registrations') }}
+    select 'oem_registrations', count(*) from {{ source('raw', 'oem_registrations') }}
     union all
-    select 'crm_leads', source_record_id from {{ source('raw', 'crm_leads') }}
+    select 'crm_leads', count(*) from {{ source('raw', 'crm_leads') }}
 
 ),
 
 events as (
 
-    select source, source_record_id from {{ ref('customer_events') }}
+    select source, count(*) as event_count
+    from {{ ref('customer_events') }}
+    group by source
 
 ),
 
 final as (
 
     select
-        coalesce(landed.source, events.source) as source,
-        coalesce(landed.source_record_id, events.source_record_id) as source_record_id,
-        landed.source is not null as is_landed,
-        events.source is not null as is_event
+        landed.source,
+        landed.landed_count,
+        coalesce(events.event_count, 0) as event_count
 
     from landed
-    full outer join events
-        on landed.source = events.source
-        and landed.source_record_id = events.source_record_id
+    left join events on landed.source = events.source
 
 )
 
 select * from final
-where not (is_landed and is_event)
+where landed_count <> event_count

@@ -126,9 +126,15 @@ dealer_phones as (
 
 ),
 
-placeholder_emails as (
+placeholder_local_parts as (
 
-    select value as local_part from placeholder_contacts where channel = 'email'
+    select value as local_part from placeholder_contacts where channel = 'email_local_part'
+
+),
+
+placeholder_domains as (
+
+    select value as domain_label from placeholder_contacts where channel = 'email_domain'
 
 ),
 
@@ -153,7 +159,8 @@ final as (
         person_records.email,
         coalesce(
             person_records.email ~ '^[^@\s]+@[^@\s]+\.[a-z]{2,}$'
-            and placeholder_emails.local_part is null,
+            and placeholder_local_parts.local_part is null
+            and placeholder_domains.domain_label is null,
             false
         ) as is_email_usable,
         person_records.phone_number,
@@ -173,8 +180,10 @@ final as (
     left join source_map
         on person_records.source = source_map.source
         and person_records.source_record_id = source_map.source_record_id
-    left join placeholder_emails
-        on split_part(person_records.email, '@', 1) = placeholder_emails.local_part
+    left join placeholder_local_parts
+        on split_part(person_records.email, '@', 1) = placeholder_local_parts.local_part
+    left join placeholder_domains
+        on split_part(split_part(person_records.email, '@', 2), '.', 1) = placeholder_domains.domain_label
     left join dealer_phones on person_records.phone_number = dealer_phones.phone_number
     left join placeholder_phones on person_records.phone_number = placeholder_phones.phone_number
 

@@ -24,8 +24,9 @@ makes as (
 
 ),
 
--- every record that names a VIN; what a sale says about the vehicle beats a registration
-sightings as (
+-- records that say what the vehicle is; a sale beats a registration, the latest record
+-- wins among records of one kind
+descriptions as (
 
     select vin, is_vin_valid, make, model, model_year, deal_date as seen_date, 1 as source_rank
     from sales
@@ -41,14 +42,9 @@ sightings as (
     from sales
     where trade_in_vin is not null
 
-    union all
-
-    select vin, is_vin_valid, null, null, null, open_date, 4
-    from service_orders
-
 ),
 
-vehicles as (
+described_vehicles as (
 
     select
         vin,
@@ -59,8 +55,38 @@ vehicles as (
         min(seen_date) as first_seen_date,
         max(seen_date) as last_seen_date
 
-    from sightings
+    from descriptions
     group by vin
+
+),
+
+serviced_vehicles as (
+
+    select
+        vin,
+        bool_or(is_vin_valid) as is_vin_valid,
+        min(open_date) as first_seen_date,
+        max(open_date) as last_seen_date
+
+    from service_orders
+    group by vin
+
+),
+
+vehicles as (
+
+    select
+        coalesce(described_vehicles.vin, serviced_vehicles.vin) as vin,
+        coalesce(described_vehicles.is_vin_valid, false)
+            or coalesce(serviced_vehicles.is_vin_valid, false) as is_vin_valid,
+        described_vehicles.make,
+        described_vehicles.model,
+        described_vehicles.model_year,
+        least(described_vehicles.first_seen_date, serviced_vehicles.first_seen_date) as first_seen_date,
+        greatest(described_vehicles.last_seen_date, serviced_vehicles.last_seen_date) as last_seen_date
+
+    from described_vehicles
+    full outer join serviced_vehicles on described_vehicles.vin = serviced_vehicles.vin
 
 ),
 

@@ -22,9 +22,9 @@ consent as (
 
 ),
 
-value_lines as (
+value_by_dealer_brand as (
 
-    select * from {{ ref('int_customer_value_lines') }}
+    select * from {{ ref('customer_value_by_dealer_brand') }}
 
 ),
 
@@ -43,7 +43,7 @@ registrations as (
 -- the rooftops and makes a customer has dealt with, so an export can target one of them
 relationships as (
 
-    select customer_id, dealer_code, nullif(brand, 'Unknown') as brand from value_lines
+    select customer_id, dealer_code, nullif(brand, 'Unknown') as brand from value_by_dealer_brand
     union
     select customer_id, dealer_code, interest_brand from leads
     union

@@ -31,9 +31,9 @@ consent as (
 
 ),
 
-value_lines as (
+value_by_dealer_brand as (
 
-    select * from {{ ref('int_customer_value_lines') }}
+    select * from {{ ref('customer_value_by_dealer_brand') }}
 
 ),
 
@@ -43,9 +43,10 @@ ownership_periods as (
 
 ),
 
-person_records as (
+leads as (
 
-    select * from {{ ref('int_person_records') }}
+    select * from {{ ref('int_leads') }}
+    where customer_id is not null
 
 ),
 
@@ -53,15 +54,15 @@ lifetime_value as (
 
     select
         customer_id,
-        sum(amount) filter (where value_type = 'sales') as lifetime_sales_amount,
-        sum(amount) filter (where value_type = 'service') as lifetime_service_amount,
-        sum(amount) filter (where value_type = 'warranty') as lifetime_warranty_amount,
-        sum(amount) filter (where value_type = 'internal') as lifetime_internal_amount,
-        sum(amount) filter (where value_type = 'unclassified') as lifetime_unclassified_service_amount,
-        count(*) filter (where value_type = 'sales') as purchase_count,
-        count(*) filter (where source = 'service_orders') as service_visit_count
+        sum(sales_amount) as lifetime_sales_amount,
+        sum(service_amount) as lifetime_service_amount,
+        sum(warranty_amount) as lifetime_warranty_amount,
+        sum(internal_amount) as lifetime_internal_amount,
+        sum(unclassified_service_amount) as lifetime_unclassified_service_amount,
+        sum(purchase_count) as purchase_count,
+        sum(service_visit_count) as service_visit_count
 
-    from value_lines
+    from value_by_dealer_brand
     group by customer_id
 
 ),
@@ -79,17 +80,25 @@ vehicles_owned as (
 ),
 
 -- the rooftop the customer deals with most (sales and repair orders), ties to the most
--- recent; a customer known only from leads is homed where the leads went
+-- recent; a customer known only from leads is homed where their latest lead went
 dealer_visits as (
 
     select
         customer_id,
         dealer_code,
-        count(*) filter (where source in ('dealer_sales', 'service_orders')) as visit_count,
-        max(record_date) as last_visit_date
+        sum(purchase_count + service_visit_count) as visit_count,
+        max(last_transaction_date) as last_visit_date
+    from value_by_dealer_brand
+    group by customer_id, dealer_code
 
-    from person_records
-    where customer_id is not null and dealer_code is not null
+    union all
+
+    select
+        customer_id,
+        dealer_code,
+        0 as visit_count,
+        max(created_date) as last_visit_date
+    from leads
     group by customer_id, dealer_code
 
 ),
@@ -108,8 +117,7 @@ home_dealers as (
 lead_counts as (
 
     select customer_id, count(*) as lead_count
-    from person_records
-    where source = 'crm_leads' and customer_id is not null
+    from leads
     group by customer_id
 
 ),

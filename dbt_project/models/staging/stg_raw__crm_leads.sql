@@ -19,13 +19,10 @@ final as (
         {{ clean_text('first_name') }} as first_name,
         {{ clean_text('last_name') }} as last_name,
         {{ clean_email('email') }} as email,
-        phone,
         {{ clean_phone('phone') }} as phone_number,
         {{ clean_text('interest_make') }} as interest_make,
         {{ clean_text('interest_model') }} as interest_model,
-        lower(status) as lead_status,
-        file_name,
-        loaded_at
+        lower(status) as lead_status
 
     from source
 

@@ -17,7 +17,6 @@ final as (
         {{ clean_text('last_name') }} as last_name,
         {{ clean_text('company_name') }} as company_name,
         {{ clean_email('email') }} as email,
-        phone,
         {{ clean_phone('phone') }} as phone_number,
         {{ clean_text('street') }} as street,
         {{ clean_text('city') }} as city,
@@ -34,9 +33,7 @@ final as (
         lower(payment_type) as payment_type,
         cast(term_months as integer) as term_months,
         upper(trade_in_vin) as trade_in_vin,
-        coalesce(is_trade_in_vin_valid, false) as is_trade_in_vin_valid,
-        file_name,
-        loaded_at
+        coalesce(is_trade_in_vin_valid, false) as is_trade_in_vin_valid
 
     from source
 

@@ -14,10 +14,7 @@ final as (
         regexp_split_to_array(brands, '\s*\|\s*') as brands,
         {{ clean_text('city') }} as city,
         upper(region) as region,
-        phone,
-        {{ clean_phone('phone') }} as phone_number,
-        file_name,
-        loaded_at
+        {{ clean_phone('phone') }} as phone_number
 
     from source
 

@@ -22,15 +22,12 @@ final as (
         {{ clean_text('city') }} as city,
         upper(region) as region,
         {{ clean_postal_code('postal_code') }} as postal_code,
-        phone,
         {{ clean_phone('phone') }} as phone_number,
         {{ clean_email('email') }} as email,
         case upper(consent_marketing)
             when 'Y' then true
             when 'N' then false
-        end as has_marketing_consent,
-        file_name,
-        loaded_at
+        end as has_marketing_consent
 
     from source
 

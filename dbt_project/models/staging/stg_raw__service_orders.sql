@@ -28,7 +28,6 @@ final as (
             else reverse(split_part(reverse(customer_name), ' ', 1))
         end as last_name,
         {{ clean_email('email') }} as email,
-        phone,
         {{ clean_phone('phone') }} as phone_number,
         upper(vin) as vin,
         coalesce(is_vin_valid, false) as is_vin_valid,
@@ -43,9 +42,7 @@ final as (
             cast(labor_amount as numeric),
             cast(parts_amount as numeric)
         ) as total_amount,
-        description,
-        file_name,
-        loaded_at
+        description
 
     from source
 

@@ -1,0 +1,202 @@
+"""The dashboard as a person sees it: `dealer360 dashboard` served on 127.0.0.1 and driven by a
+real headless Chromium. Screenshots land in tests/artifacts/ for a person to look at."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from dashboard_scenario import TEST_DEALER, Scenario
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(scenario: Scenario) -> Iterator[str]:
+    """`dealer360 dashboard` on a free port, reading the seeded database; its base URL."""
+    port = _free_port()
+    env = os.environ | {"DATABASE_URL": scenario.url.render_as_string(hide_password=False)}
+    env.pop("DEALER360_DASHBOARD_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "dealer360.cli", "dashboard", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # the CLI starts Streamlit as its child: stop both together
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                output = server.stdout.read().decode() if server.stdout else ""
+                pytest.fail(f"the dashboard did not come up:\n{output}")
+            time.sleep(0.5)
+        yield base
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+@pytest.fixture(scope="module")
+def browser(served: str):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, served: str):
+    context = browser.new_context(
+        base_url=served, viewport={"width": 1400, "height": 2200}, accept_downloads=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    yield page
+    context.close()
+
+
+def settle(page, heading: str | None = None) -> None:
+    """Wait until the page has drawn its title and every chart."""
+    title = page.locator("h1").first
+    title.wait_for()
+    if heading:
+        page.locator("h1", has_text=heading).first.wait_for()
+    page.wait_for_timeout(1500)  # let the script finish its run
+    for chart in page.locator('[data-testid="stPlotlyChart"]:visible').all():
+        chart.locator(".main-svg").first.wait_for()
+
+
+def shoot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
+
+
+def assert_no_exception(page) -> None:
+    errors = page.locator('[data-testid="stException"]')
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+def test_search_then_profile_draws_the_customers_timeline(page, scenario: Scenario):
+    page.goto("/")
+    settle(page, "Find a customer")
+    box = page.get_by_placeholder("Marie Côté", exact=False)
+    box.fill("gisel tibodeau")
+    box.press("Enter")
+    link = page.locator('[data-testid="stPageLink"] a', has_text="Thibodeau").first
+    link.wait_for()
+    shoot(page, "search")
+    link.click()
+    page.wait_for_url("**/profile?customer_id=*")
+    settle(page, "Thibodeau")
+    assert scenario.customer_of(scenario.gisele) in page.url
+    timeline = page.locator('[data-testid="stPlotlyChart"]').first
+    timeline.locator(".main-svg").first.wait_for(state="visible")
+    assert timeline.locator(".point").count() >= len(scenario.gisele.records)
+    assert_no_exception(page)
+    shoot(page, "profile")
+
+
+@pytest.mark.parametrize(
+    ("path", "heading"),
+    [
+        ("/", "Find a customer"),
+        ("/opportunities?dealer=" + TEST_DEALER, "Opportunities"),
+        ("/brand-ladder", "Brand ladder"),
+        ("/review", "Identity review"),
+        ("/health", "Data health"),
+        ("/profile", "Customer profile"),
+    ],
+)
+def test_no_page_shows_an_error(page, path: str, heading: str):
+    page.goto(path)
+    settle(page, heading)
+    assert_no_exception(page)
+    assert page.get_by_text("Page not found").count() == 0
+    shoot(page, heading.lower().replace(" ", "-"))
+
+
+def test_every_profile_tab_opens_without_an_error(page, scenario: Scenario):
+    page.goto(f"/profile?customer_id={scenario.customer_of(scenario.gisele)}")
+    settle(page, "Thibodeau")
+    for tab in ("Garage", "Lifetime value", "Opportunities", "Why one person"):
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(500)
+        assert_no_exception(page)
+        panel = page.locator('[role="tabpanel"]:visible').first
+        panel.screenshot(
+            path=str(ARTIFACTS / f"dashboard-profile-{tab.lower().replace(' ', '-')}.png")
+        )
+
+
+def test_the_downloaded_campaign_list_skips_withdrawn_consent_and_is_audited(
+    page, scenario: Scenario
+):
+    page.goto(f"/opportunities?dealer={TEST_DEALER}")
+    settle(page, "Opportunities")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the campaign list (CSV)").click()
+    data = Path(download.value.path()).read_bytes()
+    customers = set(pd.read_csv(io.BytesIO(data))["customer_id"])
+    assert scenario.customer_of(scenario.mireille) in customers
+    assert scenario.customer_of(scenario.rosaire) not in customers
+
+    digest = hashlib.sha256(data).hexdigest()
+    deadline = time.monotonic() + 15
+    with scenario.engine.connect() as conn:
+        while True:
+            audit = conn.execute(
+                sa.text("select action, row_count, filters from raw.audit_log where sha256 = :s"),
+                {"s": digest},
+            ).first()
+            conn.rollback()
+            if audit or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+    assert audit is not None, "the download was not written to the audit log"
+    assert audit.action == "export_audience"
+    assert audit.row_count == len(customers)
+    assert audit.filters["dealer_code"] == TEST_DEALER

@@ -1,0 +1,242 @@
+"""Every dashboard page, run with Streamlit's AppTest against the seeded database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+import streamlit as st
+from dashboard_scenario import TEST_DEALER, Scenario
+from streamlit.testing.v1 import AppTest
+
+import dashboard
+from dashboard import queries
+
+APP = Path(dashboard.__file__).with_name("app.py")
+PAGES = ["search", "profile", "opportunities", "brand_ladder", "review", "health"]
+
+
+def open_page(page: str, **query: str) -> AppTest:
+    st.cache_data.clear()  # results are cached for a minute; a test wants what it just wrote
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.switch_page(f"views/{page}.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def profile_links(at: AppTest) -> list[str]:
+    """Customer IDs of the profile links on the page, in order."""
+    return [
+        parse_qs(link.proto.query_string)["customer_id"][0]
+        for link in at.get("page_link")
+        if "customer_id" in link.proto.query_string
+    ]
+
+
+def search(text: str) -> AppTest:
+    at = open_page("search")
+    at.text_input(key="search_text").input(text).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_opens_without_an_error(dashboard_env: Scenario, page: str):
+    at = open_page(page)
+    assert at.title, f"{page} has no title"
+
+
+def test_search_finds_a_customer_by_a_misspelled_unaccented_name(dashboard_env: Scenario):
+    gisele = dashboard_env.customer_of(dashboard_env.gisele)
+    at = search("gisel tibodeau")
+    assert profile_links(at)[0] == gisele
+
+
+@pytest.mark.parametrize(
+    "typed", ["819.555.0147", "+1 819 555 0147", "18195550147", "(819)5550147"]
+)
+def test_search_finds_a_customer_by_a_phone_typed_differently(dashboard_env: Scenario, typed: str):
+    gisele = dashboard_env.customer_of(dashboard_env.gisele)
+    assert gisele in profile_links(search(typed))
+
+
+def test_search_finds_a_customer_by_email_and_by_vin(dashboard_env: Scenario):
+    gisele = dashboard_env.customer_of(dashboard_env.gisele)
+    assert profile_links(search("Gisele.Thibodeau@Videotron.ca")) == [gisele]
+    with dashboard_env.engine.connect() as conn:
+        vin = conn.scalar(
+            sa.text("select vin from marts.vehicle_ownership where customer_id = :c limit 1"),
+            {"c": gisele},
+        )
+    assert profile_links(search(vin.lower()))[0] == gisele
+
+
+def test_search_says_what_to_do_when_nothing_matches(dashboard_env: Scenario):
+    at = search("Zxqwv Plokmijn")
+    assert not profile_links(at)
+    assert "No customer matches" in at.warning[0].value
+
+
+def test_profile_shows_every_event_of_its_customer(dashboard_env: Scenario):
+    gisele = dashboard_env.customer_of(dashboard_env.gisele)
+    with dashboard_env.engine.connect() as conn:
+        expected = pd.read_sql_query(
+            sa.text(
+                "select event_date, description from marts.customer_events"
+                " where customer_id = :c order by event_date, description"
+            ),
+            conn,
+            params={"c": gisele},
+        )
+    assert len(expected) >= len(dashboard_env.gisele.records)
+
+    at = open_page("profile", customer_id=gisele)
+    assert at.title[0].value == "Gisèle Thibodeau"
+    shown = at.dataframe[0].value  # the expander "All N events"
+    assert len(shown) == len(expected)
+    assert sorted(shown["description"]) == sorted(expected["description"])
+    points = sum(len(trace["x"]) for trace in _plotly(at, "timeline")["data"])
+    assert points == len(expected)
+
+
+def test_profile_explains_which_records_make_the_customer(dashboard_env: Scenario):
+    gisele = dashboard_env.customer_of(dashboard_env.gisele)
+    at = open_page("profile", customer_id=gisele)
+    records = next(frame.value for frame in at.dataframe if "record" in frame.value.columns)[
+        "record"
+    ].tolist()
+    for _, record_id in dashboard_env.gisele.records:
+        assert any(record.endswith(record_id) for record in records), record_id
+
+
+def test_profile_shows_golden_record_sources_and_consent(dashboard_env: Scenario):
+    rosaire = dashboard_env.customer_of(dashboard_env.rosaire)
+    at = open_page("profile", customer_id=rosaire)
+    markdown = " ".join(m.value for m in at.markdown)
+    assert "Consent withdrawn" in markdown
+    assert "Do not contact" in markdown
+    taken_from = at.table[0].value["Taken from"]
+    assert taken_from["Address"] == "OEM registration QAREG2 · May 15, 2023"
+    assert taken_from["E-mail"].startswith("CRM lead QA-TEST:L2")
+
+
+def test_a_shared_profile_link_of_an_unknown_customer_says_what_to_do(dashboard_env: Scenario):
+    at = open_page("profile", customer_id="C999999999")
+    assert "no customer C999999999" in at.info[0].value
+
+
+def test_opportunities_lists_in_market_customers_of_a_dealer(dashboard_env: Scenario):
+    at = open_page("opportunities", dealer=TEST_DEALER)
+    listed = at.dataframe[0].value
+    names = set(listed["name"])
+    assert {"Rosaire Lapointe", "Mireille Caron"} <= names
+    rosaire = listed[listed["name"] == "Rosaire Lapointe"].iloc[0]
+    assert not rosaire["is_contactable"]
+    assert rosaire["consent"] == "Consent withdrawn"
+
+
+def test_export_skips_a_customer_who_withdrew_consent(dashboard_env: Scenario):
+    rosaire = dashboard_env.customer_of(dashboard_env.rosaire)
+    mireille = dashboard_env.customer_of(dashboard_env.mireille)
+    at = open_page("opportunities", dealer=TEST_DEALER)
+    assert at.get("download_button"), "no download button"
+    # What the page hands to the download button, with its filters at their defaults.
+    exported = queries.audience(TEST_DEALER, None, min_score=0, driver_codes=())
+    assert mireille in set(exported["customer_id"])
+    assert rosaire not in set(exported["customer_id"])
+    contactable = at.dataframe[0].value.query("is_contactable")
+    assert len(exported) == len(contactable)
+
+
+def test_cli_export_skips_withdrawn_consent_and_writes_an_audit_row(dashboard_env: Scenario):
+    rosaire = dashboard_env.customer_of(dashboard_env.rosaire)
+    mireille = dashboard_env.customer_of(dashboard_env.mireille)
+    with dashboard_env.engine.begin() as conn:
+        export = queries.export_audience(conn, TEST_DEALER, None, actor="pytest")
+    rows = pd.read_csv(pd.io.common.BytesIO(export.data))
+    assert mireille in set(rows["customer_id"])
+    assert rosaire not in set(rows["customer_id"])
+    assert list(rows.columns) == list(queries.AUDIENCE_COLUMNS)
+    with dashboard_env.engine.connect() as conn:
+        audit = conn.execute(
+            sa.text(
+                "select actor, action, filters, row_count, sha256 from raw.audit_log"
+                " where sha256 = :sha"
+            ),
+            {"sha": export.sha256},
+        ).one()
+    assert audit.actor == "pytest"
+    assert audit.action == "export_audience"
+    assert audit.filters == {"dealer_code": TEST_DEALER, "brand": None}
+    assert audit.row_count == len(rows)
+
+
+def test_accepting_a_pair_in_review_writes_a_must_link_decision(dashboard_env: Scenario):
+    gisele, mireille = dashboard_env.gisele.records[0], dashboard_env.mireille.records[0]
+    pair = {"sa": gisele[0], "ra": gisele[1], "sb": mireille[0], "rb": mireille[1]}
+    with dashboard_env.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "delete from resolve.review_decisions where (source_a, source_record_id_a,"
+                " source_b, source_record_id_b) = (:sa, :ra, :sb, :rb)"
+            ),
+            pair,
+        )
+        # A pair at exactly 50 %: the most uncertain, so the page shows it first.
+        conn.execute(
+            sa.text(
+                """
+                insert into resolve.review_queue
+                    (source_a, source_record_id_a, source_b, source_record_id_b,
+                     customer_id_a, customer_id_b, match_probability, match_weight, evidence)
+                values (:sa, :ra, :sb, :rb, :ca, :cb, 0.5, 0.0,
+                        '{"phone": {"level": "different", "weight": -1.5}}')
+                on conflict do nothing
+                """
+            ),
+            pair
+            | {
+                "ca": dashboard_env.customer_of(dashboard_env.gisele),
+                "cb": dashboard_env.customer_of(dashboard_env.mireille),
+            },
+        )
+    at = open_page("review")
+    pending = at.metric[0].value
+    assert "Dealer sale QA-TEST:D1" in " ".join(m.value for m in at.markdown)
+    at.text_input(key="reviewer").input("Julie at the BDC")
+    at.button(key="review_same").click().run()
+    assert not at.exception
+    with dashboard_env.engine.connect() as conn:
+        decision = conn.execute(
+            sa.text(
+                "select decision, decided_by from resolve.review_decisions"
+                " where source_record_id_a = :ra and source_record_id_b = :rb"
+            ),
+            {"ra": gisele[1], "rb": mireille[1]},
+        ).one()
+    assert decision.decision == "must_link"
+    assert decision.decided_by == "Julie at the BDC"
+    assert int(at.metric[0].value.replace(",", "")) == int(pending.replace(",", "")) - 1
+
+
+def test_health_shows_cluster_sizes_and_the_last_run(dashboard_env: Scenario):
+    at = open_page("health")
+    headers = [h.value for h in at.subheader]
+    assert "Identity resolution" in headers and "Last pipeline run" in headers
+    assert "Succeeded" in " ".join(m.value for m in at.markdown)
+    assert _plotly(at, "cluster-sizes")["data"]
+
+
+def _plotly(at: AppTest, key: str) -> dict:
+    import json
+
+    for chart in at.get("plotly_chart"):
+        if chart.proto.id and key in chart.proto.id:
+            return json.loads(chart.proto.spec)
+    raise AssertionError(f"no plotly chart {key!r}")

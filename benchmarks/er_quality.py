@@ -65,7 +65,9 @@ def read_inbox(inbox: Path) -> dict[str, pd.DataFrame]:
 def run_generator(inbox: Path) -> tuple[dict, LinkResult, pd.DataFrame]:
     raw = read_inbox(inbox)
     started = time.perf_counter()
-    records = person_records({s: raw[s] for s in PERSON_SOURCES if s in raw}, raw.get("dealers"), DEALER_PREP)
+    records = person_records(
+        {s: raw[s] for s in PERSON_SOURCES if s in raw}, raw.get("dealers"), DEALER_PREP
+    )
     prep_seconds = time.perf_counter() - started
     result = link(records, DEALER)
     seconds = time.perf_counter() - started
@@ -85,11 +87,20 @@ def run_generator(inbox: Path) -> tuple[dict, LinkResult, pd.DataFrame]:
         result.candidates.right,
         len(result.signatures),
     )
+    reach = blocking_recall(
+        result.record_signature,
+        persons,
+        result.candidates.left,
+        result.candidates.right,
+        len(result.signatures),
+        connected=True,
+    )
     row = {
         "records": len(records),
         "signatures": len(result.signatures),
         "candidate_pairs": int(result.candidates.left.size),
         "blocking_recall": round(br, 5),
+        "connected_recall": round(reach, 5),
         **q.as_dict(),
         "clusters": int(result.record_cluster.max() + 1),
         "persons": int(pd.Series(persons).nunique()),
@@ -161,7 +172,9 @@ def main() -> None:
             for seed in args.seeds:
                 inbox = generated(args.people, seed, mess, args.workdir)
                 row, _, _ = run_generator(inbox)
-                rows.append({"data": f"generator {args.people} people", "seed": seed, "mess": mess, **row})
+                rows.append(
+                    {"data": f"generator {args.people} people", "seed": seed, "mess": mess, **row}
+                )
                 print(json.dumps(rows[-1]), flush=True)
     if not args.no_febrl:
         for which in ("febrl3", "febrl4"):
@@ -176,7 +189,11 @@ def main() -> None:
         )
         if c in table.columns
     ]  # fmt: skip
-    print(table[cols].to_markdown(index=False) if _has_tabulate() else table[cols].to_string(index=False))
+    print(
+        table[cols].to_markdown(index=False)
+        if _has_tabulate()
+        else table[cols].to_string(index=False)
+    )
 
 
 def _has_tabulate() -> bool:

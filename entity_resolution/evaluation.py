@@ -26,6 +26,31 @@ class Quality:
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in self.__dict__.items()}
 
 
+def _same_true_component(pairs: pd.DataFrame, found: np.ndarray, n_signatures: int) -> np.ndarray:
+    """For each (person, signature, signature) row: joined by found edges of that person?"""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    nodes = pd.concat(
+        [
+            pairs[["t", "s_x"]].set_axis(["t", "s"], axis=1),
+            pairs[["t", "s_y"]].set_axis(["t", "s"], axis=1),
+        ]
+    ).drop_duplicates()
+    node_id = pd.Series(np.arange(len(nodes)), index=pd.MultiIndex.from_frame(nodes))
+    a = node_id.reindex(
+        pd.MultiIndex.from_frame(pairs[["t", "s_x"]].set_axis(["t", "s"], axis=1))
+    ).to_numpy()
+    b = node_id.reindex(
+        pd.MultiIndex.from_frame(pairs[["t", "s_y"]].set_axis(["t", "s"], axis=1))
+    ).to_numpy()
+    graph = coo_matrix(
+        (np.ones(int(found.sum())), (a[found], b[found])), shape=(len(nodes), len(nodes))
+    )
+    _, label = connected_components(graph, directed=False)
+    return label[a] == label[b]
+
+
 def _pairs(counts: np.ndarray) -> float:
     counts = counts.astype(np.float64)
     return float((counts * (counts - 1) / 2).sum())
@@ -71,8 +96,13 @@ def blocking_recall(
     left: np.ndarray,
     right: np.ndarray,
     n_signatures: int,
+    connected: bool = False,
 ) -> float:
-    """Share of true record pairs that are candidates (or share a signature)."""
+    """Share of true record pairs that are candidates (or share a signature).
+
+    With `connected`, a true pair also counts when a chain of candidate pairs *between
+    records of that same person* joins it: what clustering can reach at all.
+    """
     cells = (
         pd.DataFrame({"t": pd.factorize(pd.Series(truth))[0], "s": record_signature})
         .value_counts()
@@ -86,5 +116,7 @@ def blocking_recall(
     keys = pairs["s_x"].to_numpy(np.int64) * n_signatures + pairs["s_y"].to_numpy(np.int64)
     candidate_keys = np.minimum(left, right) * n_signatures + np.maximum(left, right)
     found = np.isin(keys, candidate_keys)
+    if connected:
+        found = _same_true_component(pairs, found, n_signatures)
     total = same_signature + weight.sum()
     return float((same_signature + weight[found].sum()) / total) if total else 1.0

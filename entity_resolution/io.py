@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -38,9 +40,14 @@ def copy_out(conn: Connection, query: str) -> pd.DataFrame:
 def copy_in(conn: Connection, table: str, frame: pd.DataFrame, columns_sql: str) -> None:
     """Create temporary `table` (dropped at commit) and COPY `frame` into it."""
     conn.exec_driver_sql(f"create temporary table {table} ({columns_sql}) on commit drop")
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, header=False, na_rep="")
-    data = buffer.getvalue().encode()
+    buffer = io.BytesIO()
+    # Arrow's CSV writer: nulls as empty cells (COPY's NULL), empty text quoted.
+    pa_csv.write_csv(
+        pa.Table.from_pandas(frame, preserve_index=False),
+        buffer,
+        pa_csv.WriteOptions(include_header=False),
+    )
+    data = buffer.getvalue()
     cols = ", ".join(frame.columns)
     with (
         _dbapi(conn).cursor() as cur,

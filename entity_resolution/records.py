@@ -195,12 +195,14 @@ def _company_of_domain(email: pd.Series, company: pd.Series) -> pd.Series:
     firm_domains = stats.index[
         (stats["firm_records"] >= 2) & (stats["firm_records"] * 2 > stats["records"])
     ]
-    owners = (
+    counts = (
         frame[frame["domain"].isin(firm_domains)]
         .dropna(subset=["company"])
-        .groupby("domain")["company"]
-        .agg(lambda s: s.mode().iloc[0])
+        .value_counts(["domain", "company"])
+        .reset_index()
+        .sort_values(["domain", "count", "company"], ascending=[True, False, True])
     )
+    owners = counts.drop_duplicates("domain").set_index("domain")["company"]
     return domain.map(owners).astype("string")
 
 

@@ -363,7 +363,7 @@ DEALER = LinkSettings(
         BlockingRule("surname + birth date", ("last_name", "birth_date")),
         BlockingRule("given name + birth date", ("first_name_key", "birth_date")),
         BlockingRule("surname + street", ("last_name", "street")),
-        BlockingRule("full name", ("name_tokens",), max_block_size=150),
+        BlockingRule("full name", ("name_tokens",), max_block_size=30),
         BlockingRule("company", ("company",)),
         BlockingRule("surname + phone tail", ("last_name", "phone_tail")),
         BlockingRule("given name + e-mail user", ("first_name_key", "email_user")),

@@ -67,7 +67,7 @@ def enum_match_key(value: str) -> str:
 class Source:
     name: str
     columns: tuple[Column, ...]
-    key: tuple[str, ...]  # source_record_id = the key columns joined by ':'
+    key: tuple[str, ...]  # source_record_id: these columns joined by ':' (dealer_code:deal_id)
 
     @property
     def folder(self) -> str:
@@ -88,11 +88,6 @@ class Source:
     @cached_property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
-
-    @property
-    def key_expression(self) -> str:
-        """The natural key as the landing contract writes it, e.g. dealer_code || ':' || deal_id."""
-        return " || ':' || ".join(self.key)
 
 
 def _text(name: str, required: bool = False) -> Column:

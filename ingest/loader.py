@@ -7,10 +7,11 @@ in batches, into a temporary table by COPY, and a few set-based statements
 others; the file's bookkeeping row in raw.files is written in the same transaction. A
 process killed half-way leaves no trace of the file, and the next run loads it again.
 
-Loading is idempotent. A file whose bytes (SHA-256) were already loaded, under its name
-or another, is `unchanged` and touches nothing. A row already landed with the same
-values (row_hash) changes nothing either, whichever file brings it; a row whose
-source_record_id is landed with other values is updated to the newer file's values.
+Loading is idempotent. A file whose bytes (SHA-256) were already loaded is `unchanged`
+and changes no row (under another name, raw.files gains a row saying so). A row already
+landed with the same values (row_hash) changes nothing either, whichever file brings
+it; a row whose source_record_id is landed with other values is updated to the newer
+file's values.
 """
 
 from __future__ import annotations

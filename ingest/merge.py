@@ -116,12 +116,8 @@ def _as_sent_rows(batch: Batch, layout: Layout, rows: np.ndarray) -> list[dict[s
 
 def _vin_flags(vins: pa.Array) -> pa.Array:
     """Validity of each VIN; null where there is no VIN."""
-    flags = vins_are_valid(vins)
-    return pa.array(flags, pa.bool_(), mask=_mask(pc.is_null(vins)))
-
-
-def _mask(flags: pa.Array) -> np.ndarray:
-    return flags.to_numpy(zero_copy_only=False).astype(bool)
+    missing = vins.is_null().to_numpy(zero_copy_only=False)
+    return pa.array(vins_are_valid(vins), pa.bool_(), mask=missing)
 
 
 def _as_sent(cells: pa.Array, landed: pa.Array) -> pa.Array:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -115,7 +115,9 @@ def read_header(head: BinaryIO) -> list[str]:
 
 def batches(stream: BinaryIO, layout: Layout) -> Iterator[Batch]:
     """The data rows of `stream` (positioned at the start of the file) in batches."""
-    malformed: dict[int, tuple[str, dict[str, str]]] = {}
+    # Rows Arrow sets aside because their number of fields is wrong, by row number;
+    # None for one without a single value (skipped like a blank line, but numbered).
+    malformed: dict[int, tuple[str, dict[str, str]] | None] = {}
 
     def set_aside(row) -> str:
         if row.number is None:  # Arrow knows it when reading serially, as here
@@ -123,13 +125,14 @@ def batches(stream: BinaryIO, layout: Layout) -> Iterator[Batch]:
                 f"has a row with {row.actual_columns} fields where the header has {row.expected_columns}"
             )
         values = next(csv.reader(io.StringIO(row.text)), [])
-        if any(values):
-            count = len(values)
-            reason = (
-                f"row has {count} field{'s' if count != 1 else ''}, the header has {layout.width}"
-            )
-            malformed[row.number] = (reason, raw_values(values, layout))
+        count = len(values)
+        reason = f"row has {count} field{'s' if count != 1 else ''}, the header has {layout.width}"
+        malformed[row.number] = (reason, raw_values(values, layout)) if any(values) else None
         return "skip"
+
+    def take_aside(numbers: Iterable[int]) -> list[tuple[int, str, dict[str, str]]]:
+        taken = [(n, malformed.pop(n)) for n in sorted(numbers)]
+        return [(n, *row) for n, row in taken if row is not None]
 
     columns = [f"c{i}" for i in range(1, layout.width + 1)]
     reader = pa_csv.open_csv(
@@ -150,21 +153,17 @@ def batches(stream: BinaryIO, layout: Layout) -> Iterator[Batch]:
     for record_batch in _record_batches(reader):
         numbers = _row_numbers(next_number, record_batch.num_rows, malformed)
         next_number = int(numbers[-1]) + 1 if len(numbers) else next_number
-        aside = sorted(n for n in malformed if n < next_number)
+        aside = take_aside(n for n in malformed if n < next_number)
         flat = pa.concat_arrays(record_batch.columns)
         lengths = pc.binary_length(flat).to_numpy().reshape(layout.width, -1)
         keep = lengths.sum(axis=0) > 0  # a blank line reads as a row of empty cells
         if not keep.all():
             flat = flat.filter(np.tile(keep, layout.width))
             numbers = numbers[keep]
-        yield Batch(numbers, flat, layout.width, [(n, *malformed.pop(n)) for n in aside])
+        yield Batch(numbers, flat, layout.width, aside)
     if malformed:
-        yield Batch(
-            np.zeros(0, dtype=np.int64),
-            pa.array([], pa.string()),
-            layout.width,
-            [(n, *malformed.pop(n)) for n in sorted(malformed)],
-        )
+        empty = pa.array([], pa.string())
+        yield Batch(np.zeros(0, dtype=np.int64), empty, layout.width, take_aside(list(malformed)))
 
 
 def _record_batches(reader: pa_csv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -97,32 +98,32 @@ class LoadSummary:
         """The outcome of one file, by its name relative to the inbox."""
         return next(f for f in self.files if f.file_name == file_name)
 
-    def as_metadata(self) -> dict[str, int | float]:
-        """Flat figures, e.g. for Dagster asset metadata."""
-        total = self.total
-        figures: dict[str, int | float] = {
-            f.name: getattr(total, f.name) for f in fields(SourceTotals) if f.name != "source"
-        }
-        figures["rows_loaded"] = total.rows_loaded
-        figures["seconds"] = round(self.seconds, 2)
-        return figures
-
     def render(self) -> RenderableType:
-        table = Table(title=f"Landed from {self.inbox}", title_justify="left")
-        table.add_column("source")
-        for heading in ("files loaded", "unchanged", "rejected"):
-            table.add_column(heading, justify="right")
-        for heading in ("rows new", "updated", "unchanged", "quarantined"):
-            table.add_column(heading, justify="right")
-        rows = [*self.by_source.values(), self.total]
-        for i, t in enumerate(rows):
+        table = Table(
+            title=f"Landed from {self.inbox}",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            show_edge=False,
+            pad_edge=False,
+        )
+        table.add_column("source", no_wrap=True)
+        for heading in (
+            "files",
+            "files\nrejected",
+            "rows\nnew",
+            "rows\nupdated",
+            "rows\nunchanged",
+            "rows\nquarantined",
+        ):
+            table.add_column(heading, justify="right", no_wrap=True)
+        totals = [*self.by_source.values(), self.total]
+        for t in totals:
             table.add_row(
                 t.source,
                 *(
                     f"{n:,}"
                     for n in (
-                        t.files_loaded,
-                        t.files_unchanged,
+                        t.files_loaded + t.files_unchanged,
                         t.files_rejected,
                         t.rows_inserted,
                         t.rows_updated,
@@ -130,16 +131,20 @@ class LoadSummary:
                         t.rows_quarantined,
                     )
                 ),
-                end_section=i == len(rows) - 2,
-                style="bold" if t is rows[-1] else None,
+                end_section=t is totals[-2],
+                style="bold" if t is totals[-1] else None,
             )
-        parts: list[RenderableType] = [table]
-        if self.seconds:
-            parts.append(
-                Text(f"{self.total.rows_read:,} rows in {self.seconds:.1f} s", style="dim")
-            )
-        for f in self.rejected:
-            parts.append(Text(f"rejected: {f.message}", style="red"))
-        for note in self.ignored:
-            parts.append(Text(f"ignored {note}", style="yellow"))
+        total = self.total
+        parts: list[RenderableType] = [
+            table,
+            Text(
+                f"{len(self.files):,} files: {total.files_loaded:,} loaded,"
+                f" {total.files_unchanged:,} unchanged (already loaded),"
+                f" {total.files_rejected:,} rejected; {total.rows_read:,} rows read in"
+                f" {self.seconds:.1f} s ({self.rows_per_second:,.0f} rows/s)",
+                style="dim",
+            ),
+        ]
+        parts += [Text(f"rejected: {f.message}", style="red") for f in self.rejected]
+        parts += [Text(f"ignored {note}", style="yellow") for note in self.ignored]
         return Group(*parts)

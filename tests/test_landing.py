@@ -410,6 +410,7 @@ def test_rows_with_too_many_or_too_few_fields_are_quarantined(engine, tmp_path):
             f"D01,1,2024-01-02,Ann,{VIN},surprise",
             "D01,2,2024-01-02",
             "",
+            ",,",
             f"D01,3,2024-01-02,Cam,{VIN}",
         ),
     )
@@ -417,7 +418,7 @@ def test_rows_with_too_many_or_too_few_fields_are_quarantined(engine, tmp_path):
     result = load_inbox(engine, tmp_path).result("dealer_sales/a.csv")
 
     assert [r[0] for r in sales(engine)] == ["D01:3"]
-    assert sales(engine)[0][5] == 5  # the blank line keeps its number
+    assert sales(engine)[0][5] == 6  # empty rows are skipped but keep their numbers
     assert quarantine(engine) == [
         ("dealer_sales/a.csv", 2, "row has 6 fields, the header has 5"),
         ("dealer_sales/a.csv", 3, "row has 3 fields, the header has 5"),

@@ -38,8 +38,9 @@ header = st.builds(
 
 
 @st.composite
-def csv_files(draw) -> tuple[bytes, int]:
-    """A CSV file (header + rows of any width) and how many of its rows have a value."""
+def csv_files(draw) -> tuple[bytes, set[int]]:
+    """A CSV file (header + rows of any width) and the numbers of its rows with a value
+    (the header is row 1)."""
     names = draw(header)
     rows = draw(
         st.lists(
@@ -52,8 +53,10 @@ def csv_files(draw) -> tuple[bytes, int]:
     writer.writerow(names)
     writer.writerows(rows)
     # Python's own reader is the oracle (a lone \r in a cell also ends a record).
-    records = list(csv.reader(io.StringIO(text.getvalue(), newline="")))[1:]
-    return text.getvalue().encode(), sum(1 for row in records if any(row))
+    records = list(csv.reader(io.StringIO(text.getvalue(), newline="")))
+    return text.getvalue().encode(), {
+        n for n, row in enumerate(records, start=1) if n > 1 and any(row)
+    }
 
 
 def land(engine, tmp_path: Path, content: bytes):
@@ -97,14 +100,29 @@ def inbox(tmp_path_factory) -> Path:
 @PROPERTY
 @given(csv_files())
 def test_any_csv_loads_and_every_row_is_loaded_unchanged_or_quarantined(engine, inbox, generated):
-    content, rows_with_a_value = generated
+    content, numbered_rows = generated
     result = land(engine, inbox, content)
     event(f"{result.status}, {result.rows_quarantined > 0 and 'some' or 'no'} rows quarantined")
     assert_accounted_for(engine, result)
     if result.status == "loaded":
-        assert result.rows_read == rows_with_a_value
+        assert result.rows_read == len(numbered_rows)
+        # Into an empty raw layer every row is new or quarantined, under its own number.
+        assert numbers_landed(engine, result.file_name) == numbered_rows
     else:
         assert "missing the required" in result.message or "twice in its header" in result.message
+
+
+def numbers_landed(engine, file_name: str) -> set[int]:
+    with engine.connect() as conn:
+        return set(
+            conn.scalars(
+                sa.text(
+                    "select row_number from raw.dealer_sales where file_name = :f"
+                    " union all select row_number from raw.quarantine where file_name = :f"
+                ),
+                {"f": file_name},
+            )
+        )
 
 
 @PROPERTY

@@ -39,9 +39,9 @@ if golden is None:
     successor = queries.customer_successor(customer_id)
     if successor is not None:
         st.info(
-            f"Customer {customer_id} was {'merged into' if successor['reason'] == 'merge' else 'split; part of it is now'} "
-            f"another customer on {fmt.day(successor['changed_at'])}: the same person was found "
-            "under two IDs."
+            f"Customer {customer_id} no longer exists: its records now belong to another "
+            f"customer ({successor['reason']} on {fmt.day(successor['changed_at'])}), because "
+            "identity resolution found they are the same person."
         )
         st.page_link(
             "views/profile.py",

@@ -131,6 +131,24 @@ def test_a_shared_profile_link_of_an_unknown_customer_says_what_to_do(dashboard_
     assert "no customer C999999999" in at.info[0].value
 
 
+def test_a_shared_link_to_a_merged_customer_leads_to_the_current_profile(
+    dashboard_env: Scenario,
+):
+    gisele = dashboard_env.customer_of(dashboard_env.gisele)
+    with dashboard_env.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "insert into resolve.customer_id_history (old_customer_id, new_customer_id, reason)"
+                " select 'C999000001', :new, 'merge' where not exists (select 1 from"
+                " resolve.customer_id_history where old_customer_id = 'C999000001')"
+            ),
+            {"new": gisele},
+        )
+    at = open_page("profile", customer_id="C999000001")
+    assert "no longer exists" in at.info[0].value
+    assert profile_links(at) == [gisele]
+
+
 def test_opportunities_lists_in_market_customers_of_a_dealer(dashboard_env: Scenario):
     at = open_page("opportunities", dealer=TEST_DEALER)
     listed = at.dataframe[0].value
@@ -167,7 +185,7 @@ def test_cli_export_skips_withdrawn_consent_and_writes_an_audit_row(dashboard_en
         audit = conn.execute(
             sa.text(
                 "select actor, action, filters, row_count, sha256 from raw.audit_log"
-                " where sha256 = :sha"
+                " where sha256 = :sha order by audit_id desc limit 1"
             ),
             {"sha": export.sha256},
         ).one()

@@ -3,10 +3,11 @@
     threshold, next best action) is attached to the rooftop where its evidence happened:
     a lease or finance contract ending soon on a vehicle the customer still has, an open
     recent lead, a trade cycle reached (years since the last purchase against the
-    customer's own average cycle, else the population's median), large recent customer-pay
-    repair bills, a high odometer reading on a vehicle still owned. A (customer, dealer)
-    scores the sum of its drivers' points, capped at 100; its next best action is the one
-    of its strongest driver. Only facts dated up to as_of_date count.
+    customer's own average cycle, else the population's median) by a customer seen lately,
+    large recent customer-pay repair bills, a recent high odometer reading on a vehicle
+    still owned. A (customer, dealer) scores the sum of its drivers' points, capped at 100;
+    its next best action is the one of its strongest driver. Only facts dated up to
+    as_of_date count.
 -#}
 {{
     config(
@@ -151,6 +152,20 @@ last_purchases as (
 
 ),
 
+last_activity as (
+
+    select customer_id, max(activity_date) as last_activity_date
+    from (
+        select customer_id, deal_date as activity_date from sales
+        union all
+        select customer_id, open_date from service_orders
+        union all
+        select customer_id, created_date from leads
+    ) as activities
+    group by customer_id
+
+),
+
 trade_cycles as (
 
     select
@@ -163,12 +178,15 @@ trade_cycles as (
             || ' years)' as phrase
 
     from last_purchases
+    inner join last_activity on last_purchases.customer_id = last_activity.customer_id
     left join own_cycles on last_purchases.customer_id = own_cycles.customer_id
     cross join population_cycle
     inner join in_market_drivers on in_market_drivers.driver_code = 'trade_cycle'
     where last_purchases.years_since_purchase
         >= in_market_drivers.threshold
             * coalesce(own_cycles.cycle_years, population_cycle.cycle_years)
+        and last_activity.last_activity_date
+            > {{ as_of_date() }} - make_interval(months => in_market_drivers.window_months)
 
 ),
 
@@ -226,6 +244,8 @@ high_mileage as (
     inner join current_ownerships on latest_readings.vin = current_ownerships.vin
     inner join in_market_drivers on in_market_drivers.driver_code = 'high_mileage'
     where latest_readings.mileage >= in_market_drivers.threshold
+        and latest_readings.open_date
+            > {{ as_of_date() }} - make_interval(months => in_market_drivers.window_months)
 
 ),
 

@@ -1,10 +1,11 @@
 {#-
     The service-defection rule, in one place: an owner whose vehicle (still theirs) has had
     at least one service visit since they acquired it, but none for more than
-    service_rules.lapse_months, has stopped coming. Reasons say how long, how often they
-    used to come, and what may explain it: the last visit was warranty work, the vehicle is
-    past the usual warranty age, the last customer-pay bill was large, or they bought
-    another vehicle since.
+    service_rules.lapse_months, has stopped coming; when the last visit is older than
+    service_rules.presumed_gone_months, the vehicle is presumed gone rather than defected.
+    Reasons say how long, how often they used to come, and what may explain it: the last
+    visit was warranty work, the vehicle is past the usual warranty age, the last
+    customer-pay bill was large, or they bought another vehicle since.
 -#}
 {{
     config(
@@ -49,6 +50,7 @@ thresholds as (
 
     select
         max(value) filter (where rule_code = 'lapse_months')::integer as lapse_months,
+        max(value) filter (where rule_code = 'presumed_gone_months')::integer as presumed_gone_months,
         max(value) filter (where rule_code = 'warranty_years') as warranty_years,
         max(value) filter (where rule_code = 'price_shock_amount') as price_shock_amount
 
@@ -136,6 +138,8 @@ lapsed as (
     cross join thresholds
     where visit_summaries.last_service_date
         < {{ as_of_date() }} - make_interval(months => thresholds.lapse_months)
+        and visit_summaries.last_service_date
+        >= {{ as_of_date() }} - make_interval(months => thresholds.presumed_gone_months)
 
 ),
 

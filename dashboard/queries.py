@@ -81,16 +81,14 @@ _SEARCH_MATCHES = {
         from marts.customers
         where lower(email) = :value
     """,
+    # Owners of a valid VIN, current owner first. A VIN that fails validation has no
+    # ownership period; finding it would need marts.customer_events indexed on vin.
     "vin": """
         select customer_id,
                case when owned_to is null then 1.0 else 0.9 end as match_score,
                case when owned_to is null then 'owns this vehicle' else 'owned this vehicle' end
                    as matched_on
         from marts.vehicle_ownership
-        where vin = :value
-        union all
-        select customer_id, 0.8 as match_score, 'has events on this VIN' as matched_on
-        from marts.customer_events
         where vin = :value
     """,
     "customer_id": """
@@ -206,7 +204,7 @@ def events(customer_id: str) -> pd.DataFrame:
     """Every event of the customer's journey, oldest first."""
     return read(
         """
-        select e.event_id, e.event_date, e.event_type, e.dealer_code, d.dealer_name, e.brand,
+        select e.event_date, e.event_type, e.dealer_code, d.dealer_name, e.brand,
                e.vin, e.model, e.model_year, e.amount, e.pay_type, e.mileage, e.source,
                e.source_record_id, e.description
         from marts.customer_events as e
@@ -311,7 +309,9 @@ def identity(customer_id: str) -> dict[str, pd.DataFrame]:
              left join resolve.standardized_records as s
                  on s.source = m.source and s.source_record_id = m.source_record_id
              left join marts.customer_events as e
-                 on e.event_id = m.source || ':' || m.source_record_id
+                 on e.customer_id = m.customer_id
+                 and e.source = m.source
+                 and e.source_record_id = m.source_record_id
              left join raw.dealers as d on d.dealer_code = e.dealer_code
              where m.customer_id = :customer_id) as records,
             (select coalesce(jsonb_agg(jsonb_build_object(
@@ -720,7 +720,9 @@ _RECORD_JOINS = """
     left join resolve.standardized_records as r{side}
         on r{side}.source = q.source_{side} and r{side}.source_record_id = q.source_record_id_{side}
     left join marts.customer_events as e{side}
-        on e{side}.event_id = q.source_{side} || ':' || q.source_record_id_{side}
+        on e{side}.customer_id = q.customer_id_{side}
+        and e{side}.source = q.source_{side}
+        and e{side}.source_record_id = q.source_record_id_{side}
     left join raw.dealers as d{side} on d{side}.dealer_code = e{side}.dealer_code
     left join marts.customers as c{side} on c{side}.customer_id = q.customer_id_{side}
 """
@@ -746,17 +748,23 @@ def review_pairs(limit: int = 50) -> pd.DataFrame:
     """Pairs waiting for a person, the most uncertain first, each side with what it is."""
     return read(
         f"""
+        with pending as materialized (
+            select *
+            from resolve.review_queue as q
+            where not {_DECIDED}
+            order by abs(q.match_probability - 0.5), q.source_a, q.source_record_id_a,
+                     q.source_b, q.source_record_id_b
+            limit :limit
+        )
         select q.source_a, q.source_record_id_a, q.source_b, q.source_record_id_b,
                q.match_probability, q.match_weight, q.evidence, q.queued_at,
                {_RECORD_SIDE.format(side="a")} as record_a,
                {_RECORD_SIDE.format(side="b")} as record_b
-        from resolve.review_queue as q
+        from pending as q
         {_RECORD_JOINS.format(side="a")}
         {_RECORD_JOINS.format(side="b")}
-        where not {_DECIDED}
         order by abs(q.match_probability - 0.5), q.source_a, q.source_record_id_a,
                  q.source_b, q.source_record_id_b
-        limit :limit
         """,
         limit=limit,
     )

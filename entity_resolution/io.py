@@ -40,6 +40,11 @@ def copy_out(conn: Connection, query: str) -> pd.DataFrame:
 def copy_in(conn: Connection, table: str, frame: pd.DataFrame, columns_sql: str) -> None:
     """Create temporary `table` (dropped at commit) and COPY `frame` into it."""
     conn.exec_driver_sql(f"create temporary table {table} ({columns_sql}) on commit drop")
+    copy_into(conn, table, frame)
+
+
+def copy_into(conn: Connection, table: str, frame: pd.DataFrame) -> None:
+    """COPY `frame` (its column names are the table's) into an existing table."""
     buffer = io.BytesIO()
     # Arrow's CSV writer: nulls as empty cells (COPY's NULL), empty text quoted.
     pa_csv.write_csv(
@@ -92,10 +97,15 @@ def read_raw(engine: Engine) -> tuple[dict[str, pd.DataFrame], pd.DataFrame | No
 
 def read_previous_map(conn: Connection) -> pd.DataFrame:
     frame = copy_out(
-        conn, "select source, source_record_id, customer_id from resolve.customer_source_map"
+        conn,
+        "select source, source_record_id, customer_id, match_probability"
+        " from resolve.customer_source_map",
     )
     if frame.empty:
-        return pd.DataFrame(columns=["source", "source_record_id", "customer_id"], dtype="string")
+        return pd.DataFrame(
+            columns=["source", "source_record_id", "customer_id", "match_probability"],
+            dtype="string",
+        )
     return frame
 
 

@@ -146,7 +146,7 @@ def _write(
     records_before = len(kept)
     records_kept = int((kept["customer_id"] == kept["customer_id_old"]).sum())
 
-    _write_map(conn, new_map, run_id)
+    _write_map(conn, new_map, previous, run_id)
     _write_customers(conn, new_map, assignment.new_ids, run_id)
     _write_history(conn, assignment.history, run_id)
     evidence_pairs = _write_pairs(
@@ -183,35 +183,51 @@ def _write(
     return summary
 
 
-def _write_map(conn: Connection, new_map: pd.DataFrame, run_id: int) -> None:
-    io.copy_in(
-        conn,
-        "_map",
-        new_map,
-        "source text, source_record_id text, customer_id text, match_probability float8",
-    )
-    conn.exec_driver_sql(
-        f"""
-        insert into resolve.customer_source_map as m
-            (source, source_record_id, customer_id, match_probability, run_id)
-        select source, source_record_id, customer_id, match_probability, {run_id} from _map
-        on conflict (source, source_record_id) do update
-            set customer_id = excluded.customer_id,
-                match_probability = excluded.match_probability,
-                run_id = excluded.run_id
-            where (m.customer_id, m.match_probability)
-                is distinct from (excluded.customer_id, excluded.match_probability)
-        """
-    )
-    conn.exec_driver_sql(
-        """
-        delete from resolve.customer_source_map m
-        where not exists (
-            select 1 from _map t
-            where t.source = m.source and t.source_record_id = m.source_record_id
+def _write_map(
+    conn: Connection, new_map: pd.DataFrame, previous: pd.DataFrame, run_id: int
+) -> None:
+    """Write only what changed: a rerun on the same data touches no row."""
+    keys = ["source", "source_record_id"]
+    both = new_map.merge(previous, on=keys, how="outer", suffixes=("", "_old"), indicator=True)
+    gone = both.loc[both["_merge"] == "right_only", keys]
+    new_probability = pd.to_numeric(both["match_probability"], errors="coerce").to_numpy(float)
+    old_probability = pd.to_numeric(both["match_probability_old"], errors="coerce").to_numpy(float)
+    new_id = both["customer_id"].astype("string").fillna("").to_numpy(dtype=object)
+    old_id = both["customer_id_old"].astype("string").fillna("").to_numpy(dtype=object)
+    moved = np.asarray(new_id != old_id, dtype=bool)
+    rescored = ~(np.abs(new_probability - old_probability) <= 1e-6)
+    present = (both["_merge"] != "right_only").to_numpy(dtype=bool)
+    changed = both[present & (moved | rescored)]
+    changed = changed[[*keys, "customer_id", "match_probability"]].assign(run_id=run_id)
+    if previous.empty:
+        io.copy_into(conn, "resolve.customer_source_map", changed)
+    elif not changed.empty:
+        io.copy_in(
+            conn,
+            "_map",
+            changed,
+            "source text, source_record_id text, customer_id text,"
+            " match_probability float8, run_id bigint",
         )
-        """
-    )
+        conn.exec_driver_sql(
+            """
+            insert into resolve.customer_source_map
+                (source, source_record_id, customer_id, match_probability, run_id)
+            select source, source_record_id, customer_id, match_probability, run_id from _map
+            on conflict (source, source_record_id) do update
+                set customer_id = excluded.customer_id,
+                    match_probability = excluded.match_probability,
+                    run_id = excluded.run_id
+            """
+        )
+    if not gone.empty:
+        io.copy_in(conn, "_gone", gone, "source text, source_record_id text")
+        conn.exec_driver_sql(
+            """
+            delete from resolve.customer_source_map m using _gone g
+            where g.source = m.source and g.source_record_id = m.source_record_id
+            """
+        )
 
 
 def _write_customers(
@@ -289,20 +305,22 @@ def _pair_frame(result: LinkResult, pairs: np.ndarray, customer_id: np.ndarray) 
         ("customer_id_a", "customer_id_b"),
     ):
         frame.loc[swap, [x, y]] = frame.loc[swap, [y, x]].to_numpy()
-    labels = result.level_labels(pairs)
+    levels = result.compared.levels[pairs]
     for k, comp in enumerate(result.settings.comparisons):
-        frame[f"l{k}"] = labels[comp.name].to_numpy()
+        labels = np.array([None if lv.is_null else lv.label for lv in comp.levels], dtype=object)
+        frame[f"l{k}"] = labels[levels[:, k]]  # no evidence either way: left out
         frame[f"w{k}"] = np.round(result.scored.weights[pairs, k], 3)
     return frame
 
 
 def _evidence_sql(settings: LinkSettings) -> str:
     parts = [
-        f"'{comp.name}', jsonb_build_object('level', l{k}, 'weight', w{k})"
+        f"'{comp.name}', case when l{k} is not null"
+        f" then jsonb_build_object('level', l{k}, 'weight', w{k}) end"
         for k, comp in enumerate(settings.comparisons)
     ]
-    parts.append("'names_swapped', names_swapped")
-    return "jsonb_build_object(" + ", ".join(parts) + ")"
+    parts.append("'names_swapped', case when names_swapped then true end")
+    return "jsonb_strip_nulls(jsonb_build_object(" + ", ".join(parts) + "))"
 
 
 def _write_pairs(
@@ -330,7 +348,7 @@ def _write_pairs(
     keys = "source_a, source_record_id_a, source_b, source_record_id_b"
     evidence = _evidence_sql(settings)
     if table == "match_evidence":
-        conn.exec_driver_sql("delete from resolve.match_evidence")
+        conn.exec_driver_sql("truncate resolve.match_evidence")
         conn.exec_driver_sql(
             f"""
             insert into resolve.match_evidence
@@ -398,14 +416,5 @@ def _write_standardized(conn: Connection, records: pd.DataFrame) -> None:
         "vin",
         "vin_epoch",
     ]
-    io.copy_in(
-        conn,
-        "_standardized",
-        records[columns],
-        ", ".join(f"{c} {'date' if c == 'birth_date' else 'text'}" for c in columns),
-    )
     conn.exec_driver_sql("truncate resolve.standardized_records")
-    conn.exec_driver_sql(
-        f"insert into resolve.standardized_records ({', '.join(columns)})"
-        f" select {', '.join(columns)} from _standardized"
-    )
+    io.copy_into(conn, "resolve.standardized_records", records[columns])

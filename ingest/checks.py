@@ -91,6 +91,7 @@ def _check_column(column: Column, value: pa.Array) -> tuple[pa.Array, np.ndarray
     when no row can)."""
     if column.kind is Kind.ENUM:
         spellings = column.spellings()
+        # contract.enum_match_key, over a whole column
         key = pc.replace_substring_regex(pc.utf8_lower(value), r"[ -]", "_")
         index = pc.index_in(key, value_set=pa.array(list(spellings), pa.string()))
         stored = pc.take(pa.array(list(spellings.values()), pa.string()), index)
@@ -115,9 +116,8 @@ def _check_column(column: Column, value: pa.Array) -> tuple[pa.Array, np.ndarray
 def _real_days(value: pa.Array, pattern: str) -> pa.Array:
     """Which values match `pattern` and start with a day the calendar has."""
     matches = pc.fill_null(pc.match_substring_regex(value, pattern), False)
-    digits = ascii_codes(pc.utf8_slice_codeunits(value.filter(matches), 0, 10), 10).astype(
-        np.int64
-    ) - ord("0")
+    days = pc.utf8_slice_codeunits(value.filter(matches), 0, 10)  # YYYY-MM-DD
+    digits = ascii_codes(days, 10).astype(np.int64) - ord("0")
     year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
     month = digits[:, 5] * 10 + digits[:, 6]
     day = digits[:, 8] * 10 + digits[:, 9]

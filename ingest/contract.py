@@ -31,8 +31,8 @@ class Kind(StrEnum):
     VIN = "vin"  # any text is kept; validity is a flag, not a reason to quarantine
 
 
-# Characters trimmed from both ends of every value (a non-breaking space comes with many
-# spreadsheet exports); one constant so the loader's SQL and the VIN check trim alike.
+# Characters trimmed from both ends of every value and header name (a non-breaking space
+# comes with many spreadsheet exports).
 BLANKS = " \t\r\n\v\f\u00a0"
 
 
@@ -203,4 +203,4 @@ SOURCES: dict[str, Source] = {
 
 def source_for_folder(folder: str) -> Source | None:
     """The source whose inbox sub-folder this is (folder names compared case-insensitively)."""
-    return SOURCES.get(folder.lower())
+    return next((s for s in SOURCES.values() if s.folder == folder.lower()), None)

@@ -1,4 +1,4 @@
-"""What a load did, file by file and source by source, for the CLI, Dagster metadata and tests."""
+"""What a load did, file by file and source by source: for the CLI, Dagster metadata and tests."""
 
 from __future__ import annotations
 
@@ -57,9 +57,14 @@ class SourceTotals:
 
     def add(self, result: FileResult) -> None:
         setattr(self, f"files_{result.status}", getattr(self, f"files_{result.status}") + 1)
-        for name in ("rows_read", "rows_inserted", "rows_updated", "rows_unchanged"):
+        for name in (
+            "rows_read",
+            "rows_inserted",
+            "rows_updated",
+            "rows_unchanged",
+            "rows_quarantined",
+        ):
             setattr(self, name, getattr(self, name) + getattr(result, name))
-        self.rows_quarantined += result.rows_quarantined
 
 
 @dataclass
@@ -107,30 +112,21 @@ class LoadSummary:
             pad_edge=False,
         )
         table.add_column("source", no_wrap=True)
-        for heading in (
-            "files",
-            "files\nrejected",
-            "rows\nnew",
-            "rows\nupdated",
-            "rows\nunchanged",
-            "rows\nquarantined",
-        ):
+        headings = ("files", "rows\nnew", "rows\nupdated", "rows\nunchanged", "rows\nquarantined")
+        for heading in headings:
             table.add_column(heading, justify="right", no_wrap=True)
         totals = [*self.by_source.values(), self.total]
         for t in totals:
+            figures = (
+                t.files_loaded + t.files_unchanged + t.files_rejected,
+                t.rows_inserted,
+                t.rows_updated,
+                t.rows_unchanged,
+                t.rows_quarantined,
+            )
             table.add_row(
                 t.source,
-                *(
-                    f"{n:,}"
-                    for n in (
-                        t.files_loaded + t.files_unchanged,
-                        t.files_rejected,
-                        t.rows_inserted,
-                        t.rows_updated,
-                        t.rows_unchanged,
-                        t.rows_quarantined,
-                    )
-                ),
+                *(f"{n:,}" for n in figures),
                 end_section=t is totals[-2],
                 style="bold" if t is totals[-1] else None,
             )

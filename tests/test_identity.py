@@ -250,45 +250,64 @@ def test_service_after_a_resale_belongs_to_the_new_owner(inbox, engine):
     assert customer_of(engine, "service_orders", late_service) == new
 
 
+def namesakes(inbox: Inbox, first: str, last: str, count: int = 4) -> None:
+    """Other people with the same name, each with their own phone and address."""
+    for i in range(count):
+        inbox.sale(
+            first_name=first,
+            last_name=last,
+            phone=f"819-555-{6100 + i:04d}",
+            street=f"{10 + i} rue King",
+            postal_code=f"J1H {i}A{i}",
+        )
+
+
 def test_the_dealerships_own_phone_links_nobody(inbox, engine):
     background(inbox)
-    a = inbox.sale(first_name="Marc", last_name="Côté", phone="418 555 0100", postal_code="G6V 3C3")
-    b = inbox.sale(first_name="Marc", last_name="Côté", phone="4185550100", postal_code="G7A 4B4")
+    namesakes(inbox, "Marc", "Côté")
+    a = inbox.sale(first_name="Marc", last_name="Côté", phone="418 555 0100")
+    b = inbox.add("crm_leads", first_name="Marc", last_name="Côté", phone="4185550100")
     inbox.land(engine)
     resolve(engine)
-    assert customer_of(engine, "dealer_sales", a) != customer_of(engine, "dealer_sales", b)
+    assert customer_of(engine, "dealer_sales", a) != customer_of(engine, "crm_leads", b)
 
 
 def test_a_placeholder_email_links_nobody(inbox, engine):
     background(inbox)
-    a = inbox.sale(first_name="Sylvie", last_name="Roy", email="noemail@autolevis.ca", city="Lévis")
-    b = inbox.sale(
-        first_name="Sylvie", last_name="Roy", email="NOEMAIL@autolevis.ca", city="Québec"
-    )
+    namesakes(inbox, "Sylvie", "Roy")
+    a = inbox.sale(first_name="Sylvie", last_name="Roy", email="noemail@autolevis.ca")
+    b = inbox.add("crm_leads", first_name="Sylvie", last_name="Roy", email="NOEMAIL@autolevis.ca")
     c = inbox.add("crm_leads", first_name="Sylvie", last_name="Roy", email="aucun@aucun.com")
+    d = inbox.service(customer_name="ROY, SYLVIE", email="aucun@aucun.com", vin=vin())
     inbox.land(engine)
     resolve(engine)
-    ids = {customer_of(engine, "dealer_sales", a), customer_of(engine, "dealer_sales", b)}
-    ids.add(customer_of(engine, "crm_leads", c))
-    assert len(ids) == 3
+    ids = {
+        customer_of(engine, "dealer_sales", a),
+        customer_of(engine, "crm_leads", b),
+        customer_of(engine, "crm_leads", c),
+        customer_of(engine, "service_orders", d),
+    }
+    assert len(ids) == 4
 
 
 def test_nickname_and_last_first_order_find_the_same_person(inbox, engine):
     background(inbox)
-    car = vin()
+    namesakes(inbox, "Robert", "Lachance", count=2)
+    home = {"street": "8 boul. Guillaume-Couture", "postal_code": "G6W 5E5"}
     sale = inbox.sale(
-        first_name="Robert", last_name="Lachance", phone="418-555-6006", vin=car,
-        email="r.lachance@bell.net", street="8 boul. Guillaume-Couture", postal_code="G6W 5E5",
-    )  # fmt: skip
-    service = inbox.service(customer_name="LACHANCE, BOB", phone="+1 418 555 6006", vin=car)
-    lead = inbox.add(
-        "crm_leads", first_name="Bob", last_name="Lachance", email=" R.Lachance@Bell.net "
+        first_name="Robert", last_name="Lachance", email="r.lachance@bell.net", **home
     )
+    registration = inbox.add(
+        "oem_registrations", registration_id="R7001", vin=vin(), registration_date="2022-03-01",
+        owner_first_name="BOB", owner_last_name="LACHANCE", street="8 Boulevard Guillaume Couture",
+        postal_code="g6w5e5",
+    )  # fmt: skip
+    service = inbox.service(customer_name="LACHANCE, BOB", email=" R.Lachance@Bell.net ", vin=vin())
     inbox.land(engine)
     resolve(engine)
     customer = customer_of(engine, "dealer_sales", sale)
+    assert customer_of(engine, "oem_registrations", registration) == customer
     assert customer_of(engine, "service_orders", service) == customer
-    assert customer_of(engine, "crm_leads", lead) == customer
 
 
 def _decide(engine: Engine, a: tuple[str, str], b: tuple[str, str], decision: str) -> None:

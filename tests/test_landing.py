@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -669,3 +670,31 @@ def test_the_raw_tables_have_every_contract_column_as_text(engine):
             ("loaded_at", "timestamp with time zone"),
         ]:
             assert columns.get(bookkeeping) == kind, (name, bookkeeping)
+
+
+def test_two_loads_of_one_inbox_at_once_land_each_row_once(engine, tmp_path):
+    for i in range(6):
+        rows = [f"D01,{i}-{n},2024-01-02,Ann,{VIN}" for n in range(200)]
+        write(
+            tmp_path, f"dealer_sales/{i}.csv", sales_file(*rows, f"D01,{i}-0,2024-01-03,Ann,{VIN}")
+        )
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first, second = pool.map(lambda _: load_inbox(engine, tmp_path), range(2))
+
+    # Each file is loaded by one of the two and found unchanged by the other.
+    for a, b in zip(first.files, second.files, strict=True):
+        assert {a.status, b.status} == {"loaded", "unchanged"}, a.file_name
+    assert query(engine, "select count(*) from raw.dealer_sales") == [(1200,)]
+    assert query(engine, "select count(*) from raw.quarantine") == [(6,)]
+
+
+def test_a_file_outside_the_inbox_or_of_an_unknown_source_is_a_user_error(engine, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    outside = write(tmp_path, "elsewhere.csv", SALES_HEADER + "\n")
+    with pytest.raises(UserError, match="is not inside the inbox"):
+        load_file(engine, outside, "dealer_sales", inbox)
+    inside = write(inbox, "dealer_sales/a.csv", SALES_HEADER + "\n")
+    with pytest.raises(UserError, match="'invoices' is not a source of the landing contract"):
+        load_file(engine, inside, "invoices", inbox)

@@ -9,6 +9,13 @@ import streamlit as st
 from dashboard import format as fmt
 from dashboard import queries
 
+STAGES = {
+    "land": "Land the inbox",
+    "check": "Check landed rows",
+    "resolve": "Resolve identities",
+    "model": "Build the marts (dbt)",
+}
+
 st.title("Data health")
 st.caption("What arrived in the inbox, what landed, and what was set aside for a person to fix.")
 
@@ -50,7 +57,7 @@ left.dataframe(
         "files_rejected": st.column_config.NumberColumn("Files rejected", format="%d"),
         "rows_loaded": st.column_config.NumberColumn("Rows loaded", format="%d"),
         "rows_quarantined": st.column_config.NumberColumn("Rows quarantined", format="%d"),
-        "last_loaded_at": st.column_config.DatetimeColumn("Last load", format="YYYY-MM-DD HH:mm"),
+        "last_loaded_at": st.column_config.DatetimeColumn("Last load", format="MMM D, YYYY HH:mm"),
     },
 )
 right.plotly_chart(
@@ -92,7 +99,7 @@ else:
             "file_name": "File",
             "source": "Source",
             "message": st.column_config.TextColumn("Why", width="large"),
-            "loaded_at": st.column_config.DatetimeColumn("Seen", format="YYYY-MM-DD HH:mm"),
+            "loaded_at": st.column_config.DatetimeColumn("Seen", format="MMM D, YYYY HH:mm"),
         },
     )
 
@@ -101,7 +108,9 @@ if last_run is None:
     st.info("No pipeline run recorded yet. Run `dealer360 run --inbox DIR`.")
 else:
     run_summary = last_run["summary"] or {}
-    status_icon = {"succeeded": "✅", "failed": "❌", "running": "⏳"}.get(last_run["status"], "")
+    badge = {"succeeded": "green", "failed": "red", "running": "blue"}.get(
+        last_run["status"], "gray"
+    )
     finished = last_run["finished_at"]
     took = (
         f" in {(finished - last_run['started_at']).total_seconds():,.0f} s"
@@ -109,7 +118,7 @@ else:
         else ""
     )
     st.markdown(
-        f"{status_icon} **{str(last_run['status']).capitalize()}** · started "
+        f":{badge}-badge[{str(last_run['status']).capitalize()}] · started "
         f"{fmt.moment(last_run['started_at'])}{took}"
     )
     if run_summary.get("error"):
@@ -118,7 +127,15 @@ else:
     stages = run_summary.get("stage_seconds") or {}
     if stages:
         stage_col.dataframe(
-            pd.DataFrame({"stage": list(stages), "seconds": list(stages.values())}),
+            pd.DataFrame(
+                {
+                    "stage": [STAGES.get(stage, stage) for stage in stages],
+                    "seconds": list(stages.values()),
+                    "order": [list(STAGES).index(s) if s in STAGES else 99 for s in stages],
+                }
+            )
+            .sort_values("order")
+            .drop(columns="order"),
             hide_index=True,
             column_config={
                 "stage": "Stage",
@@ -128,7 +145,7 @@ else:
     marts = run_summary.get("marts") or {}
     if marts:
         marts_col.dataframe(
-            pd.DataFrame({"table": list(marts), "rows": list(marts.values())}),
+            pd.DataFrame({"table": list(marts), "rows": list(marts.values())}).sort_values("table"),
             hide_index=True,
             column_config={
                 "table": "Table",
@@ -183,10 +200,8 @@ else:
         runs[["started_at", "finished_at", "status"]],
         hide_index=True,
         column_config={
-            "started_at": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm:ss"),
-            "finished_at": st.column_config.DatetimeColumn(
-                "Finished", format="YYYY-MM-DD HH:mm:ss"
-            ),
+            "started_at": st.column_config.DatetimeColumn("Started", format="MMM D, YYYY HH:mm"),
+            "finished_at": st.column_config.DatetimeColumn("Finished", format="MMM D, YYYY HH:mm"),
             "status": "Status",
         },
     )

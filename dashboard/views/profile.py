@@ -65,7 +65,9 @@ def record_said(source: object, source_record_id: object) -> str:
     if fmt.is_missing(source):
         return "—"
     said = fmt.record(source, source_record_id)
-    match = timeline[timeline["event_id"] == f"{source}:{source_record_id}"]
+    match = timeline[
+        (timeline["source"] == source) & (timeline["source_record_id"] == source_record_id)
+    ]
     if not match.empty:
         said += f" · {fmt.day(match.iloc[0]['event_date'])}"
     return said

@@ -2,6 +2,7 @@
 -- registrations (the only explicit Y/N statements), a customer whose latest explicit
 -- statement up to as_of_date is N must not be in the audience, nor anyone whose golden
 -- record says withdrawn, nor anyone whose implied consent has expired.
+{{ config(meta={'dagster': {'ref': {'name': 'campaign_audience'}}}) }}  -- shown in Dagster as a check on this mart
 with
 
 explicit_statements as (

@@ -2,6 +2,7 @@
 -- event under a customer. Events are built from the landed rows and event_id is tested
 -- unique, so equal counts per source mean a one-to-one match; a row here is a source whose
 -- counts differ (a record identity resolution left without a customer, or a duplicate).
+{{ config(meta={'dagster': {'ref': {'name': 'customer_events'}}}) }}  -- shown in Dagster as a check on this mart
 with
 
 landed as (

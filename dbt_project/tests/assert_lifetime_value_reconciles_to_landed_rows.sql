@@ -1,5 +1,6 @@
 -- Every landed sale counts its price once and every landed repair order its total once,
 -- in each mart that shows money: a row here is a measure that is off by even a cent.
+{{ config(meta={'dagster': {'ref': {'name': 'customers'}}}) }}  -- shown in Dagster as a check on this mart
 with
 
 landed_sales as (

@@ -1,5 +1,6 @@
 -- A vehicle has one owner at a time: each ownership period of a VIN ends (owned_to) on or
 -- before the day the next one starts, and only the last one may still be open.
+{{ config(meta={'dagster': {'ref': {'name': 'vehicle_ownership'}}}) }}  -- shown in Dagster as a check on this mart
 with
 
 periods as (

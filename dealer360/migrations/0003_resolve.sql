@@ -67,9 +67,10 @@ create table if not exists resolve.match_evidence (
     match_probability double precision not null,
     match_weight double precision not null,
     evidence jsonb not null,
-    run_id bigint,
-    primary key (source_a, source_record_id_a, source_b, source_record_id_b)
+    run_id bigint
 );
+-- Rebuilt whole on every run (one row per link of each customer's tree, unique by
+-- construction), so it carries no primary key to maintain; it is read by customer.
 create index if not exists match_evidence_customer_idx on resolve.match_evidence (customer_id);
 
 -- Pairs the model is unsure about (probability in the review band) that were left in
@@ -118,6 +119,8 @@ create table if not exists resolve.standardized_records (
     city text,
     postal_code text,
     vin text,
-    vin_epoch text,
-    primary key (source, source_record_id)
+    vin_epoch text
 );
+-- Rebuilt whole on every run, one row per record of customer_source_map (same key).
+create index if not exists standardized_records_record_idx
+    on resolve.standardized_records (source, source_record_id);

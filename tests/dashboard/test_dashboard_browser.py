@@ -100,12 +100,13 @@ def page(browser, served: str):
 
 
 def settle(page, heading: str | None = None) -> None:
-    """Wait until the page has drawn its title and every chart."""
-    title = page.locator("h1").first
-    title.wait_for()
-    if heading:
-        page.locator("h1", has_text=heading).first.wait_for()
-    page.wait_for_timeout(1500)  # let the script finish its run
+    """Wait until the page has drawn its title, every placeholder and every chart."""
+    page.locator("h1", has_text=heading or "").first.wait_for()
+    quiet = 0
+    while quiet < 3:  # placeholders come and go while the script runs: wait for calm
+        page.wait_for_timeout(400)
+        busy = page.locator('[data-testid="stSkeleton"], [data-testid="stSpinner"]').count()
+        quiet = 0 if busy else quiet + 1
     for chart in page.locator('[data-testid="stPlotlyChart"]:visible').all():
         chart.locator(".main-svg").first.wait_for()
 

@@ -59,8 +59,8 @@ lifetime_value as (
         sum(warranty_amount) as lifetime_warranty_amount,
         sum(internal_amount) as lifetime_internal_amount,
         sum(unclassified_service_amount) as lifetime_unclassified_service_amount,
-        sum(purchase_count) as purchase_count,
-        sum(service_visit_count) as service_visit_count
+        sum(purchase_count)::bigint as purchase_count,
+        sum(service_visit_count)::bigint as service_visit_count
 
     from value_by_dealer_brand
     group by customer_id

@@ -12,24 +12,7 @@ if TYPE_CHECKING:
 
 
 def render_pipeline_summary(summary: PipelineSummary, console: Console) -> None:
-    files = Table(title="Files seen in this run", title_justify="left")
-    for column in ("source", "file", "status", "rows loaded", "rows quarantined", "message"):
-        files.add_column(column, justify="right" if column.startswith("rows") else "left")
-    for f in summary.files:
-        style = {"rejected": "red", "unchanged": "dim"}.get(f["status"], "")
-        files.add_row(
-            f["source"] or "?",
-            f["file_name"],
-            f["status"],
-            f"{f['rows_loaded'] or 0:,}",
-            f"{f['rows_quarantined'] or 0:,}",
-            f["message"] or "",
-            style=style,
-        )
-    if summary.files:
-        console.print(files)
-    else:
-        console.print("No new or changed file in the inbox.")
+    _render_files(summary.files, console)
 
     totals = Table(title="What the database holds now", title_justify="left")
     totals.add_column("table")
@@ -48,3 +31,57 @@ def render_pipeline_summary(summary: PipelineSummary, console: Console) -> None:
     )
     verdict = "[green]completed[/]" if summary.succeeded else "[red]failed[/]"
     console.print(f"Pipeline {verdict} ({stages or 'no stage ran'}).")
+
+
+def _render_files(files: list[dict], console: Console, detail_limit: int = 20) -> None:
+    """Every file when there are few; otherwise counts per source and status, plus each
+    file a person must look at (rejected, or with quarantined rows)."""
+    if not files:
+        console.print("No new or changed file in the inbox.")
+        return
+    needs_attention = [
+        f for f in files if f["status"] == "rejected" or (f["rows_quarantined"] or 0) > 0
+    ]
+    if len(files) > detail_limit:
+        by_source = Table(title=f"{len(files)} files seen in this run", title_justify="left")
+        for column in (
+            "source",
+            "loaded",
+            "unchanged",
+            "rejected",
+            "rows loaded",
+            "rows quarantined",
+        ):
+            by_source.add_column(column, justify="left" if column == "source" else "right")
+        for source in sorted({f["source"] or "?" for f in files}):
+            mine = [f for f in files if (f["source"] or "?") == source]
+            by_source.add_row(
+                source,
+                *(
+                    str(sum(f["status"] == s for f in mine))
+                    for s in ("loaded", "unchanged", "rejected")
+                ),
+                f"{sum(f['rows_loaded'] or 0 for f in mine):,}",
+                f"{sum(f['rows_quarantined'] or 0 for f in mine):,}",
+            )
+        console.print(by_source)
+        files = needs_attention
+        if not files:
+            return
+    table = Table(
+        title="Files" if len(files) <= detail_limit else "Files to look at", title_justify="left"
+    )
+    for column in ("source", "file", "status", "rows loaded", "rows quarantined", "message"):
+        table.add_column(column, justify="right" if column.startswith("rows") else "left")
+    for f in files:
+        style = {"rejected": "red", "unchanged": "dim"}.get(f["status"], "")
+        table.add_row(
+            f["source"] or "?",
+            f["file_name"],
+            f["status"],
+            f"{f['rows_loaded'] or 0:,}",
+            f"{f['rows_quarantined'] or 0:,}",
+            f["message"] or "",
+            style=style,
+        )
+    console.print(table)

@@ -38,7 +38,9 @@ def run_size(people: int, seed: int) -> dict:
             env=env, capture_output=True, text=True,
         )  # fmt: skip
         wall = time.perf_counter() - started
-        peak_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr).group(1))
+        peak_kb = int(
+            re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr).group(1)
+        )
         url = subprocess.run(
             [BIN / "dealer360", "db", "url"], env=env, capture_output=True, text=True, check=True
         ).stdout.strip()
@@ -56,7 +58,9 @@ def run_size(people: int, seed: int) -> dict:
             "rows": rows,
             "exit": result.returncode,
             "wall_s": round(wall, 1),
-            "stages_s": {k: round(v, 1) for k, v in (summary or {}).get("stage_seconds", {}).items()},
+            "stages_s": {
+                k: round(v, 1) for k, v in (summary or {}).get("stage_seconds", {}).items()
+            },
             "peak_rss_mib": round(peak_kb / 1024),
         }
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard import queries
+
 VIEWS = Path(__file__).parent / "views"
 
 st.set_page_config(page_title="dealer360", page_icon="🚗", layout="wide")
@@ -62,4 +64,12 @@ navigation = st.navigation(
         ],
     }
 )
+if navigation.url_path != "health" and not queries.marts_ready():
+    st.title(navigation.title)
+    st.info(
+        "dealer360 has no customers yet: run `dealer360 run --inbox DIR` to land your exports, "
+        "resolve identities and build the customer views. Data health shows what has landed."
+    )
+    st.page_link("views/health.py", label="Data health", icon=":material/monitor_heart:")
+    st.stop()
 navigation.run()

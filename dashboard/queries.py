@@ -32,6 +32,14 @@ LIST_LIMIT = 5000
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
+def marts_ready() -> bool:
+    """Whether the pipeline has built the marts yet (a fresh database has only raw.*)."""
+    return bool(
+        read("select to_regclass('marts.customer_events') is not null as ready")["ready"][0]
+    )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
 def dealers() -> pd.DataFrame:
     """Rooftops with their names and makes, for labels and pickers."""
     return read(

@@ -85,6 +85,22 @@ def signatures_of(records: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray
     return sig, records.iloc[first].reset_index(drop=True)
 
 
+def _name_only(frame: pd.DataFrame, settings: LinkSettings) -> np.ndarray:
+    """Records whose only identity is a name (`weak_alone` comparisons).
+
+    Two such records with the same name are not thereby the same person (two leads
+    "Sylvie Roy" whose e-mail was a placeholder), so they are not collapsed into one
+    signature: each is matched on its own and stays alone unless evidence joins it.
+    """
+    weak = {
+        c for comp in settings.comparisons if comp.name in settings.weak_alone for c in comp.columns
+    }
+    strong = [c for c in settings.identity_columns if c not in weak]
+    if not weak or not strong:
+        return np.zeros(len(frame), dtype=bool)
+    return frame[strong].isna().all(axis=1).to_numpy()
+
+
 def _contradictions(compared: Compared, settings: LinkSettings) -> np.ndarray:
     out = np.zeros(compared.levels.shape[0], dtype=bool)
     index = {c.name: k for k, c in enumerate(settings.comparisons)}
@@ -181,18 +197,21 @@ def link(
 
     `must_link` / `cannot_link` are pairs of record positions decided by a person; they
     override the model. A record named in a cannot-link decision becomes its own
-    signature, so the decision can separate it from an otherwise identical record.
+    signature, so the decision can separate it from an otherwise identical record; so
+    does a record identified by nothing but a name.
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     n_records = len(records)
     frame = records.reset_index(drop=True)
     columns = list(settings.identity_columns)
+    pinned = np.flatnonzero(_name_only(frame, settings))
     if cannot_link is not None and len(cannot_link[0]):
-        pin = pd.Series(pd.NA, index=frame.index, dtype="string")
-        pinned = np.unique(np.concatenate(cannot_link))
-        pin.iloc[pinned] = pinned.astype(str)
-        frame = frame.assign(**{_PIN: pin})
+        pinned = np.union1d(pinned, np.concatenate(cannot_link))
+    if pinned.size:
+        pin = np.full(len(frame), None, dtype=object)
+        pin[pinned] = pinned.astype(str)
+        frame = frame.assign(**{_PIN: pd.Series(pin, index=frame.index, dtype="string")})
         columns.append(_PIN)
     record_signature, signatures = signatures_of(frame, columns)
     n = len(signatures)

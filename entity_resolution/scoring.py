@@ -1,18 +1,27 @@
-"""Fellegi–Sunter scoring with m and u learnt from the data on every run, without labels.
+"""Fellegi–Sunter scoring with m, u and the prior learnt from the data on every run.
+
+No labels, as Splink does it:
+- u (chance of each level between two *different* people) is measured on random pairs,
+  which are almost all non-matches;
+- m (chance of each level for one person's two records) comes from EM with u fixed, run
+  once per blocking rule over the candidates that rule found, leaving out the
+  comparisons the rule is built from (they agree by construction there); each
+  comparison's m is the average over the rules that left it free;
+- the prior (chance that two random records match) is the fixed point of the expected
+  number of matching candidates over all pairs (`estimate_prior`).
+Agreeing on a value then weighs log2(m / u), adjusted by the value's frequency among
+people (term frequency); missing values weigh nothing.
 
 Why our own EM rather than recordlinkage's `ECMClassifier`: ECM one-hot encodes every
 level as an independent binary feature, so it cannot say "missing means no evidence"
-(a null level must have m = u, Bayes factor 1), it learns weights for agreement and
-disagreement of the same field as if they were unrelated, and it has no place for
-term-frequency adjustment or for explaining a score level by level. The EM below is the
-textbook two-class mixture over comparison *patterns*: pairs with identical levels on
-every field are counted once, so a few thousand patterns stand for millions of pairs
-and a run takes milliseconds.
-
-The model is fitted on the candidate pairs it then scores, so `u` is the chance of a
-level among candidate non-matches (who already share a blocking key) and the prior is
-the share of candidates that match. Term-frequency adjustments are added on top as the
-value's rarity relative to the average value of that field.
+(a null level must have m = u, Bayes factor 1), learns agreement and disagreement of one
+field as unrelated features, estimates u on the same biased candidate set (candidates
+agree on a blocking key by construction, so u comes out far too high and weights too
+low) and has no place for term frequencies or for explaining a score level by level. A
+first version ran full two-class EM on the candidates and fell into exactly that trap:
+it split *true* matches into "complete" and "sparse" records instead of matches and
+non-matches. EM here runs over comparison *patterns* (identical level vectors counted
+once), so millions of pairs cost milliseconds.
 """
 
 from __future__ import annotations
@@ -32,9 +41,7 @@ class Parameters:
     m: list[np.ndarray]  # per comparison, probability of each level among matches
     u: list[np.ndarray]  # … among non-matches
     prior: float  # probability that two random records (signatures) match
-    iterations: int
-    converged: bool
-    sessions: dict[str, dict] = field(default_factory=dict)
+    sessions: dict[str, dict] = field(default_factory=dict)  # EM per blocking rule
 
     def level_bits(self) -> list[np.ndarray]:
         """log2(m/u) per comparison level: the evidence one level contributes."""
@@ -252,7 +259,7 @@ def estimate(
     no evidence against a match.
     """
     m, report = estimate_m(levels, sessions, u, settings, non_match)
-    params = Parameters(m=m, u=u, prior=0.5, iterations=0, converged=True, sessions=report)
+    params = Parameters(m=m, u=u, prior=0.5, sessions=report)
     bits = params.level_bits()
     log_bf = np.zeros(levels.shape[0])
     for k in range(len(settings.comparisons)):

@@ -265,8 +265,15 @@ def namesakes(inbox: Inbox, first: str, last: str, count: int = 4) -> None:
 def test_the_dealerships_own_phone_links_nobody(inbox, engine):
     background(inbox)
     namesakes(inbox, "Marc", "Côté")
-    a = inbox.sale(first_name="Marc", last_name="Côté", phone="418 555 0100")
-    b = inbox.add("crm_leads", first_name="Marc", last_name="Côté", phone="4185550100")
+    # Marc and Marco: a typo apart, so a shared phone would make them one person.
+    a = inbox.sale(
+        first_name="Marc", last_name="Côté", phone="418 555 0100", street="3 rue Wolfe",
+        postal_code="G6V 3C3",
+    )  # fmt: skip
+    b = inbox.add(
+        "crm_leads", first_name="Marco", last_name="Côté", phone="4185550100",
+        email="marco.cote@gmail.com",
+    )  # fmt: skip
     inbox.land(engine)
     resolve(engine)
     assert customer_of(engine, "dealer_sales", a) != customer_of(engine, "crm_leads", b)
@@ -449,3 +456,9 @@ def test_links_export_and_checks_cover_every_landed_record(inbox, engine, tmp_pa
     assert rows == len(lines) - 1 == landed == 24
     assert share_linked(engine)[0]
     assert check_cluster_sizes(engine)[0]
+
+
+def test_resolving_an_empty_database_is_a_no_op(engine):
+    summary = resolve(engine)
+    assert summary.records == summary.customers == 0
+    assert the_map(engine) == {}

@@ -185,7 +185,7 @@ if not decisions.empty:
                     )
                 ],
                 "decided_by": decisions["decided_by"],
-                "note": decisions["note"],
+                "note": decisions["note"].fillna("—"),
             }
         ),
         hide_index=True,

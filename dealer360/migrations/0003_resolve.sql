@@ -124,3 +124,13 @@ create table if not exists resolve.standardized_records (
 -- Rebuilt whole on every run, one row per record of customer_source_map (same key).
 create index if not exists standardized_records_record_idx
     on resolve.standardized_records (source, source_record_id);
+
+comment on column resolve.customer_source_map.customer_id is
+    'C + 9 digits from resolve.customer_number_seq; kept across runs (see customer_id_history).';
+comment on column resolve.customer_source_map.match_probability is
+    'Posterior probability of the strongest link tying this record into its customer (1 when '
+    'the record is alone or identical to another on every identity field; 1 for a reviewer''s '
+    'must_link).';
+comment on table resolve.review_decisions is
+    'Insert must_link / cannot_link for a pair of records (either order); the next resolve '
+    'honours it, and every one after.';

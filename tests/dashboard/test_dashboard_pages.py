@@ -52,6 +52,12 @@ def test_every_page_opens_without_an_error(dashboard_env: Scenario, page: str):
     assert at.title, f"{page} has no title"
 
 
+@pytest.mark.parametrize("page", PAGES)
+def test_before_the_first_run_every_page_says_what_to_do(database_url, page: str):
+    at = open_page(page)
+    assert "dealer360 run" in " ".join(i.value for i in at.info)
+
+
 def test_search_finds_a_customer_by_a_misspelled_unaccented_name(dashboard_env: Scenario):
     gisele = dashboard_env.customer_of(dashboard_env.gisele)
     at = search("gisel tibodeau")

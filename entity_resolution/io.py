@@ -23,18 +23,16 @@ def _dbapi(conn: Connection):
 
 
 def copy_out(conn: Connection, query: str) -> pd.DataFrame:
-    """Run `query` through COPY TO STDOUT and read it as text columns (empty → <NA>)."""
-    buffer = io.BytesIO()
-    with (
-        _dbapi(conn).cursor() as cur,
-        cur.copy(f"copy ({query}) to stdout (format csv, header)") as copy,
-    ):
-        for chunk in copy:
-            buffer.write(chunk)
-    buffer.seek(0)
-    if buffer.getbuffer().nbytes == 0:
-        return pd.DataFrame()
-    return pd.read_csv(buffer, dtype="string", keep_default_na=False, na_values=[""])
+    """Run `query` and return its rows as text columns (NULL → <NA>).
+
+    A plain fetch: psycopg builds the rows in C, which beats reading COPY's one message
+    per row in Python at half a million rows.
+    """
+    with _dbapi(conn).cursor() as cur:
+        cur.execute(query)
+        columns = [d.name for d in cur.description]
+        rows = cur.fetchall()
+    return pd.DataFrame(rows, columns=columns, dtype=object).astype("string")
 
 
 def copy_in(conn: Connection, table: str, frame: pd.DataFrame, columns_sql: str) -> None:

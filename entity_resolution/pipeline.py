@@ -150,12 +150,12 @@ def _write(
     _write_customers(conn, new_map, assignment.new_ids, run_id)
     _write_history(conn, assignment.history, run_id)
     evidence_pairs = _write_pairs(
-        conn, result, customer_id, settings, run_id, "match_evidence", result.clusters.tree
+        conn, result, customer_id, run_id, "match_evidence", result.clusters.tree
     )
     review_pairs = _write_pairs(
-        conn, result, customer_id, settings, run_id, "review_queue", np.flatnonzero(result.review)
+        conn, result, customer_id, run_id, "review_queue", np.flatnonzero(result.review)
     )
-    _write_standardized(conn, records)
+    _write_standardized(conn, records, run_id)
 
     history = assignment.history
     summary = ResolveSummary(
@@ -305,29 +305,41 @@ def _pair_frame(result: LinkResult, pairs: np.ndarray, customer_id: np.ndarray) 
         ("customer_id_a", "customer_id_b"),
     ):
         frame.loc[swap, [x, y]] = frame.loc[swap, [y, x]].to_numpy()
+    frame["evidence"] = _evidence_json(result, pairs)
+    return frame.drop(columns="names_swapped")
+
+
+def _evidence_json(result: LinkResult, pairs: np.ndarray) -> np.ndarray:
+    """Per pair: {"comparison": {"level": label, "weight": bits}, …} as JSON text.
+
+    Comparisons at a null level (a value missing on one side) carry no evidence and are
+    left out. Built column by column: one string operation per comparison, not per pair.
+    """
     levels = result.compared.levels[pairs]
+    out = np.full(pairs.size, "", dtype=object)
     for k, comp in enumerate(result.settings.comparisons):
-        labels = np.array([None if lv.is_null else lv.label for lv in comp.levels], dtype=object)
-        frame[f"l{k}"] = labels[levels[:, k]]  # no evidence either way: left out
-        frame[f"w{k}"] = np.round(result.scored.weights[pairs, k], 3)
-    return frame
-
-
-def _evidence_sql(settings: LinkSettings) -> str:
-    parts = [
-        f"'{comp.name}', case when l{k} is not null"
-        f" then jsonb_build_object('level', l{k}, 'weight', w{k}) end"
-        for k, comp in enumerate(settings.comparisons)
-    ]
-    parts.append("'names_swapped', case when names_swapped then true end")
-    return "jsonb_strip_nulls(jsonb_build_object(" + ", ".join(parts) + "))"
+        heads = np.array(
+            [
+                None
+                if level.is_null
+                else f', {json.dumps(comp.name)}: {{"level": {json.dumps(level.label)}, "weight": '
+                for level in comp.levels
+            ],
+            dtype=object,
+        )
+        head = heads[levels[:, k]]
+        shown = np.flatnonzero(head != None)  # noqa: E711 (object array of str / None)
+        weight = np.round(result.scored.weights[pairs[shown], k].astype(np.float64), 3).astype(str)
+        out[shown] = out[shown] + head[shown] + weight + "}"
+    swapped = np.flatnonzero(result.compared.swapped[pairs])
+    out[swapped] = out[swapped] + ', "names_swapped": true'
+    return "{" + pd.Series(out, dtype=object).str[2:].to_numpy(dtype=object) + "}"
 
 
 def _write_pairs(
     conn: Connection,
     result: LinkResult,
     customer_id: np.ndarray,
-    settings: LinkSettings,
     run_id: int,
     table: str,
     pairs: np.ndarray,
@@ -336,28 +348,25 @@ def _write_pairs(
     frame = frame.drop_duplicates(
         ["source_a", "source_record_id_a", "source_b", "source_record_id_b"]
     )
-    evidence_cols = ", ".join(f"l{k} text, w{k} float8" for k in range(len(settings.comparisons)))
-    io.copy_in(
-        conn,
-        f"_{table}",
-        frame,
-        "source_a text, source_record_id_a text, source_b text, source_record_id_b text,"
-        " customer_id_a text, customer_id_b text, match_probability float8,"
-        f" match_weight float8, names_swapped boolean, {evidence_cols}",
-    )
     keys = "source_a, source_record_id_a, source_b, source_record_id_b"
-    evidence = _evidence_sql(settings)
     if table == "match_evidence":
         conn.exec_driver_sql("truncate resolve.match_evidence")
-        conn.exec_driver_sql(
-            f"""
-            insert into resolve.match_evidence
-                ({keys}, customer_id, match_probability, match_weight, evidence, run_id)
-            select {keys}, customer_id_a, match_probability, match_weight, {evidence}, {run_id}
-            from _match_evidence
-            """
+        io.copy_into(
+            conn,
+            "resolve.match_evidence",
+            frame.drop(columns="customer_id_b")
+            .rename(columns={"customer_id_a": "customer_id"})
+            .assign(run_id=run_id),
         )
     else:
+        io.copy_in(
+            conn,
+            "_review_queue",
+            frame,
+            "source_a text, source_record_id_a text, source_b text, source_record_id_b text,"
+            " customer_id_a text, customer_id_b text, match_probability float8,"
+            " match_weight float8, evidence jsonb",
+        )
         # Pairs still uncertain keep their first queued_at; decided pairs leave the queue.
         decided = """
             exists (
@@ -384,7 +393,7 @@ def _write_pairs(
                 ({keys}, customer_id_a, customer_id_b, match_probability, match_weight,
                  evidence, run_id)
             select {keys}, customer_id_a, customer_id_b, match_probability, match_weight,
-                   {evidence}, {run_id}
+                   evidence, {run_id}
             from _review_queue t
             where not {decided.format(p="t")}
             on conflict ({keys}) do update
@@ -399,7 +408,8 @@ def _write_pairs(
     return len(frame)
 
 
-def _write_standardized(conn: Connection, records: pd.DataFrame) -> None:
+def _write_standardized(conn: Connection, records: pd.DataFrame, run_id: int) -> None:
+    """Rewrite resolve.standardized_records, unless the records are those of the last run."""
     columns = [
         "source",
         "source_record_id",
@@ -416,5 +426,23 @@ def _write_standardized(conn: Connection, records: pd.DataFrame) -> None:
         "vin",
         "vin_epoch",
     ]
+    fingerprint = str(int(pd.util.hash_pandas_object(records[columns], index=False).sum()))
+    last = conn.scalar(
+        sa.text(
+            "select parameters->>'standardized_fingerprint' from resolve.runs"
+            " where run_id < :r order by run_id desc limit 1"
+        ),
+        {"r": run_id},
+    )
+    conn.execute(
+        sa.text(
+            "update resolve.runs set parameters = parameters"
+            " || jsonb_build_object('standardized_fingerprint', cast(:f as text))"
+            " where run_id = :r"
+        ),
+        {"f": fingerprint, "r": run_id},
+    )
+    if last == fingerprint:
+        return
     conn.exec_driver_sql("truncate resolve.standardized_records")
     io.copy_into(conn, "resolve.standardized_records", records[columns])

@@ -155,7 +155,7 @@ else:
 
 st.subheader("Identity resolution")
 identity_run = queries.last_identity_run()
-sizes = queries.cluster_sizes()
+sizes = queries.cluster_sizes() if queries.marts_ready() else pd.DataFrame()
 if identity_run is None or sizes.empty:
     st.info("Identities have not been resolved yet; the pipeline does it after landing.")
 else:

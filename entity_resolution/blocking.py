@@ -22,7 +22,6 @@ log = logging.getLogger(__name__)
 class Candidates:
     left: np.ndarray  # int64 row positions, left < right
     right: np.ndarray
-    first_rule: np.ndarray  # index of the first rule that produced the pair
     pairs_per_rule: dict[str, int]
     skipped_blocks: dict[str, int]
 
@@ -86,10 +85,9 @@ def candidate_pairs(frame: pd.DataFrame, settings: LinkSettings) -> Candidates:
     if settings.link_type == "link_only":
         source = pd.factorize(frame[settings.source_column])[0]
     codes: list[np.ndarray] = []
-    rule_ids: list[np.ndarray] = []
     per_rule: dict[str, int] = {}
     skipped: dict[str, int] = {}
-    for rule_id, rule in enumerate(settings.blocking_rules):
+    for rule in settings.blocking_rules:
         left, right, n_skipped = _rule_pairs(frame, rule)
         if source is not None:
             cross = source[left] != source[right]
@@ -99,14 +97,10 @@ def candidate_pairs(frame: pd.DataFrame, settings: LinkSettings) -> Candidates:
         if n_skipped:
             log.info("blocking rule %r skipped %d oversized blocks", rule.name, n_skipped)
         codes.append(left * n + right)
-        rule_ids.append(np.full(left.size, rule_id, dtype=np.int16))
-    all_codes = np.concatenate(codes) if codes else np.empty(0, dtype=np.int64)
-    all_rules = np.concatenate(rule_ids) if rule_ids else np.empty(0, dtype=np.int16)
-    unique_codes, first = np.unique(all_codes, return_index=True)
+    unique_codes = np.unique(np.concatenate(codes)) if codes else np.empty(0, dtype=np.int64)
     return Candidates(
         left=unique_codes // n,
         right=unique_codes % n,
-        first_rule=all_rules[first],
         pairs_per_rule=per_rule,
         skipped_blocks=skipped,
     )

@@ -69,14 +69,6 @@ class LinkResult:
         apart = labels[self.candidates.left] != labels[self.candidates.right]
         return (p >= low) & (p < high) & ~self.contradiction & apart
 
-    def level_labels(self, pairs: np.ndarray) -> pd.DataFrame:
-        """Readable level label per comparison for the given candidate pair indices."""
-        out = {}
-        for k, comp in enumerate(self.settings.comparisons):
-            labels = np.asarray(comp.labels, dtype=object)
-            out[comp.name] = labels[self.compared.levels[pairs, k]]
-        return pd.DataFrame(out)
-
 
 def signatures_of(records: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
     """Signature number per record and the first record of each signature."""
@@ -273,6 +265,7 @@ def link(
     )
     scored = score(compared, params, settings)
     clusters = _cluster(n, candidates, scored, contradiction, decided, exclusives, settings)
+    compared.tf_bits = np.zeros((0, compared.levels.shape[1]), dtype=np.float32)  # in weights now
     timings["second pass"] = time.perf_counter() - t
 
     ml_left, ml_right = decided[0], decided[1]

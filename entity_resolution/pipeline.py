@@ -43,6 +43,7 @@ class ResolveSummary:
     evidence_pairs: int
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)
+    pairs_per_blocking_rule: dict[str, int] = field(default_factory=dict)
 
     @property
     def id_stability(self) -> float:
@@ -89,6 +90,7 @@ def resolve(
 
     t = time.perf_counter()
     records = person_records(raw, dealers, prep)
+    del raw, dealers  # the raw text is not needed again: free it before matching
     timings["standardizing"] = time.perf_counter() - t
 
     pairs = _decision_pairs(records, decisions)
@@ -172,6 +174,7 @@ def _write(
         review_pairs=review_pairs,
         evidence_pairs=evidence_pairs,
         seconds=0.0,
+        pairs_per_blocking_rule=result.candidates.pairs_per_rule,
     )
     conn.execute(
         sa.text(

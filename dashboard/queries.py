@@ -4,7 +4,7 @@ Results are cached for a short time: the data changes when the pipeline runs, no
 Every query runs as the connection's role, so row-level security decides what it returns;
 filters such as a dealer are SQL parameters, never a Python filter over someone else's rows.
 Pages read `marts.*`; the identity pages also read `resolve.*`, the resolver's own record of
-why records are one person, and dealer names come from `raw.dealers` until a mart has them.
+why records are one person; dealer names come from `marts.dealers`.
 
 `audience_query` and `export_audience` are shared with the CLI's `dealer360 export audience`,
 so a campaign list is the same whether it is downloaded from the dashboard or exported.
@@ -45,7 +45,7 @@ def dealers() -> pd.DataFrame:
     return read(
         """
         select dealer_code, dealer_name, brands, city, region
-        from raw.dealers
+        from marts.dealers
         order by dealer_name, dealer_code
         """
     )
@@ -123,7 +123,7 @@ _SEARCH = """
         c.marketing_consent, vehicles.vehicles, matches.match_score, matches.matched_on
     from matches
     inner join marts.customers as c on c.customer_id = matches.customer_id
-    left join raw.dealers as d on d.dealer_code = c.home_dealer_code
+    left join marts.dealers as d on d.dealer_code = c.home_dealer_code
     left join lateral (
         select string_agg(
                    concat_ws(' ', o.model_year, o.make, o.model), ', ' order by o.owned_from desc
@@ -155,7 +155,7 @@ def customer(customer_id: str) -> dict | None:
         select c.*, d.dealer_name as home_dealer_name,
                a.consent_source, a.consent_source_record_id
         from marts.customers as c
-        left join raw.dealers as d on d.dealer_code = c.home_dealer_code
+        left join marts.dealers as d on d.dealer_code = c.home_dealer_code
         left join marts.campaign_audience as a on a.customer_id = c.customer_id
         where c.customer_id = :customer_id
         """,
@@ -216,7 +216,7 @@ def events(customer_id: str) -> pd.DataFrame:
                e.vin, e.model, e.model_year, e.amount, e.pay_type, e.mileage, e.source,
                e.source_record_id, e.description
         from marts.customer_events as e
-        left join raw.dealers as d on d.dealer_code = e.dealer_code
+        left join marts.dealers as d on d.dealer_code = e.dealer_code
         where e.customer_id = :customer_id
         order by e.event_date, e.source, e.source_record_id
         """,
@@ -248,7 +248,7 @@ def value_by_dealer_brand(customer_id: str) -> pd.DataFrame:
                v.warranty_amount, v.purchase_count, v.service_visit_count,
                v.first_transaction_date, v.last_transaction_date
         from marts.customer_value_by_dealer_brand as v
-        left join raw.dealers as d on d.dealer_code = v.dealer_code
+        left join marts.dealers as d on d.dealer_code = v.dealer_code
         where v.customer_id = :customer_id
         order by v.sales_amount + v.service_amount desc
         """,
@@ -268,7 +268,7 @@ def opportunities(customer_id: str) -> dict[str, pd.DataFrame]:
                         'next_best_action', m.next_best_action
                     ) order by m.score desc), '[]'::jsonb)
              from marts.in_market as m
-             left join raw.dealers as d on d.dealer_code = m.dealer_code
+             left join marts.dealers as d on d.dealer_code = m.dealer_code
              where m.customer_id = :customer_id) as in_market,
             (select coalesce(jsonb_agg(jsonb_build_object(
                         'current_brand', b.current_brand, 'target_brand', b.target_brand,
@@ -277,7 +277,7 @@ def opportunities(customer_id: str) -> dict[str, pd.DataFrame]:
                         'dealer_name', d.dealer_name
                     ) order by b.score desc), '[]'::jsonb)
              from marts.brand_ladder_opportunities as b
-             left join raw.dealers as d on d.dealer_code = b.dealer_code
+             left join marts.dealers as d on d.dealer_code = b.dealer_code
              where b.customer_id = :customer_id) as brand_ladder,
             (select coalesce(jsonb_agg(jsonb_build_object(
                         'vin', s.vin, 'make', s.make, 'model', s.model,
@@ -320,7 +320,7 @@ def identity(customer_id: str) -> dict[str, pd.DataFrame]:
                  on e.customer_id = m.customer_id
                  and e.source = m.source
                  and e.source_record_id = m.source_record_id
-             left join raw.dealers as d on d.dealer_code = e.dealer_code
+             left join marts.dealers as d on d.dealer_code = e.dealer_code
              where m.customer_id = :customer_id) as records,
             (select coalesce(jsonb_agg(jsonb_build_object(
                         'source_a', x.source_a, 'source_record_id_a', x.source_record_id_a,
@@ -347,7 +347,7 @@ def in_market_dealers() -> pd.DataFrame:
         """
         select m.dealer_code, d.dealer_name, count(*) as customers
         from marts.in_market as m
-        left join raw.dealers as d on d.dealer_code = m.dealer_code
+        left join marts.dealers as d on d.dealer_code = m.dealer_code
         group by m.dealer_code, d.dealer_name
         order by count(*) desc, m.dealer_code
         """
@@ -684,7 +684,7 @@ def ladder_upsell(target_brand: str, limit: int = 500) -> pd.DataFrame:
                a.customer_id is not null as is_contactable
         from marts.brand_ladder_opportunities as b
         inner join marts.customers as c on c.customer_id = b.customer_id
-        left join raw.dealers as d on d.dealer_code = b.dealer_code
+        left join marts.dealers as d on d.dealer_code = b.dealer_code
         left join marts.campaign_audience as a on a.customer_id = b.customer_id
         where b.target_brand = :target_brand
         order by b.score desc, b.last_purchase_date desc, b.customer_id
@@ -731,7 +731,7 @@ _RECORD_JOINS = """
         on e{side}.customer_id = q.customer_id_{side}
         and e{side}.source = q.source_{side}
         and e{side}.source_record_id = q.source_record_id_{side}
-    left join raw.dealers as d{side} on d{side}.dealer_code = e{side}.dealer_code
+    left join marts.dealers as d{side} on d{side}.dealer_code = e{side}.dealer_code
     left join marts.customers as c{side} on c{side}.customer_id = q.customer_id_{side}
 """
 

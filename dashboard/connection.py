@@ -54,6 +54,32 @@ def read(sql: str, **params) -> pd.DataFrame:
         return frame(conn, sql, params)
 
 
+def can(privilege: str, table: str) -> bool:
+    """Whether the connection's role holds `privilege` on `table`.
+
+    Not a filter: PostgreSQL decides what a role sees. Pages ask only to say why a part is
+    missing ("needs the pipeline's role") instead of failing on "permission denied".
+    """
+    with engine().connect() as conn:
+        return bool(
+            conn.scalar(
+                sa.text("select has_table_privilege(to_regclass(:t), :p)"),
+                {"t": table, "p": privilege},
+            )
+        )
+
+
+def explain_limited_role(what: str) -> None:
+    """One sentence for a part of a page that the connection's role may not read."""
+    with engine().connect() as conn:
+        role = conn.scalar(sa.text("select current_user"))
+    st.info(
+        f"{what} needs the pipeline's role: this dashboard connects as `{role}`, which "
+        "row-level security limits to one dealer's or one brand's data "
+        "(see Access in the README)."
+    )
+
+
 def execute(sql: str, **params) -> None:
     """Run one parameterized write in its own transaction."""
     with engine().begin() as conn:

@@ -6,22 +6,25 @@ filters such as a dealer are SQL parameters, never a Python filter over someone 
 Pages read `marts.*`; the identity pages also read `resolve.*`, the resolver's own record of
 why records are one person; dealer names come from `marts.dealers`.
 
-`audience_query` and `export_audience` are shared with the CLI's `dealer360 export audience`,
-so a campaign list is the same whether it is downloaded from the dashboard or exported.
+`audience_query` and `export_audience` live in `dealer360.exports`, shared with the CLI's
+`dealer360 export audience`, so a campaign list is the same whether it is downloaded from the
+dashboard or exported.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass
-
 import pandas as pd
-import sqlalchemy as sa
 import streamlit as st
-from sqlalchemy.engine import Connection
 
-from dashboard.connection import execute, frame, read
+from dashboard.connection import engine, execute, read
+from dealer360 import exports
+
+# Shared with `dealer360 export audience` (one query, one place), re-exported for the pages.
+from dealer360.exports import AUDIENCE_COLUMNS as AUDIENCE_COLUMNS
+from dealer360.exports import AudienceExport as AudienceExport
+from dealer360.exports import audience_csv as audience_csv
+from dealer360.exports import audience_query as audience_query
+from dealer360.exports import export_audience as export_audience
 
 TTL = 60
 SEARCH_LIMIT = 20
@@ -385,13 +388,8 @@ def dealer_drivers(dealer_code: str) -> pd.DataFrame:
     )
 
 
-# An in-market customer "of a make": any event of theirs (sale, service, registration, lead)
-# is of that make. The in-market list and its campaign list share it, so they count the same
-# people; `marts.in_market` has no make of its own yet.
-_DEALT_WITH_BRAND = """
-    exists (select 1 from marts.customer_events as e
-            where e.customer_id = {customer} and e.brand = :brand)
-"""
+# An in-market customer "of a make": the in-market list and its campaign list share one rule.
+_DEALT_WITH_BRAND = exports.DEALT_WITH_BRAND
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -434,75 +432,6 @@ def in_market(
     )
 
 
-AUDIENCE_COLUMNS = (
-    "customer_id",
-    "first_name",
-    "last_name",
-    "company_name",
-    "email",
-    "phone",
-    "city",
-    "region",
-    "consent_basis",
-    "consent_expires_on",
-)
-
-
-def audience_query(
-    dealer_code: str | None = None,
-    brand: str | None = None,
-    *,
-    min_score: int | None = None,
-    driver_codes: tuple[str, ...] = (),
-) -> tuple[str, dict]:
-    """The campaign list as (sql, params): only customers who may be contacted today.
-
-    Consent is decided by the mart (`marts.campaign_audience`: express or implied consent,
-    never withdrawn or expired, and a way to reach them), so the CLI and the dashboard can
-    only ever export what it allows. `dealer_code` and `brand` target the rooftops and makes
-    the customer dealt with (the mart's `dealer_codes` and `brands`). With `min_score` or
-    `driver_codes` (the dashboard's Opportunities filters) the list is instead the customers
-    in market at `dealer_code`, exactly those the in-market list marks as contactable.
-    """
-    clauses = ["true"]
-    params = {
-        name: value for name, value in (("dealer_code", dealer_code), ("brand", brand)) if value
-    }
-    in_market_mode = min_score is not None or bool(driver_codes)
-    if in_market_mode:
-        if not dealer_code:
-            raise ValueError("In-market filters need a dealer: a customer is in market at one.")
-        in_market_clauses = ["m.customer_id = a.customer_id", "m.dealer_code = :dealer_code"]
-        if min_score is not None:
-            in_market_clauses.append("m.score >= :min_score")
-            params["min_score"] = min_score
-        if driver_codes:
-            in_market_clauses.append("m.driver_codes ?| cast(:driver_codes as text[])")
-            params["driver_codes"] = list(driver_codes)
-        clauses.append(
-            f"exists (select 1 from marts.in_market as m where {' and '.join(in_market_clauses)})"
-        )
-        if brand:
-            clauses.append(_DEALT_WITH_BRAND.format(customer="a.customer_id"))
-    else:
-        if dealer_code:
-            clauses.append("a.dealer_codes @> array[cast(:dealer_code as text)]")
-        if brand:
-            clauses.append("a.brands @> array[cast(:brand as text)]")
-    sql = f"""
-        select {", ".join(f"a.{column}" for column in AUDIENCE_COLUMNS)}
-        from marts.campaign_audience as a
-        where {" and ".join(clauses)}
-        order by a.last_name, a.first_name, a.customer_id
-    """
-    return sql, params
-
-
-def audience_csv(rows: pd.DataFrame) -> bytes:
-    """The bytes of an audience file: UTF-8 CSV with a header, one customer per line."""
-    return rows.to_csv(index=False, columns=list(AUDIENCE_COLUMNS)).encode("utf-8")
-
-
 @st.cache_data(ttl=TTL, show_spinner=False)
 def audience(
     dealer_code: str | None = None,
@@ -517,56 +446,9 @@ def audience(
 def record_audit(
     action: str, filters: dict, row_count: int, sha256: str, actor: str | None = None
 ) -> None:
-    """Write one audit row; without an actor, the database role is the actor."""
-    execute(
-        """
-        insert into raw.audit_log (actor, action, filters, row_count, sha256)
-        values (coalesce(:actor, current_user), :action, cast(:filters as jsonb),
-                :row_count, :sha256)
-        """,
-        actor=actor,
-        action=action,
-        filters=json.dumps(filters, sort_keys=True),
-        row_count=row_count,
-        sha256=sha256,
-    )
-
-
-@dataclass(frozen=True)
-class AudienceExport:
-    data: bytes
-    row_count: int
-    sha256: str
-
-
-def export_audience(
-    conn: Connection,
-    dealer_code: str | None = None,
-    brand: str | None = None,
-    *,
-    actor: str | None = None,
-) -> AudienceExport:
-    """Build the audience file and write its audit row on `conn` (commit with the caller)."""
-    sql, params = audience_query(dealer_code, brand)
-    rows = frame(conn, sql, params)
-    data = audience_csv(rows)
-    export = AudienceExport(data, len(rows), hashlib.sha256(data).hexdigest())
-    conn.execute(
-        sa.text(
-            """
-            insert into raw.audit_log (actor, action, filters, row_count, sha256)
-            values (coalesce(:actor, current_user), 'export_audience', cast(:filters as jsonb),
-                    :row_count, :sha256)
-            """
-        ),
-        {
-            "actor": actor,
-            "filters": json.dumps({"dealer_code": dealer_code, "brand": brand}, sort_keys=True),
-            "row_count": export.row_count,
-            "sha256": export.sha256,
-        },
-    )
-    return export
+    """Write one audit row in its own transaction; without an actor, the database role."""
+    with engine().begin() as conn:
+        exports.record_audit(conn, action, filters, row_count, sha256, actor)
 
 
 @st.cache_data(ttl=5, show_spinner=False)

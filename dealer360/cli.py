@@ -24,6 +24,11 @@ db_app = typer.Typer(help="The database dealer360 uses.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 export_app = typer.Typer(help="Write what dealer360 knows to CSV files.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
+grant_app = typer.Typer(
+    help="Login roles that row-level security limits to a dealer's or a brand's data.",
+    no_args_is_help=True,
+)
+app.add_typer(grant_app, name="grant")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -50,6 +55,10 @@ def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
 ):
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
+    if not verbose:
+        # A lost database makes the pool log every dead connection it discards, traceback and
+        # all; the command itself then says what happened, in one sentence.
+        logging.getLogger("sqlalchemy.pool").setLevel(logging.CRITICAL)
 
 
 @db_app.command("url")
@@ -122,15 +131,122 @@ def run(
 def export_links(
     out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
 ) -> None:
-    """CSV source,source_record_id,customer_id: every landed person record and its customer."""
-    import entity_resolution
-    from dealer360 import db
+    """CSV source,source_record_id,customer_id: every landed person record and its customer.
 
-    out = out.expanduser()
-    if not out.parent.is_dir():
-        raise UserError(f"Cannot write {out}: the folder {out.parent} does not exist.")
-    rows = entity_resolution.export_links(db.connect_checked(), out)
-    console.print(f"wrote {rows:,} links to {out}")
+    Written to the audit log (who, when, row count, sha256 of the file).
+    """
+    from dealer360 import db, exports
+
+    written = exports.write_links(db.connect_checked(), out)
+    console.print(f"wrote {written.row_count:,} links to {written.path}")
+
+
+@export_app.command("audience")
+@friendly_errors
+def export_audience(
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    dealer: Annotated[
+        str | None, typer.Option("--dealer", help="Only customers of this dealer code.")
+    ] = None,
+    brand: Annotated[
+        str | None, typer.Option("--brand", help="Only customers who dealt with this make.")
+    ] = None,
+) -> None:
+    """The campaign list: customers who may be contacted today (consent from the marts).
+
+    The same list as the dashboard's Opportunities download; every export is written to the
+    audit log (who, when, filters, row count, sha256 of the file). An unknown dealer or
+    brand is an error, not an empty file.
+    """
+    from dealer360 import db, exports
+
+    written = exports.write_audience(db.connect_checked(), out, dealer, brand)
+    filters = " and ".join(
+        f"{name} {value}"
+        for name, value in (("dealer", written.dealer_code), ("brand", written.brand))
+        if value
+    )
+    if written.row_count == 0:
+        err_console.print(
+            f"[yellow]warning:[/] no customer may be contacted{' for ' + filters if filters else ''};"
+            f" {written.path} holds only the header."
+        )
+    console.print(
+        f"wrote {written.row_count:,} contactable customers to {written.path}"
+        f" (sha256 {written.sha256[:12]}…, written to the audit log)"
+    )
+
+
+@app.command()
+@friendly_errors
+def forget(
+    customer: Annotated[
+        str, typer.Option("--customer", help="The customer ID (a retired ID is followed).")
+    ],
+) -> None:
+    """Erase a person: their identifying values leave raw, resolve and the marts; their
+    amounts and vehicle history stay under an anonymous key; their identifiers are
+    suppressed so a file sent again does not bring them back. Audited."""
+    from dealer360 import db, privacy
+    from dealer360.exports import cli_actor
+
+    engine = db.connect_checked()
+    db.migrate(engine)
+    result = privacy.forget_customer(engine, customer, actor=cli_actor())
+    if result.already:
+        console.print(
+            f"{result.customer_id} was already forgotten on {result.already_forgotten_at:%Y-%m-%d};"
+            " nothing to do."
+        )
+        return
+    console.print(
+        f"forgot {result.customer_id}: {result.records:,} records anonymized,"
+        f" {result.suppressed_identifiers:,} identifiers suppressed, written to the audit log"
+    )
+
+
+@grant_app.command("dealer")
+@friendly_errors
+def grant_dealer(
+    code: Annotated[str, typer.Argument(help="The dealer code, as in the dealers file.")],
+) -> None:
+    """Create or refresh a read-only login role limited to that dealer's customers; print its URL.
+
+    A refresh keeps the role and gives it a new password (the old URL stops working).
+    """
+    from dealer360 import access, db
+
+    granted = access.grant_dealer(db.connect_checked(), code)
+    err_console.print(f"role {granted.role}: the password is shown only in this URL")
+    print(granted.url)
+
+
+@grant_app.command("oem")
+@friendly_errors
+def grant_oem(
+    brand: Annotated[str, typer.Argument(help="The brand, e.g. Toyota.")],
+) -> None:
+    """Create or refresh a read-only login role for a manufacturer: its brand's registrations
+    and aggregates, no customer's personal data; print its URL."""
+    from dealer360 import access, db
+
+    granted = access.grant_oem(db.connect_checked(), brand)
+    err_console.print(f"role {granted.role}: the password is shown only in this URL")
+    print(granted.url)
+
+
+@grant_app.command("sharing")
+@friendly_errors
+def grant_sharing(
+    state: Annotated[str, typer.Argument(help="on: rooftops see the whole group; off: their own.")],
+) -> None:
+    """Share customers and their events across all the group's rooftops (on), or not (off)."""
+    from dealer360 import access, db
+
+    if state not in ("on", "off"):
+        raise UserError(f"Group sharing is `on` or `off`, not {state!r}.")
+    access.set_group_sharing(db.connect_checked(), state == "on")
+    print(f"group sharing is {state}")
 
 
 @app.command()
@@ -159,6 +275,9 @@ def dashboard(
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
         "--client.toolbarMode", "minimal",
+        # Streamlit's full garbage collection after every page run costs ~115 ms of CPU in
+        # the one server process all sessions share; Python's own collector still runs.
+        "--runner.postScriptGC", "false",
     ]  # fmt: skip
     try:
         raise typer.Exit(subprocess.call(command))

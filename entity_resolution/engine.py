@@ -31,7 +31,6 @@ from entity_resolution.scoring import (
     Scored,
     Session,
     estimate,
-    estimate_prior,
     frequencies,
     score,
 )
@@ -93,10 +92,16 @@ def _name_only(frame: pd.DataFrame, settings: LinkSettings) -> np.ndarray:
     return frame[strong].isna().all(axis=1).to_numpy()
 
 
-def _contradictions(compared: Compared, settings: LinkSettings) -> np.ndarray:
+def _contradictions(
+    compared: Compared, settings: LinkSettings, cluster_wide_only: bool = False
+) -> np.ndarray:
+    """Pairs the settings' contradictions declare two people (only the rules that also
+    keep their two clusters apart, with `cluster_wide_only`)."""
     out = np.zeros(compared.levels.shape[0], dtype=bool)
     index = {c.name: k for k, c in enumerate(settings.comparisons)}
     for rule in settings.contradictions:
+        if cluster_wide_only and not rule.cluster_wide:
+            continue
         hit = np.ones(compared.levels.shape[0], dtype=bool)
         for name, labels in rule.levels.items():
             k = index[name]
@@ -163,10 +168,33 @@ def _total_pairs(frame: pd.DataFrame, settings: LinkSettings) -> float:
     return float((sizes.sum() ** 2 - (sizes**2).sum()) / 2)
 
 
-def _random_pair_frequencies(
+@dataclass(frozen=True)
+class _RandomPairs:
+    """A sample of pairs drawn at random, with their comparison levels."""
+
+    left: np.ndarray
+    right: np.ndarray
+    levels: np.ndarray
+
+    def u(self, settings: LinkSettings, labels: np.ndarray | None = None) -> list[np.ndarray]:
+        """Level frequencies among the pairs, those inside one cluster left out.
+
+        Random pairs are nearly all non-matches on large data, so their level frequencies
+        are u. Not on small data: among 300 people one random pair in three hundred is a
+        match, and a match agrees on phone or e-mail far more often than strangers do, so
+        u of every agreement level comes out several times too high and every link too
+        weak. Pairs that the clusters put together are left out once clusters exist.
+        """
+        levels = self.levels
+        if labels is not None:
+            levels = levels[labels[self.left] != labels[self.right]]
+        return frequencies(levels, settings)
+
+
+def _random_pairs(
     frame: pd.DataFrame, settings: LinkSettings, encodings: dict[str, Encoded], seed: int = 0
-) -> list[np.ndarray]:
-    """Level frequencies among random pairs: nearly all non-matches, so these are u."""
+) -> _RandomPairs:
+    """Random pairs of records (every pair on small data), compared."""
     n = len(frame)
     if n * (n - 1) // 2 <= _RANDOM_PAIRS:  # small data: every pair, exactly
         a, b = np.triu_indices(n, k=1)
@@ -175,8 +203,9 @@ def _random_pair_frequencies(
         a = rng.integers(0, n, _RANDOM_PAIRS)
         b = rng.integers(0, n, _RANDOM_PAIRS)
     keep = a != b
-    compared = compare(frame, a[keep], b[keep], settings, encodings)
-    return frequencies(compared.levels, settings)
+    a, b = a[keep], b[keep]
+    compared = compare(frame, a, b, settings, encodings)
+    return _RandomPairs(a, b, compared.levels)
 
 
 def link(
@@ -220,7 +249,9 @@ def link(
 
     t = time.perf_counter()
     contradiction = _contradictions(compared, settings)
-    u = _random_pair_frequencies(signatures, settings, encodings)
+    apart = _contradictions(compared, settings, cluster_wide_only=True)
+    random_pairs = _random_pairs(signatures, settings, encodings)
+    u = random_pairs.u(settings)
     compared.tf_bits = term_frequency_bits(compared.levels, candidates.left, encodings, settings, u)
     sessions = _sessions(signatures, candidates, settings)
     params = estimate(
@@ -240,7 +271,7 @@ def link(
     exclusives = _exclusives(settings, encodings)
     corroborated = _corroborated(scored, settings)
     clusters = _cluster(
-        n, candidates, scored, contradiction, decided, exclusives, settings, corroborated
+        n, candidates, scored, contradiction, apart, decided, exclusives, settings, corroborated
     )
     timings["clustering"] = time.perf_counter() - t
 
@@ -248,7 +279,10 @@ def link(
     # links that do not rest on names alone), not among signatures. A firm with two
     # hundred repair orders makes its name frequent among signatures, yet one customer
     # carries it; two Gary Lees are two people, and their name is that much less telling.
+    # Likewise u: how often two *different* people agree, so random pairs that the first
+    # pass put in one cluster are left out, and m is learnt again against that u.
     t = time.perf_counter()
+    u = random_pairs.u(settings, clusters.labels)
     frequency = {
         column: _cluster_frequency(encodings[column].codes, clusters.labels)
         for column in tf_columns(settings)
@@ -258,13 +292,18 @@ def link(
     )
     if settings.joint_tf:
         _add_joint_frequency(compared, candidates, encodings, clusters.labels, frequency, settings)
-    params.prior = estimate_prior(
-        _log_bayes_factors(compared, params, settings),
-        _total_pairs(signatures, settings),
+    params = estimate(
+        compared.levels,
+        compared.tf_bits,
+        settings,
+        u,
+        sessions,
         contradiction,
+        _total_pairs(signatures, settings),
     )
     scored = score(compared, params, settings)
-    clusters = _cluster(n, candidates, scored, contradiction, decided, exclusives, settings)
+    clusters = _cluster(n, candidates, scored, contradiction, apart, decided, exclusives, settings)
+    _attach_followers(signatures, candidates, scored, clusters, decided, settings)
     compared.tf_bits = np.zeros((0, compared.levels.shape[1]), dtype=np.float32)  # in weights now
     timings["second pass"] = time.perf_counter() - t
 
@@ -294,6 +333,56 @@ def link(
         time.perf_counter() - t0,
     )
     return result
+
+
+def _attach_followers(
+    frame: pd.DataFrame,
+    candidates: Candidates,
+    scored: Scored,
+    clusters: Clusters,
+    decided: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    settings: LinkSettings,
+) -> None:
+    """Put each signature identified only by `follow_alone` columns into the one cluster
+    that holds its value, in place; the pair that carries it joins the cluster's tree.
+
+    Such a record (an internal repair order: a VIN, no name, no contact) says nothing
+    about who it is, so the model cannot link it (a shared car alone is weak evidence
+    between two people); yet it is no new person either. Left alone when no cluster or
+    several hold the value, or when a reviewer's decision names it.
+    """
+    follow = [c for c in settings.follow_alone if c in frame.columns]
+    others = [c for c in settings.identity_columns if c not in follow]
+    if not follow or not others or candidates.left.size == 0:
+        return
+    follower = (
+        frame[others].isna().all(axis=1).to_numpy() & frame[follow].notna().any(axis=1).to_numpy()
+    )
+    sizes = np.bincount(clusters.labels)
+    follower &= sizes[clusters.labels] == 1
+    follower[np.concatenate(decided)] = False
+    if not follower.any():
+        return
+    share = np.zeros(candidates.left.size, dtype=bool)
+    for column in follow:
+        codes = block_key(frame, (column,))
+        a, b = codes[candidates.left], codes[candidates.right]
+        share |= (a >= 0) & (a == b)
+    pairs = []
+    for lone, other in ((candidates.left, candidates.right), (candidates.right, candidates.left)):
+        hit = np.flatnonzero(share & follower[lone] & ~follower[other])
+        pairs.append(pd.DataFrame({"pair": hit, "sig": lone[hit], "to": other[hit]}))
+    links = pd.concat(pairs, ignore_index=True)
+    links["cluster"] = clusters.labels[links["to"].to_numpy()]
+    one_owner = links.groupby("sig")["cluster"].transform("nunique") == 1
+    links = links[one_owner.to_numpy()]
+    if links.empty:
+        return
+    links = links.assign(p=scored.probability[links["pair"].to_numpy()])
+    best = links.sort_values("p", ascending=False, kind="stable").drop_duplicates("sig")
+    clusters.labels[best["sig"].to_numpy()] = best["cluster"].to_numpy()
+    _, clusters.labels = np.unique(clusters.labels, return_inverse=True)
+    clusters.tree = np.r_[clusters.tree, best["pair"].to_numpy()]
 
 
 def _decided_pairs(
@@ -373,12 +462,16 @@ def _cluster(
     candidates: Candidates,
     scored: Scored,
     contradiction: np.ndarray,
+    apart: np.ndarray,
     decided: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     exclusives: tuple[Exclusive, ...],
     settings: LinkSettings,
     allowed: np.ndarray | None = None,
 ) -> Clusters:
-    """Clusters from the confident links, reviewers' decisions and the contradictions."""
+    """Clusters from the confident links, reviewers' decisions and the contradictions.
+
+    A contradicting pair is never a link; those of `apart` also keep their clusters apart.
+    """
     ml_left, ml_right, dl_left, dl_right = decided
     confident = (scored.probability >= settings.match_threshold) & ~contradiction
     if allowed is not None:
@@ -388,8 +481,8 @@ def _cluster(
         np.r_[ml_left, candidates.left[confident]],
         np.r_[ml_right, candidates.right[confident]],
         np.r_[np.full(ml_left.size, _MUST_LINK_STRENGTH), scored.log_odds[confident]],
-        np.r_[candidates.left[contradiction], dl_left],
-        np.r_[candidates.right[contradiction], dl_right],
+        np.r_[candidates.left[apart], dl_left],
+        np.r_[candidates.right[apart], dl_right],
         exclusives,
     )
     # Tree links index the links passed above; map them back to candidate pairs.
@@ -406,16 +499,6 @@ def _cluster_frequency(codes: np.ndarray, labels: np.ndarray) -> np.ndarray:
     pairs = np.unique(labels[known].astype(np.int64) * max(n_values, 1) + codes[known])
     counts = np.bincount(pairs % max(n_values, 1), minlength=n_values).astype(np.float64)
     return counts / max(counts.sum(), 1.0)
-
-
-def _log_bayes_factors(
-    compared: Compared, params: Parameters, settings: LinkSettings
-) -> np.ndarray:
-    bits = params.level_bits()
-    out = compared.tf_bits.sum(axis=1, dtype=np.float64)
-    for k in range(len(settings.comparisons)):
-        out += bits[k][compared.levels[:, k]]
-    return out
 
 
 def _signature_probability(

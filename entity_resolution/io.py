@@ -88,9 +88,11 @@ def _existing_columns(conn: Connection, schema: str) -> dict[str, set[str]]:
     return out
 
 
-def _select(table: str, wanted: Iterable[str], present: set[str]) -> str:
+def _select(table: str, wanted: Iterable[str], present: set[str], key: str) -> str:
+    """Rows in key order, not in the table's physical order: the same landed rows must give
+    the same customers and IDs whatever order loads, reloads or crashes left them in."""
     cols = [c for c in wanted if c in present]
-    return f"select {', '.join(cols)} from raw.{table}"
+    return f"select {', '.join(cols)} from raw.{table} order by {key}"
 
 
 def read_raw(engine: Engine) -> tuple[dict[str, pd.DataFrame], pd.DataFrame | None]:
@@ -100,11 +102,15 @@ def read_raw(engine: Engine) -> tuple[dict[str, pd.DataFrame], pd.DataFrame | No
         present = _existing_columns(conn, "raw")
         for source in PERSON_SOURCES:
             if source in present:
-                raw[source] = copy_out(conn, _select(source, raw_columns(source), present[source]))
+                raw[source] = copy_out(
+                    conn,
+                    _select(source, raw_columns(source), present[source], "source_record_id"),
+                )
         dealers = None
         if "dealers" in present:
             dealers = copy_out(
-                conn, _select("dealers", ("dealer_code", "phone"), present["dealers"])
+                conn,
+                _select("dealers", ("dealer_code", "phone"), present["dealers"], "dealer_code"),
             )
     return raw, dealers
 
@@ -144,18 +150,44 @@ def read_decisions(engine: Engine) -> pd.DataFrame:
     return frame
 
 
+def read_forgotten(conn: Connection) -> pd.DataFrame:
+    """Records erased by `dealer360 forget` (or landed suppressed) and the anonymous key
+    each is pinned to; empty when the privacy tables are absent."""
+    columns = ["source", "source_record_id", "anonymous_id"]
+    present = conn.scalar(sa.text("select to_regclass('privacy.forgotten_records') is not null"))
+    frame = (
+        copy_out(conn, f"select {', '.join(columns)} from privacy.forgotten_records")
+        if present
+        else pd.DataFrame()
+    )
+    return pd.DataFrame(columns=columns, dtype="string") if frame.empty else frame
+
+
 def lock(conn: Connection) -> None:
     conn.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK})
 
 
+_HIGHEST_ISSUED = """
+    select coalesce(max(substring(id from '^C([0-9]+)$')::bigint), 0)
+    from (
+        select customer_id as id from resolve.customers
+        union all select old_customer_id from resolve.customer_id_history
+        union all select new_customer_id from resolve.customer_id_history
+        union all select customer_id from privacy.forgotten_customers
+    ) as issued
+"""
+
+
 def allocate_ids(conn: Connection, count: int) -> list[int]:
-    if count == 0:
-        return []
-    rows = conn.execute(
-        sa.text("select nextval('resolve.customer_number_seq') from generate_series(1, :n)"),
-        {"n": count},
-    )
-    return [int(r[0]) for r in rows]
+    """`count` new customer numbers after the highest ever issued (retired and forgotten IDs
+    included, so none is given to someone else).
+
+    Not a sequence: `nextval` is not rolled back, so a resolver killed after drawing numbers
+    would leave the rerun's new customers with other IDs than an undisturbed run gives them.
+    The caller holds the resolver's advisory lock, which makes max + 1 safe.
+    """
+    start = int(conn.scalar(sa.text(_HIGHEST_ISSUED))) + 1
+    return list(range(start, start + count))
 
 
 def export_links(engine: Engine, out: Path) -> int:

@@ -4,6 +4,9 @@ Every run re-resolves all landed records (so a new record can merge two customer
 review decision can split one) and then inherits IDs from the previous run (ids.py).
 All writes happen in one transaction under an advisory lock: a reader sees the previous
 run or this one, never half of each.
+
+Records erased by `dealer360 forget` (privacy.forgotten_records) are not matched: each is
+pinned to its anonymous key, so nothing (not even a shared VIN) ties it to anyone again.
 """
 
 from __future__ import annotations
@@ -91,6 +94,8 @@ def resolve(
     t = time.perf_counter()
     records = person_records(raw, dealers, prep)
     del raw, dealers  # the raw text is not needed again: free it before matching
+    with engine.connect() as conn:
+        records, pinned = _split_pinned(records, io.read_forgotten(conn))
     timings["standardizing"] = time.perf_counter() - t
 
     pairs = _decision_pairs(records, decisions)
@@ -100,7 +105,7 @@ def resolve(
     t = time.perf_counter()
     with engine.begin() as conn:
         io.lock(conn)
-        summary = _write(conn, records, result, settings)
+        summary = _write(conn, records, result, settings, pinned)
     timings["writing"] = time.perf_counter() - t
     summary.timings = {k: round(v, 2) for k, v in timings.items()}
     summary.seconds = round(time.perf_counter() - t0, 2)
@@ -116,8 +121,61 @@ def resolve(
     return summary
 
 
+_IDENTITY_COLUMNS = (
+    "first_name",
+    "last_name",
+    "suffix",
+    "company",
+    "birth_date",
+    "phone",
+    "email",
+    "street",
+    "postal_code",
+)
+
+
+def _split_pinned(
+    records: pd.DataFrame, forgotten: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(records to match, forgotten records) — the latter left out of matching."""
+    keys = pd.MultiIndex.from_frame(records[["source", "source_record_id"]])
+    pinned = keys.isin(pd.MultiIndex.from_frame(forgotten[["source", "source_record_id"]]))
+    return (
+        records[~pinned].reset_index(drop=True),
+        records[pinned].reset_index(drop=True),
+    )
+
+
+def _pin(
+    conn: Connection, records: pd.DataFrame, customer_id: np.ndarray, pinned: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Customer IDs with every forgotten record on its anonymous key, read under the lock
+    (a forget that committed while this run was matching wins), which records that
+    changed, and the pinned records' map rows."""
+    forgotten = io.read_forgotten(conn)
+    anonymous = forgotten.set_index(["source", "source_record_id"])["anonymous_id"]
+    keys = pd.MultiIndex.from_frame(records[["source", "source_record_id"]])
+    late = anonymous.reindex(keys).to_numpy()
+    forgotten_late = ~pd.isna(late)
+    customer_id = np.where(forgotten_late, late, customer_id)
+    pinned_keys = pd.MultiIndex.from_frame(pinned[["source", "source_record_id"]])
+    pinned_map = pd.DataFrame(
+        {
+            "source": pinned["source"].to_numpy(),
+            "source_record_id": pinned["source_record_id"].to_numpy(),
+            "customer_id": anonymous.reindex(pinned_keys).to_numpy(),
+            "match_probability": 1.0,
+        }
+    )
+    return customer_id, forgotten_late, pinned_map
+
+
 def _write(
-    conn: Connection, records: pd.DataFrame, result: LinkResult, settings: LinkSettings
+    conn: Connection,
+    records: pd.DataFrame,
+    result: LinkResult,
+    settings: LinkSettings,
+    pinned: pd.DataFrame,
 ) -> ResolveSummary:
     run_id = int(
         conn.scalar(
@@ -136,6 +194,7 @@ def _write(
         lambda k: [format_customer_id(n) for n in io.allocate_ids(conn, k)],
     )
     customer_id = assignment.customer_of_cluster.reindex(result.record_cluster).to_numpy()
+    customer_id, forgotten_late, pinned_map = _pin(conn, records, customer_id, pinned)
     new_map = pd.DataFrame(
         {
             "source": records["source"].to_numpy(),
@@ -144,6 +203,8 @@ def _write(
             "match_probability": np.round(result.record_probability, 6),
         }
     )
+    if not pinned_map.empty:
+        new_map = pd.concat([new_map, pinned_map], ignore_index=True)
     kept = new_map.merge(previous, on=["source", "source_record_id"], suffixes=("", "_old"))
     records_before = len(kept)
     records_kept = int((kept["customer_id"] == kept["customer_id_old"]).sum())
@@ -157,7 +218,10 @@ def _write(
     review_pairs = _write_pairs(
         conn, result, customer_id, run_id, "review_queue", np.flatnonzero(result.review)
     )
-    _write_standardized(conn, records, run_id)
+    forgotten = np.concatenate([forgotten_late, np.ones(len(pinned), dtype=bool)])
+    everyone = pd.concat([records, pinned], ignore_index=True)
+    everyone.loc[forgotten, list(_IDENTITY_COLUMNS)] = pd.NA
+    _write_standardized(conn, everyone, run_id)
 
     history = assignment.history
     summary = ResolveSummary(

@@ -89,6 +89,11 @@ _RAW_FIELDS = (
 )
 
 
+def person_columns(source: str) -> dict[str, str]:
+    """Our name → the source's raw column, for the fields that identify a person."""
+    return dict(_SOURCE_COLUMNS[source][1])
+
+
 def raw_columns(source: str) -> list[str]:
     """The raw columns matching reads from a source table."""
     date_column, columns = _SOURCE_COLUMNS[source]

@@ -2,7 +2,10 @@
 
 No labels, as Splink does it:
 - u (chance of each level between two *different* people) is measured on random pairs,
-  which are almost all non-matches;
+  which are almost all non-matches; the engine measures it again leaving out the random
+  pairs its first pass put in one cluster, since on small data (a few hundred people)
+  enough random pairs are matches to make every agreement look several times commoner
+  among strangers than it is;
 - m (chance of each level for one person's two records) comes from EM with u fixed, run
   once per blocking rule over the candidates that rule found, leaving out the
   comparisons the rule is built from (they agree by construction there); each

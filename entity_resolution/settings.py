@@ -196,11 +196,15 @@ class BlockingRule:
 class Contradiction:
     """Pairs whose levels fall in all of `levels` (comparison → labels) are two people.
 
-    Such a pair is never linked directly, and clustering keeps the two apart.
+    Such a pair is never linked directly. With `cluster_wide`, clustering also keeps the
+    two records' clusters apart, whatever links the rest of their records; without it,
+    the rule is a strong hint about these two records only (other records of the two
+    clusters may still show they are one person).
     """
 
     name: str
     levels: dict[str, tuple[str, ...]]
+    cluster_wide: bool = True
 
     def __hash__(self) -> int:
         return hash((self.name, tuple(sorted(self.levels))))
@@ -228,6 +232,10 @@ class LinkSettings:
     # Comparisons whose agreement alone does not vouch for a link when the engine first
     # counts how many people share a value: namesakes exist.
     weak_alone: tuple[str, ...] = ()
+    # Columns that say what a record is about, not who: a record with no other identity
+    # value (a repair order with no name or contact) is no person of its own; it joins
+    # the one cluster holding its value (whoever owned the car during that period).
+    follow_alone: tuple[str, ...] = ()
     # Two comparisons whose values are not independent (given name and surname run in
     # families and origins): when both agree exactly, their term-frequency adjustments
     # are corrected by how often the *combination* occurs among people.
@@ -388,18 +396,42 @@ DEALER = LinkSettings(
             "one vehicle, two ownership periods",
             {"vehicle": ("same vehicle, another owner's period",)},
         ),
+        # Jr (or Sr) on one side only and the contacts known on both sides differ: a son
+        # who writes Jr and his father who does not. A contact missing on one side is no
+        # evidence. One differing contact (a landline typed for a mobile, a new phone)
+        # keeps these two records from linking directly; both differing keeps their
+        # clusters apart too.
         Contradiction(
-            "Jr on one side and different contacts",
+            "Jr on one side, another phone and e-mail",
             {
                 "suffix": ("suffix on one side only",),
-                "phone": ("different", "missing on one side"),
-                "email": ("different", "missing on one side"),
+                "phone": ("different",),
+                "email": ("different",),
             },
+        ),
+        Contradiction(
+            "Jr on one side and another phone",
+            {
+                "suffix": ("suffix on one side only",),
+                "phone": ("different",),
+                "email": ("missing on one side",),
+            },
+            cluster_wide=False,
+        ),
+        Contradiction(
+            "Jr on one side and another e-mail",
+            {
+                "suffix": ("suffix on one side only",),
+                "phone": ("missing on one side",),
+                "email": ("different",),
+            },
+            cluster_wide=False,
         ),
     ),
     exclusive=("birth_date", "suffix", "first_name"),
     swap_columns=("first_name", "last_name"),
     weak_alone=("first_name", "last_name", "suffix"),
+    follow_alone=("vin_epoch", "trade_epoch"),
     joint_tf=("first_name", "last_name"),
     derived={
         "first_name_key": ("first_name",),

@@ -219,16 +219,16 @@ def _name_scores(
     structured name columns (an initial counts as a likely given name)."""
     first_lex = _name_lexicon(first_names) if first_names is not None else {}
     last_lex = _name_lexicon(last_names) if last_names is not None else {}
-    unknown_first = min(first_lex.values(), default=0.0) - 2.0
-    unknown_last = min(last_lex.values(), default=0.0) - 2.0
+    # A word never seen says nothing about its role: the same score as either.
+    unknown = min([*first_lex.values(), *last_lex.values()], default=0.0) - 2.0
     best_first = max(first_lex.values(), default=0.0)
 
     def as_first(words: list[str]) -> float:
         name = " ".join(words)
-        return best_first if len(name) == 1 else first_lex.get(name, unknown_first)
+        return best_first if len(name) == 1 else first_lex.get(name, unknown)
 
     def as_last(words: list[str]) -> float:
-        return last_lex.get(" ".join(words), unknown_last)
+        return last_lex.get(" ".join(words), unknown)
 
     return as_first, as_last
 
@@ -261,6 +261,32 @@ def unswap_names(first: pd.Series, last: pd.Series) -> tuple[pd.Series, pd.Serie
     return first.where(~rows, last), last.where(~rows, first)
 
 
+def unswap_by_majority(first: pd.Series, last: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Put a name written in the less common of its two orders into the more common one.
+
+    `Morgan Paul` once and `Paul Morgan` six times is one person typed both ways, whatever
+    the name lists say (both are given names and surnames). A tie changes nothing.
+    """
+    both = first.notna() & last.notna() & (first != last)
+    if not both.any():
+        return first, last
+    pairs = pd.DataFrame({"f": first[both], "l": last[both]})
+    counts = pairs.value_counts()
+    reverse = pd.Series(
+        counts.reindex(
+            pd.MultiIndex.from_arrays(
+                [counts.index.get_level_values(1), counts.index.get_level_values(0)]
+            )
+        ).to_numpy(),
+        index=counts.index,
+    ).fillna(0)
+    minority = counts.index[reverse.to_numpy() > counts.to_numpy()]
+    if minority.empty:
+        return first, last
+    rows = pd.MultiIndex.from_arrays([first.fillna(""), last.fillna("")]).isin(minority)
+    return first.where(~rows, last), last.where(~rows, first)
+
+
 def split_full_name(
     full: pd.Series, first_names: pd.Series | None = None, last_names: pd.Series | None = None
 ) -> pd.DataFrame:
@@ -279,6 +305,13 @@ def split_full_name(
     def split(value: str) -> tuple[str | None, str | None]:
         if "," in value:
             last, first = (part.strip() or None for part in value.split(",", 1))
+            if first and last and len(first) > 1:
+                # `John, Khalil`: the comma says LAST, FIRST, but a clerk who typed the
+                # names the other way round leaves the comma where it was.
+                direct = as_first(first.split()) + as_last(last.split())
+                crossed = as_first(last.split()) + as_last(first.split())
+                if crossed > direct + _SWAP_EVIDENCE:
+                    return last, first
             return first, last
         words = value.split()
         if len(words) == 1:
@@ -325,6 +358,7 @@ def standardize_names(
         f = f.where(~free, parsed["first"].reindex(index))
         la = la.where(~free, parsed["last"].reindex(index))
         suffix = suffix.fillna(suffix_full.reindex(index))
+    f, la = unswap_by_majority(f, la)
     return pd.DataFrame(
         {
             "first_name": f,

@@ -12,6 +12,10 @@ and changes no row (under another name, raw.files gains a row saying so). A row 
 landed with the same values (row_hash) changes nothing either, whichever file brings
 it; a row whose source_record_id is landed with other values is updated to the newer
 file's values.
+
+A row of a forgotten person (`dealer360 forget`: its source_record_id was theirs, or it
+carries an identifier on the suppression list) lands without its identifying values,
+which are removed in the staging table before anything is written (see dealer360.privacy).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from rich.progress import (
 )
 from sqlalchemy.engine import Engine
 
+from dealer360 import privacy
 from dealer360.errors import UserError
 from ingest import merge
 from ingest.contract import SOURCES, Source
@@ -184,9 +189,10 @@ def _land(
         try:
             with psycopg.ClientCursor(pg) as cur:
                 layout = None
+                suppression = privacy.load_suppression(cur)
                 if _file_with_same_bytes(cur, source, file_name, inspection.sha256) != file_name:
                     layout, result.rows_read = _stage(
-                        cur, path, source, inspection.sha256, on_bytes
+                        cur, path, source, inspection.sha256, on_bytes, suppression
                     )
                 my_turn()
                 _lock(cur, source)
@@ -195,9 +201,20 @@ def _land(
                     _unchanged(cur, result, same_bytes)
                     _tell(on_bytes, inspection.size if layout is None else 0)
                 else:
+                    reported = layout is not None
+                    if reported and _list_changed(cur, suppression):
+                        # someone was forgotten meanwhile: check the rows against the new list
+                        cur.execute(f"drop table {merge.STAGE}")
+                        layout = None
                     if layout is None:  # its bytes were replaced in raw.files meanwhile
+                        suppression = privacy.load_suppression(cur)
                         layout, result.rows_read = _stage(
-                            cur, path, source, inspection.sha256, on_bytes
+                            cur,
+                            path,
+                            source,
+                            inspection.sha256,
+                            None if reported else on_bytes,
+                            suppression,
                         )
                     _merge(cur, layout, result)
                     _record(cur, result)
@@ -222,12 +239,18 @@ def _unchanged(cur: psycopg.Cursor, result: FileResult, same_bytes: str) -> None
         _record(cur, result)
 
 
+def _list_changed(cur: psycopg.Cursor, suppression: privacy.Suppression | None) -> bool:
+    """Whether the suppression list changed since the file was staged."""
+    return privacy.suppression_version(cur) != (suppression.version if suppression else (0, ""))
+
+
 def _stage(
     cur: psycopg.Cursor,
     path: Path,
     source: Source,
     sha256: str,
     on_bytes: Callable[[int], None] | None,
+    suppression: privacy.Suppression | None = None,
 ) -> tuple[Layout, int]:
     """COPY the file's rows, checked, into the staging table; returns its layout and rows read."""
     with path.open("rb") as handle:
@@ -239,7 +262,7 @@ def _stage(
         rows = reported = 0
         with cur.copy(merge.copy_sql(layout)) as copy:
             for batch in batches(stream, layout):
-                copy.write(merge.stage_rows(batch, layout))
+                copy.write(merge.stage_rows(batch, layout, suppression))
                 rows += len(batch) + len(batch.malformed)
                 _tell(on_bytes, hashing.position - reported)
                 reported = hashing.position
@@ -261,12 +284,21 @@ def _merge(cur: psycopg.ClientCursor, layout: Layout, result: FileResult) -> Non
         "file_name": result.file_name,
         "names": list(layout.names),
         "extra_names": [layout.names[i] for i in layout.extras],
+        "kept": privacy.kept_columns(result.source)
+        if result.source in privacy.PERSON_SOURCES
+        else [],
     }
     statements = merge.merge_statements(layout)
     counts = dict(zip(statements, _run(cur, statements.values(), params), strict=True))
     result.rows_quarantined = counts["quarantine"]
     result.rows_updated = counts["update"]
     result.rows_inserted = counts["insert"]
+    result.rows_suppressed = counts["suppress"]
+    if result.rows_suppressed:
+        result.message = (
+            f"{result.rows_suppressed:,} rows of forgotten people landed without their"
+            " identifying values"
+        )
     result.rows_unchanged = result.rows_read - result.rows_quarantined - result.rows_loaded
 
 
@@ -350,12 +382,13 @@ def _record(cur: psycopg.Cursor, result: FileResult) -> None:
         """
         insert into raw.files (
             file_name, source, sha256, size_bytes, status, rows_read, rows_loaded,
-            rows_inserted, rows_updated, rows_unchanged, rows_quarantined, message, loaded_at
+            rows_inserted, rows_updated, rows_unchanged, rows_quarantined, rows_suppressed,
+            message, loaded_at
         )
         values (
             %(file_name)s, %(source)s, %(sha256)s, %(size_bytes)s, %(status)s, %(rows_read)s,
             %(rows_loaded)s, %(rows_inserted)s, %(rows_updated)s, %(rows_unchanged)s,
-            %(rows_quarantined)s, %(message)s, now()
+            %(rows_quarantined)s, %(rows_suppressed)s, %(message)s, now()
         )
         on conflict (file_name) do update set
             source = excluded.source,
@@ -368,6 +401,7 @@ def _record(cur: psycopg.Cursor, result: FileResult) -> None:
             rows_updated = excluded.rows_updated,
             rows_unchanged = excluded.rows_unchanged,
             rows_quarantined = excluded.rows_quarantined,
+            rows_suppressed = excluded.rows_suppressed,
             message = excluded.message,
             loaded_at = excluded.loaded_at
         """,
@@ -383,6 +417,7 @@ def _record(cur: psycopg.Cursor, result: FileResult) -> None:
             "rows_updated": result.rows_updated,
             "rows_unchanged": result.rows_unchanged,
             "rows_quarantined": result.rows_quarantined,
+            "rows_suppressed": result.rows_suppressed,
             "message": result.message,
         },
     )

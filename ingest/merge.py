@@ -23,7 +23,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from dealer360 import privacy
 from ingest.checks import check, landed
+from ingest.contract import Source
 from ingest.parse import Batch, Layout
 from ingest.vin import vins_are_valid
 
@@ -46,6 +48,7 @@ def _stage_columns(layout: Layout) -> list[tuple[str, pa.DataType, str]]:
         *((_extra(k), pa.string(), "text") for k in range(len(layout.extras))),
         ("reason", pa.string(), "text"),
         ("raw_values", pa.string(), "jsonb"),
+        ("is_suppressed", pa.bool_(), "boolean"),
     ]
 
 
@@ -59,18 +62,32 @@ def copy_sql(layout: Layout) -> str:
     return f"copy {STAGE} ({columns}) from stdin (format csv)"
 
 
-def stage_rows(batch: Batch, layout: Layout) -> bytes:
-    """A batch, checked, as CSV for the staging table."""
+def stage_rows(
+    batch: Batch, layout: Layout, suppression: privacy.Suppression | None = None
+) -> bytes:
+    """A batch, checked, as CSV for the staging table; with a suppression list, each row
+    says whether it carries a forgotten person's identifiers."""
     schema = pa.schema([(name, kind) for name, kind, _ in _stage_columns(layout)])
     sink = io.BytesIO()
     if len(batch):
-        pa_csv.write_csv(_checked_rows(batch, layout, schema), sink, _CSV)
+        pa_csv.write_csv(_checked_rows(batch, layout, schema, suppression), sink, _CSV)
     if batch.malformed:
-        pa_csv.write_csv(_malformed_rows(batch, schema), sink, _CSV)
+        pa_csv.write_csv(_malformed_rows(batch, layout, schema, suppression), sink, _CSV)
     return sink.getvalue()
 
 
-def _checked_rows(batch: Batch, layout: Layout, schema: pa.Schema) -> pa.Table:
+def _suppressed(
+    layout: Layout, values: dict[str, pa.Array], rows: int, suppression: privacy.Suppression | None
+) -> pa.Array:
+    if suppression is None or layout.source.name not in privacy.PERSON_SOURCES:
+        return pa.array(np.zeros(rows, dtype=bool))
+    fields = privacy.identity_fields(layout.source.name, values, rows)
+    return pa.array(suppression.matches(fields))
+
+
+def _checked_rows(
+    batch: Batch, layout: Layout, schema: pa.Schema, suppression: privacy.Suppression | None
+) -> pa.Table:
     source = layout.source
     cells = batch.columns(batch.flat)
     sent = batch.columns(landed(batch.flat))
@@ -89,11 +106,14 @@ def _checked_rows(batch: Batch, layout: Layout, schema: pa.Schema) -> pa.Table:
         *(_as_sent(cells[i], sent[i]) for i in layout.extras),
         pa.array(reasons, pa.string()),
         pa.array(raw, pa.string()),
+        _suppressed(layout, checked.values, len(batch), suppression),
     ]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _malformed_rows(batch: Batch, schema: pa.Schema) -> pa.Table:
+def _malformed_rows(
+    batch: Batch, layout: Layout, schema: pa.Schema, suppression: privacy.Suppression | None
+) -> pa.Table:
     """Rows set aside by the parser: their number, reason and raw values, nothing else."""
     count = len(batch.malformed)
     columns = {field.name: pa.nulls(count, field.type) for field in schema}
@@ -102,6 +122,12 @@ def _malformed_rows(batch: Batch, schema: pa.Schema) -> pa.Table:
     columns["raw_values"] = pa.array(
         [json.dumps(values, ensure_ascii=False) for _, _, values in batch.malformed], pa.string()
     )
+    suppressed = np.zeros(count, dtype=bool)
+    if suppression is not None and layout.source.name in privacy.PERSON_SOURCES:
+        suppressed = suppression.matches_raw_values(
+            layout.source.name, [values for _, _, values in batch.malformed]
+        )
+    columns["is_suppressed"] = pa.array(suppressed)
     return pa.Table.from_pydict(columns, schema=schema)
 
 
@@ -125,6 +151,18 @@ def _as_sent(cells: pa.Array, landed: pa.Array) -> pa.Array:
     return pc.if_else(landed.is_valid(), cells, pa.scalar(None, pa.string()))
 
 
+def row_hash_sql(
+    source: Source, alias: str, extra: str, null_columns: frozenset[str] = frozenset()
+) -> str:
+    """SQL: a landed row's row_hash, over its contract values and `extra` (those named in
+    `null_columns` taken as null). One definition for landing and for `dealer360 forget`,
+    so a scrubbed row and the same row landed again scrubbed hash alike."""
+    values = [
+        "null::text" if c.name in null_columns else f"{alias}.{c.name}" for c in source.columns
+    ]
+    return f"to_hex(hash_record_extended(row({', '.join(values)}, {extra}), 0))"
+
+
 def merge_statements(layout: Layout) -> dict[str, str]:
     """The statements that land the staged rows, in the order they run, in one transaction
     (and one round trip). The rowcounts of quarantine, update and insert are the file's
@@ -133,12 +171,17 @@ def merge_statements(layout: Layout) -> dict[str, str]:
 
     forget: a file loaded again replaces its quarantined rows;
     settings: see below;
+    forgotten: marks the rows whose source_record_id belongs to a forgotten person;
+    suppress: removes the identifying values of the marked rows (and of those staged as
+    carrying a suppressed identifier) before anything is written; its rowcount is the
+    file's rows suppressed;
     supersede: marks all but the last good row of each duplicated source_record_id;
     quarantine: copies the rows with a reason to raw.quarantine;
     by_key: see below;
     match: notes the row_hash of each good row's source_record_id already landed;
     update: rewrites the landed rows whose values changed;
-    insert: adds the source_record_ids not landed yet.
+    insert: adds the source_record_ids not landed yet;
+    pin: pins a suppressed row that is new to an anonymous key (privacy.forgotten_records).
 
     `settings`: the commit does not wait for the disk. If the server itself crashes
     right after, the file's rows and its raw.files row are lost together, and the next
@@ -159,8 +202,15 @@ def merge_statements(layout: Layout) -> dict[str, str]:
         if layout.extras
         else "'{}'::jsonb"
     )
-    row_hash = (
-        f"to_hex(hash_record_extended(row({', '.join(f's.{c}' for c in contract)}, {extra}), 0))"
+    row_hash = row_hash_sql(source, "s", extra)
+    identifying = privacy.identifying_columns(source.name)
+    scrub = ", ".join(
+        [
+            *(f"{c} = null" for c in identifying),
+            *(f"{_extra(k)} = null" for k in range(len(layout.extras))),
+            f"raw_values = {privacy.scrubbed_raw_values_sql('s.raw_values', '%(kept)s')}",
+            f"reason = {privacy.scrubbed_reason_sql('s.reason')}",
+        ]
     )
     by_position = {i: name for name, i in layout.positions.items()}
     by_position.update({i: _extra(k) for k, i in enumerate(layout.extras)})
@@ -170,6 +220,12 @@ def merge_statements(layout: Layout) -> dict[str, str]:
     return {
         "forget": "delete from raw.quarantine where file_name = %(file_name)s",
         "settings": "set local synchronous_commit = off",
+        "forgotten": f"""
+update {STAGE} as s set is_suppressed = true
+from privacy.forgotten_records as f
+where f.source = %(source)s and f.source_record_id = s.source_record_id
+""",
+        "suppress": f"update {STAGE} as s set {scrub} where s.is_suppressed",
         "supersede": f"""
 update {STAGE} as s set
     reason = 'duplicate source_record_id ' || s.source_record_id
@@ -219,5 +275,12 @@ select
     {extra}, %(file_name)s, s.row_number, {row_hash}, now()
 from {STAGE} as s
 where s.reason is null and s.landed_hash is null
+""",
+        "pin": f"""
+insert into privacy.forgotten_records (source, source_record_id, anonymous_id)
+select %(source)s, s.source_record_id, '{privacy.ANONYMOUS_PREFIX}' || left(md5(gen_random_uuid()::text), 16)
+from {STAGE} as s
+where s.is_suppressed and s.reason is null
+on conflict (source, source_record_id) do nothing
 """,
     }

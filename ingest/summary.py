@@ -30,6 +30,7 @@ class FileResult:
     rows_updated: int = 0
     rows_unchanged: int = 0
     rows_quarantined: int = 0
+    rows_suppressed: int = 0  # of the rows read: a forgotten person's, landed without PII
     message: str | None = None  # for a rejected file, a sentence that starts with its name
     seconds: float = 0.0
 
@@ -50,6 +51,7 @@ class SourceTotals:
     rows_updated: int = 0
     rows_unchanged: int = 0
     rows_quarantined: int = 0
+    rows_suppressed: int = 0
 
     @property
     def rows_loaded(self) -> int:
@@ -63,6 +65,7 @@ class SourceTotals:
             "rows_updated",
             "rows_unchanged",
             "rows_quarantined",
+            "rows_suppressed",
         ):
             setattr(self, name, getattr(self, name) + getattr(result, name))
 
@@ -141,6 +144,14 @@ class LoadSummary:
                 style="dim",
             ),
         ]
+        if total.rows_suppressed:
+            parts.append(
+                Text(
+                    f"{total.rows_suppressed:,} rows of forgotten people landed without their"
+                    " identifying values (suppression list)",
+                    style="yellow",
+                )
+            )
         parts += [Text(f"rejected: {f.message}", style="red") for f in self.rejected]
         parts += [Text(f"ignored {note}", style="yellow") for note in self.ignored]
         return Group(*parts)

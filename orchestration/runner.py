@@ -7,9 +7,12 @@ very assets and checks `definitions.py` gathers, recording the run in Dagster's 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +26,12 @@ from dealer360.errors import UserError
 from dealer360.settings import get_settings
 
 STAGES = {"land_inbox": "land", "resolve_identities": "resolve", "dbt_models": "model"}
+# A run holds the session advisory lock (_RUN_LOCK_CLASS, hashtext(run_id)) while it lives;
+# the first key is apart from landing's (360_360, source) so the two never meet.
+_RUN_LOCK_CLASS = 360_361
+INTERRUPTED = (
+    "the run was interrupted before it finished (its process was killed or lost the database)"
+)
 
 
 @dataclass
@@ -66,6 +75,64 @@ def _record_run(engine: Engine, run_id: str, status: str, summary: dict | None =
                 "summary": json.dumps(summary) if summary else None,
             },
         )
+
+
+def _console_level() -> str:
+    """Dagster's console log: quiet unless `--verbose`. A failed step is summarized in one
+    line (PipelineSummary.error) and kept whole, traceback included, in Dagster's run
+    storage; printing its traceback too would bury that line (a lost database fails every
+    open connection, each with a traceback)."""
+    return "INFO" if logging.getLogger().isEnabledFor(logging.INFO) else "CRITICAL"
+
+
+@contextlib.contextmanager
+def _run_lock(engine: Engine, run_id: str) -> Iterator[None]:
+    """Hold this run's lock for as long as it lives: PostgreSQL drops a session's locks when
+    its client dies, so a 'running' row whose lock is free belongs to a dead process."""
+    conn = engine.connect()
+    try:
+        conn.execute(
+            sa.text("select pg_advisory_lock(:k, hashtext(:r))"),
+            {"k": _RUN_LOCK_CLASS, "r": run_id},
+        )
+        conn.commit()
+        yield
+    finally:
+        try:
+            conn.execute(
+                sa.text("select pg_advisory_unlock(:k, hashtext(:r))"),
+                {"k": _RUN_LOCK_CLASS, "r": run_id},
+            )
+            conn.commit()
+        except sa.exc.DBAPIError:
+            conn.invalidate()  # the database went away, and the lock with it
+        conn.close()
+
+
+def _mark_interrupted_runs(engine: Engine) -> list[str]:
+    """Record as failed the runs still 'running' whose process is gone (kill -9, a crash, a
+    lost database), so the run history never shows a dead run as in progress forever."""
+    interrupted = []
+    with engine.connect() as conn:
+        running = conn.scalars(
+            sa.text("select run_id from raw.pipeline_runs where status = 'running'")
+        ).all()
+        for run_id in running:
+            lock = {"k": _RUN_LOCK_CLASS, "r": run_id}
+            if not conn.scalar(sa.text("select pg_try_advisory_lock(:k, hashtext(:r))"), lock):
+                continue  # alive: its process still holds the lock
+            conn.execute(
+                sa.text(
+                    "update raw.pipeline_runs set status = 'failed', finished_at = now(),"
+                    " summary = summary || jsonb_build_object('error', cast(:e as text))"
+                    " where run_id = :r and status = 'running'"
+                ),
+                {"r": run_id, "e": INTERRUPTED},
+            )
+            conn.execute(sa.text("select pg_advisory_unlock(:k, hashtext(:r))"), lock)
+            interrupted.append(run_id)
+        conn.commit()
+    return interrupted
 
 
 def _stage_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
@@ -124,42 +191,53 @@ def run_pipeline(inbox: Path, *, progress: bool = False) -> PipelineSummary:
     db.migrate(engine)
     run_id = uuid.uuid4().hex
     started = datetime.now(UTC)
-    _record_run(engine, run_id, "running")
+    _mark_interrupted_runs(engine)
+    try:
+        with _run_lock(engine, run_id):
+            _record_run(engine, run_id, "running")
 
-    instance = dagster_instance()
-    result = dg.materialize(
-        assets=[*ASSETS, *CHECKS],
-        resources={
-            **RESOURCES,
-            "dealer360": Dealer360(inbox=str(inbox.resolve()), progress=progress),
-        },
-        instance=instance,
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-        tags={"dealer360/run_id": run_id, "dealer360/trigger": "cli"},
-    )
-    summary = PipelineSummary(run_id=run_id, succeeded=result.success)
-    summary.stage_seconds = _stage_seconds(instance, result.run_id)
-    summary.failed_checks = [
-        f"{e.asset_key.to_user_string()}: {e.check_name}"
-        for e in result.get_asset_check_evaluations()
-        if not e.passed
-    ]
-    if not result.success:
-        failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-        summary.error = (
-            "; ".join(
-                f"{e.step_key}: {e.event_specific_data.error.message.strip().splitlines()[0]}"
-                for e in failures
-                if e.event_specific_data and e.event_specific_data.error
+            instance = dagster_instance()
+            result = dg.materialize(
+                assets=[*ASSETS, *CHECKS],
+                resources={
+                    **RESOURCES,
+                    "dealer360": Dealer360(inbox=str(inbox.resolve()), progress=progress),
+                },
+                instance=instance,
+                raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": _console_level()}}}},
+                tags={"dealer360/run_id": run_id, "dealer360/trigger": "cli"},
             )
-            or "the pipeline failed"
-        )
-    _database_figures(engine, summary, started)
-    _record_run(
-        engine,
-        run_id,
-        "succeeded" if summary.succeeded else "failed",
-        {"stage_seconds": summary.stage_seconds, "marts": summary.marts, "error": summary.error},
-    )
+            summary = PipelineSummary(run_id=run_id, succeeded=result.success)
+            summary.stage_seconds = _stage_seconds(instance, result.run_id)
+            summary.failed_checks = [
+                f"{e.asset_key.to_user_string()}: {e.check_name}"
+                for e in result.get_asset_check_evaluations()
+                if not e.passed
+            ]
+            if not result.success:
+                failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+                summary.error = (
+                    "; ".join(
+                        f"{e.step_key}: {e.event_specific_data.error.message.strip().splitlines()[0]}"
+                        for e in failures
+                        if e.event_specific_data and e.event_specific_data.error
+                    )
+                    or "the pipeline failed"
+                )
+            _database_figures(engine, summary, started)
+            _record_run(
+                engine,
+                run_id,
+                "succeeded" if summary.succeeded else "failed",
+                {
+                    "stage_seconds": summary.stage_seconds,
+                    "marts": summary.marts,
+                    "error": summary.error,
+                },
+            )
+            _mark_interrupted_runs(engine)  # those whose sessions outlived them a moment
+    except sa.exc.DBAPIError:
+        db.connect_checked(engine.url)  # the database went away mid-run: one sentence
+        raise
     return summary

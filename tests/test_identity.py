@@ -207,6 +207,34 @@ def test_father_and_son_with_same_name_and_address_stay_two_customers(inbox, eng
     )
 
 
+def test_a_father_who_writes_sr_once_from_his_landline_stays_one_customer(inbox, engine):
+    background(inbox)
+    car = vin()
+    home = {"street": "8 rue Notre-Dame", "postal_code": "G6V 4D4"}
+    sale = inbox.sale(
+        first_name="Gilles", last_name="Fortin", phone="418-555-8101",
+        email="gilles.fortin@videotron.ca", vin=car, **home,
+    )  # fmt: skip
+    registration = inbox.add(
+        "oem_registrations", registration_id="R8101", vin=car, registration_date="2020-05-04",
+        owner_first_name="Gilles", owner_last_name="Fortin", phone="418-555-8202",
+        email="gilles.fortin@videotron.ca", **home,
+    )  # fmt: skip
+    oil_change = inbox.service(customer_name="FORTIN, GILLES", phone="418-555-8101", vin=car)
+    brakes = inbox.service(
+        customer_name="FORTIN, GILLES SR", phone="418-555-8202", vin=car, open_date="2022-05-01"
+    )
+    inbox.land(engine)
+    resolve(engine)
+    ids = {
+        customer_of(engine, "dealer_sales", sale),
+        customer_of(engine, "oem_registrations", registration),
+        customer_of(engine, "service_orders", oil_change),
+        customer_of(engine, "service_orders", brakes),
+    }
+    assert len(ids) == 1
+
+
 def test_spouses_sharing_landline_and_address_stay_two_customers(inbox, engine):
     background(inbox)
     home = {"street": "45 av. du Parc", "postal_code": "G6V 2B2", "phone": "(418) 555-3003"}
@@ -248,6 +276,28 @@ def test_service_after_a_resale_belongs_to_the_new_owner(inbox, engine):
     assert old != new
     assert customer_of(engine, "service_orders", early_service) == old
     assert customer_of(engine, "service_orders", late_service) == new
+
+
+def test_a_repair_order_without_name_or_contact_goes_to_whoever_owned_the_car(inbox, engine):
+    background(inbox)
+    car = vin()
+    first_owner = inbox.sale(
+        first_name="Denis", last_name="Paradis", phone="418-555-7107", vin=car,
+        deal_date="2016-04-01",
+    )  # fmt: skip
+    delivery_inspection = inbox.service(vin=car, open_date="2016-04-05", pay_type="internal")
+    second_owner = inbox.sale(
+        first_name="Nicole", last_name="Bédard", phone="819-555-7208", vin=car,
+        deal_date="2021-09-01", condition="used",
+    )  # fmt: skip
+    recall_work = inbox.service(vin=car, open_date="2022-03-01", pay_type="warranty")
+    inbox.land(engine)
+    resolve(engine)
+    old = customer_of(engine, "dealer_sales", first_owner)
+    new = customer_of(engine, "dealer_sales", second_owner)
+    assert old != new
+    assert customer_of(engine, "service_orders", delivery_inspection) == old
+    assert customer_of(engine, "service_orders", recall_work) == new
 
 
 def namesakes(inbox: Inbox, first: str, last: str, count: int = 4) -> None:
@@ -462,3 +512,33 @@ def test_resolving_an_empty_database_is_a_no_op(engine):
     summary = resolve(engine)
     assert summary.records == summary.customers == 0
     assert the_map(engine) == {}
+
+
+@pytest.mark.parametrize("seed", [7, 11])
+def test_a_small_dealer_group_resolves_to_about_one_customer_per_real_person(
+    engine, tmp_path, seed
+):
+    """Small data, as the dashboard's sample has: 250 generated people (plus their firms).
+
+    Splits the generator makes unavoidable are a minority of people: records whose only
+    common fact is a name (service on a car bought elsewhere, from another phone), a
+    firm's lead signed by an employee. So customers stay within 15 % above the number of
+    real people, and below them only by a few merged households. A merge of strangers
+    shows as a customer holding records of more than two real people.
+    """
+    from generator import generate_inbox
+
+    inbox = tmp_path / "inbox"
+    generate_inbox(inbox, people=250, seed=seed)
+    load_inbox(engine, inbox)
+    resolve(engine)
+    truth = {
+        (row["source"], row["source_record_id"]): row["person_id"]
+        for row in csv.DictReader((inbox / "truth.csv").open(encoding="utf-8"))
+    }
+    customers: dict[str, set[str]] = {}
+    for key, customer in the_map(engine).items():
+        customers.setdefault(customer, set()).add(truth[key])
+    people = len(set(truth.values()))
+    assert 0.97 * people <= len(customers) <= 1.15 * people
+    assert max(len(persons) for persons in customers.values()) <= 2

@@ -55,6 +55,35 @@ def test_last_comma_first_and_unordered_free_text_names_are_split_right():
     assert out["last_name"].tolist()[2:] == ["leblanc", "leblanc", "saint laurent"]
 
 
+def test_a_last_comma_first_name_typed_the_other_way_round_is_put_back():
+    first = s("John", "John", "Diane", None, None, None)
+    last = s("Khalil", "Smith", "Vachon", None, None, None)
+    full = s(None, None, None, "John, Khalil", "Diane, Vachon", "Khalil, John")
+    out = std.standardize_names(first, last, full)
+    assert out["first_name"].tolist()[3:] == ["john", "diane", "john"]
+    assert out["last_name"].tolist()[3:] == ["khalil", "vachon", "khalil"]
+
+
+def test_a_name_seen_in_both_orders_takes_the_more_common_one():
+    # Paul and Morgan are both given names and surnames: only the data's habit decides.
+    first = s("Paul", "Paul", "Paul", "Morgan", "Julie", "Martin")
+    last = s("Morgan", "Morgan", "Morgan", "Paul", "Martin", "Julie")
+    out = std.standardize_names(first, last)
+    assert out["first_name"].tolist()[:4] == ["paul"] * 4
+    assert out["last_name"].tolist()[:4] == ["morgan"] * 4
+    # One each way: nothing to go by, both stay as typed.
+    assert out["first_name"].tolist()[4:] == ["julie", "martin"]
+
+
+def test_a_lone_unknown_word_in_a_free_text_name_is_a_surname():
+    # More distinct surnames than given names must not make an unknown word a given name.
+    first = s("Nicolas", "Nicolas", "Nicolas", None)
+    last = s("Leclerc", "Roy", "Gagnon", None)
+    out = std.standardize_names(first, last, s(None, None, None, "Lecelrc"))
+    assert pd.isna(out["first_name"].iloc[3])
+    assert out["last_name"].iloc[3] == "lecelrc"
+
+
 def test_generational_suffix_is_its_own_field():
     out = std.standardize_names(s("Jean", "Jean", None), s("Tremblay Jr.", "Tremblay", None),
                                 s(None, None, "TREMBLAY, JEAN SR"))  # fmt: skip

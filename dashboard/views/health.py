@@ -6,8 +6,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from dashboard import connection, queries
 from dashboard import format as fmt
-from dashboard import queries
 
 STAGES = {
     "land": "Land the inbox",
@@ -18,6 +18,9 @@ STAGES = {
 
 st.title("Data health")
 st.caption("What arrived in the inbox, what landed, and what was set aside for a person to fix.")
+if not connection.can("select", "raw.files"):
+    connection.explain_limited_role("Data health")
+    st.stop()
 
 files = queries.files_by_source()
 if files.empty:

@@ -6,8 +6,8 @@ import hashlib
 
 import streamlit as st
 
+from dashboard import connection, queries
 from dashboard import format as fmt
-from dashboard import queries
 
 st.title("Opportunities")
 st.caption(
@@ -148,13 +148,17 @@ st.markdown(
         else "."
     )
 )
+# Every download is audited; a role that may not write the audit log may not download.
+may_export = connection.can("insert", "raw.audit_log")
+if not may_export:
+    connection.explain_limited_role("Downloading the campaign list (every export is audited)")
 st.download_button(
     "Download the campaign list (CSV)",
     data=data,
     file_name=f"audience_{dealer_code}{'_' + brand if brand else ''}.csv",
     mime="text/csv",
     icon=":material/download:",
-    disabled=audience.empty,
+    disabled=audience.empty or not may_export,
     on_click=queries.record_audit,
     args=("export_audience", export_filters, len(audience), digest),
     key="download_audience",
@@ -165,8 +169,8 @@ st.caption(
     "filters above. Each download is written to the audit log with its filters and checksum."
 )
 
-exports = queries.recent_exports()
-if not exports.empty:
+exports = queries.recent_exports() if connection.can("select", "raw.audit_log") else None
+if exports is not None and not exports.empty:
     with st.expander("Recent exports"):
         st.dataframe(
             exports.assign(

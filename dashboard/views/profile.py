@@ -6,11 +6,11 @@
 from __future__ import annotations
 
 import pandas as pd
-import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
+from dashboard import connection, queries
 from dashboard import format as fmt
-from dashboard import queries
 
 EVENT_ORDER = ["Sale", "Registration", "Transfer", "Service", "Lead"]
 VALUE_CATEGORIES = {
@@ -214,22 +214,31 @@ else:
         vin_text=timeline["vin"].fillna("—"),
         event_date=pd.to_datetime(timeline["event_date"]),
     )
-    figure = px.scatter(
-        shown,
-        x="event_date",
-        y="event",
-        color="brand",
-        category_orders={"event": [e for e in EVENT_ORDER if e in set(shown["event"])]},
-        custom_data=["when", "description", "where", "amount_text", "vin_text"],
-        labels={"event_date": "", "event": "", "brand": "Make"},
+    # graph_objects, not Plotly Express: Express spends ~40 ms building each figure, which
+    # under 20 concurrent users is most of a profile's time (benchmarks/dashboard_load.py).
+    figure = go.Figure()
+    for brand, rows in shown.groupby("brand", sort=True):
+        figure.add_trace(
+            go.Scatter(
+                x=rows["event_date"],
+                y=rows["event"],
+                mode="markers",
+                name=brand,
+                customdata=rows[["when", "description", "where", "amount_text", "vin_text"]],
+                marker={"size": 12, "opacity": 0.85, "line": {"width": 1, "color": "white"}},
+                hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<br>%{customdata[2]}"
+                "<br>Amount: %{customdata[3]}<br>VIN: %{customdata[4]}<extra></extra>",
+            )
+        )
+    figure.update_layout(
         height=300,
+        margin={"l": 0, "r": 0, "t": 10, "b": 0},
+        legend_title_text="Make",
+        yaxis={
+            "categoryorder": "array",
+            "categoryarray": [e for e in EVENT_ORDER if e in set(shown["event"])][::-1],
+        },
     )
-    figure.update_traces(
-        marker={"size": 12, "opacity": 0.85, "line": {"width": 1, "color": "white"}},
-        hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<br>%{customdata[2]}"
-        "<br>Amount: %{customdata[3]}<br>VIN: %{customdata[4]}<extra></extra>",
-    )
-    figure.update_layout(margin={"l": 0, "r": 0, "t": 10, "b": 0}, legend_title_text="Make")
     st.plotly_chart(figure, key="timeline")
     with st.expander(f"All {len(timeline)} events"):
         st.dataframe(
@@ -294,16 +303,23 @@ with garage_tab:
                 )
                 readings = visits.dropna(subset=["mileage"])
                 if len(readings) >= 2:
-                    trend = px.line(
-                        readings.assign(event_date=pd.to_datetime(readings["event_date"])),
-                        x="event_date",
-                        y="mileage",
-                        markers=True,
-                        labels={"event_date": "", "mileage": "Odometer (km)"},
-                        height=180,
+                    # One chart per vehicle, so a fleet shows dozens: graph_objects builds one
+                    # in ~3 ms of CPU where Plotly Express takes ~40 ms, and the server's one
+                    # Python process is what 20 concurrent users wait for
+                    # (benchmarks/dashboard_load.py).
+                    trend = go.Figure(
+                        go.Scatter(
+                            x=pd.to_datetime(readings["event_date"]),
+                            y=readings["mileage"],
+                            mode="lines+markers",
+                            hovertemplate="%{x|%b %-d, %Y}: %{y:,} km<extra></extra>",
+                        ),
+                        layout={
+                            "height": 180,
+                            "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+                            "yaxis": {"title": {"text": "Odometer (km)"}, "tickformat": ","},
+                        },
                     )
-                    trend.update_layout(margin={"l": 0, "r": 0, "t": 0, "b": 0})
-                    trend.update_yaxes(tickformat=",")
                     chart_col.plotly_chart(trend, key=f"mileage-{car.ownership_id}")
                 elif len(readings) == 1:
                     chart_col.caption(
@@ -359,17 +375,21 @@ with value_tab:
                 .groupby(["year", "category"], as_index=False)["amount"]
                 .sum()
             )
-            bars = px.bar(
-                by_year,
-                x="year",
-                y="amount",
-                color="category",
-                labels={"year": "", "amount": "CAD", "category": ""},
-                category_orders={"category": list(dict.fromkeys(VALUE_CATEGORIES.values()))},
-                height=320,
+            bars = go.Figure(
+                [
+                    go.Bar(
+                        x=rows["year"],
+                        y=rows["amount"],
+                        name=category,
+                        hovertemplate="%{x}: $%{y:,.0f}<extra></extra>",
+                    )
+                    for category in dict.fromkeys(VALUE_CATEGORIES.values())
+                    if not (rows := by_year[by_year["category"] == category]).empty
+                ]
             )
-            bars.update_yaxes(tickprefix="$", tickformat=",.0f")
-            bars.update_traces(hovertemplate="%{x}: $%{y:,.0f}<extra></extra>")
+            bars.update_yaxes(tickprefix="$", tickformat=",.0f", title_text="CAD")
+            bars.update_xaxes(type="category", categoryorder="category ascending")
+            bars.update_layout(barmode="stack", height=320)
             bars.update_layout(margin={"l": 0, "r": 0, "t": 10, "b": 0})
             st.markdown("**Spending per year**")
             st.plotly_chart(bars, key="value-by-year")
@@ -448,6 +468,9 @@ with opportunity_tab:
 
 # --- Why these records are one person ---------------------------------------------------------
 with identity_tab:
+    if not connection.can("select", "resolve.customer_source_map"):
+        connection.explain_limited_role("Which records make this customer")
+        st.stop()  # the last part of the page
     found = queries.identity(customer_id)
     records, links = found["records"], found["links"]
     if records.empty:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from dashboard import connection, queries
 from dashboard import format as fmt
-from dashboard import queries
 
 # (label, record fields shown, the matcher's comparisons of them)
 FIELDS = [
@@ -46,6 +46,9 @@ st.caption(
     "and applied on the next pipeline run; the most uncertain pairs come first."
 )
 
+if not connection.can("select", "resolve.review_queue"):
+    connection.explain_limited_role("Identity review")
+    st.stop()
 summary = queries.review_summary()
 counts = st.columns(3)
 counts[0].metric("Waiting for review", f"{int(summary['pending']):,}")

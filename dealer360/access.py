@@ -1,0 +1,308 @@
+"""Login roles that row-level security limits: one per dealer, one per manufacturer (OEM).
+
+PostgreSQL enforces who sees what (policies in `migrations/0006_access.sql` for `raw.*`, the
+dbt post-hook `macros/access.sql` for every mart); this module only creates the roles, grants
+them SELECT on the tables whose policies speak for them, and records them in `access.roles`,
+which the policies read. A granted role:
+
+- logs in with a generated password (sent to the server as a SCRAM verifier, so the password
+  itself never reaches a server log) and may read, nothing else: no INSERT, UPDATE, DELETE,
+  TRUNCATE or CREATE anywhere, not even a temporary table;
+- is a member of no other role, so `SET ROLE` to the pipeline's role or a superuser fails;
+- is named after the database and what it was granted (`dealer360_dealer_toy_lav`): roles
+  are cluster-wide, and two databases on one server (the tests make hundreds) must never
+  share one; a role means something only where `access.roles` lists it.
+
+Granting again refreshes: the same privileges, exactly, and a new password.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from psycopg import sql
+from sqlalchemy.engine import Connection, Engine
+
+from dealer360 import db
+from dealer360.errors import UserError
+
+MAX_IDENTIFIER_BYTES = 63  # PostgreSQL truncates longer names silently; we never let it
+SCRAM_ITERATIONS = 4096
+
+# What each kind of role may read beyond the marts. Rows are decided by policies; a table
+# listed here without a policy is one whose rows are all readable.
+_READABLE = {
+    "dealer": (
+        "raw.dealers",  # the rooftop list: no personal data
+        "raw.dealer_sales",
+        "raw.service_orders",
+        "raw.crm_leads",
+        "resolve.customer_id_history",  # old ID -> new ID, so shared profile links still work
+        "access.current_grant",
+    ),
+    "oem": ("raw.dealers", "raw.oem_registrations", "access.current_grant"),
+}
+# Schemas whose dbt-rebuilt tables carry policies (`protect()`); granted only when protected.
+_PROTECTED_SCHEMAS = ("marts", "access")
+# Every schema dealer360 writes: a refresh revokes whatever a role held in them first.
+_SCHEMAS = ("raw", "resolve", "marts", "access", "staging", "intermediate", "reference")
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: str
+    url: str  # libpq URL with the new password, for psql, a BI tool or DEALER360_DASHBOARD_URL
+
+
+def role_name(database: str, kind: str, subject: str) -> str:
+    """`<database>_<kind>_<subject>` in lower-case letters, digits and underscores.
+
+    Anything else in a dealer code or brand becomes `_`, so the name needs no quoting in a URL
+    or psql; a name longer than PostgreSQL's 63 bytes keeps a hash of the whole instead of its
+    tail, so two long codes never meet in one role.
+    """
+    name = "_".join(
+        re.sub(r"[^a-z0-9]+", "_", part.lower()).strip("_") for part in (database, kind, subject)
+    )
+    if len(name) > MAX_IDENTIFIER_BYTES:
+        digest = hashlib.sha256(f"{database}\0{kind}\0{subject}".encode()).hexdigest()[:10]
+        name = f"{name[: MAX_IDENTIFIER_BYTES - 11]}_{digest}"
+    return name
+
+
+def scram_verifier(password: str, salt: bytes | None = None) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (RFC 5802, RFC 7677)."""
+    salt = salt if salt is not None else secrets.token_bytes(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, SCRAM_ITERATIONS)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+
+    def b64(raw: bytes) -> str:
+        return base64.b64encode(raw).decode()
+
+    return f"SCRAM-SHA-256${SCRAM_ITERATIONS}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+
+
+def _run(conn: Connection, statement: sql.Composable) -> None:
+    conn.exec_driver_sql(statement.as_string(conn.connection.driver_connection))
+
+
+def _require_createrole(conn: Connection) -> None:
+    user, allowed = conn.execute(
+        sa.text(
+            "select rolname, rolsuper or rolcreaterole from pg_roles where rolname = current_user"
+        )
+    ).one()
+    if not allowed:
+        raise UserError(
+            f"The database user {user!r} may not create roles: `dealer360 grant` needs a user "
+            "with CREATEROLE (or a superuser) in DATABASE_URL."
+        )
+
+
+def _pick(wanted: str, known: list[str], what: str) -> str:
+    """The known spelling of `wanted` (case-insensitive), or one sentence naming the choices."""
+    by_key = {k.lower(): k for k in known}
+    if wanted.lower() in by_key:
+        return by_key[wanted.lower()]
+    if not known:
+        raise UserError(f"No {what}s are known yet: run `dealer360 run --inbox DIR` first.")
+    raise UserError(f"Unknown {what} {wanted!r}; known {what}s: {', '.join(sorted(known))}.")
+
+
+def _known_dealers(conn: Connection) -> list[str]:
+    return list(conn.scalars(sa.text("select distinct dealer_code from raw.dealers")))
+
+
+def _known_brands(conn: Connection) -> list[str]:
+    canonical = conn.scalar(sa.text("select to_regclass('reference.brands') is not null"))
+    brands = list(conn.scalars(sa.text("select distinct brand from raw.oem_registrations")))
+    if canonical:
+        brands += list(conn.scalars(sa.text("select make from reference.brands")))
+        # The seed's spelling wins over a registration file's.
+        seeded = {b.lower(): b for b in conn.scalars(sa.text("select make from reference.brands"))}
+        brands = [seeded.get(b.lower(), b) for b in brands]
+    return sorted(set(brands))
+
+
+def _create_or_refresh_role(conn: Connection, role: str, password: str) -> None:
+    exists = conn.scalar(sa.text("select 1 from pg_roles where rolname = :r"), {"r": role})
+    listed = conn.scalar(sa.text("select 1 from access.roles where role_name = :r"), {"r": role})
+    if exists and not listed:
+        raise UserError(
+            f"A role named {role!r} already exists and dealer360 did not create it; "
+            "drop or rename it first."
+        )
+    attributes = sql.SQL(
+        "login nosuperuser nocreatedb nocreaterole noinherit noreplication nobypassrls password {}"
+    ).format(sql.Literal(scram_verifier(password)))
+    verb = sql.SQL("alter role" if exists else "create role")
+    _run(conn, sql.SQL("{} {} with {}").format(verb, sql.Identifier(role), attributes))
+    # A read-only role is a member of nothing: no SET ROLE to anything wider.
+    for parent in conn.scalars(
+        sa.text(
+            "select parent.rolname from pg_auth_members m"
+            " join pg_roles parent on parent.oid = m.roleid"
+            " join pg_roles member on member.oid = m.member where member.rolname = :r"
+        ),
+        {"r": role},
+    ):
+        _run(
+            conn, sql.SQL("revoke {} from {}").format(sql.Identifier(parent), sql.Identifier(role))
+        )
+    _run(
+        conn,
+        sql.SQL("alter role {} set default_transaction_read_only = on").format(
+            sql.Identifier(role)
+        ),
+    )
+
+
+def _grant_reads(conn: Connection, role: str, kind: str) -> None:
+    """Exactly the reads `kind` is due: revoke everything in dealer360's schemas, grant again."""
+    who = sql.Identifier(role)
+    database = sql.Identifier(conn.scalar(sa.text("select current_database()")))
+    # Temporary tables are the one thing PUBLIC may create by default: not for these roles.
+    _run(conn, sql.SQL("revoke temporary on database {} from public").format(database))
+    _run(conn, sql.SQL("grant temporary on database {} to current_user").format(database))
+    _run(conn, sql.SQL("grant connect on database {} to {}").format(database, who))
+    present = set(
+        conn.scalars(
+            sa.text("select nspname from pg_namespace where nspname = any(:s)"),
+            {"s": list(_SCHEMAS)},
+        )
+    )
+    for schema in sorted(present):
+        name = sql.Identifier(schema)
+        _run(conn, sql.SQL("revoke all on all tables in schema {} from {}").format(name, who))
+        _run(conn, sql.SQL("revoke all on schema {} from {}").format(name, who))
+    for schema in ("raw", "resolve", "marts", "access"):
+        _run(conn, sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(schema), who))
+    protected = conn.execute(
+        sa.text(
+            "select n.nspname, c.relname from pg_class c"
+            " join pg_namespace n on n.oid = c.relnamespace"
+            " where n.nspname = any(:s) and c.relkind in ('r', 'p') and c.relrowsecurity"
+        ),
+        {"s": list(_PROTECTED_SCHEMAS)},
+    )
+    tables = [tuple(t.split(".")) for t in _READABLE[kind]] + [tuple(r) for r in protected]
+    for schema, table in tables:
+        _run(
+            conn,
+            sql.SQL("grant select on {} to {}").format(sql.Identifier(schema, table), who),
+        )
+
+
+def _url_for(engine: Engine, role: str, password: str) -> str:
+    return db.libpq_url(engine.url.set(username=role, password=password))
+
+
+def _grant(engine: Engine, kind: str, subject: str) -> Grant:
+    with engine.connect() as conn:
+        _require_createrole(conn)
+    db.migrate(engine)
+    password = secrets.token_urlsafe(24)
+    with engine.begin() as conn:
+        # One grant at a time per database: two refreshes at once would race on the role.
+        conn.execute(sa.text("select pg_advisory_xact_lock(360360006)"))
+        if kind == "dealer":
+            subject = _pick(subject, _known_dealers(conn), "dealer code")
+        else:
+            subject = _pick(subject, _known_brands(conn), "brand")
+        database = conn.scalar(sa.text("select current_database()"))
+        role = role_name(database, kind, subject)
+        other = conn.scalar(
+            sa.text(
+                "select coalesce(dealer_code, brand) from access.roles"
+                " where role_name = :r and coalesce(dealer_code, brand) <> :s"
+            ),
+            {"r": role, "s": subject},
+        )
+        if other is not None:
+            raise UserError(
+                f"{kind} {subject!r} would share the role {role!r} with {other!r}; "
+                "rename one of them in the inbox."
+            )
+        _create_or_refresh_role(conn, role, password)
+        _grant_reads(conn, role, kind)
+        conn.execute(
+            sa.text(
+                "insert into access.roles (role_name, kind, dealer_code, brand)"
+                " values (:r, :k, :d, :b)"
+                " on conflict (role_name) do update set refreshed_at = now()"
+            ),
+            {
+                "r": role,
+                "k": kind,
+                "d": subject if kind == "dealer" else None,
+                "b": subject if kind == "oem" else None,
+            },
+        )
+    return Grant(role=role, url=_url_for(engine, role, password))
+
+
+def _wrap_permission_errors(func):
+    """A server that refuses (no CREATEROLE on a managed PostgreSQL, ...) is one sentence."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except sa.exc.ProgrammingError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise UserError(f"The database refused to grant access: {reason}") from None
+
+    return wrapper
+
+
+@_wrap_permission_errors
+def grant_dealer(engine: Engine, dealer_code: str) -> Grant:
+    """Create or refresh the login role of a dealer: its customers, its rows, read-only."""
+    return _grant(engine, "dealer", dealer_code)
+
+
+@_wrap_permission_errors
+def grant_oem(engine: Engine, brand: str) -> Grant:
+    """Create or refresh the login role of a manufacturer: its brand's registrations and
+    aggregates, no customer's personal data."""
+    return _grant(engine, "oem", brand)
+
+
+def set_group_sharing(engine: Engine, enabled: bool) -> None:
+    """Let every rooftop of the group see the group's customers and all their events (on),
+    or each rooftop only its own (off). Takes effect on the next query of every role."""
+    db.migrate(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("update access.settings set is_group_sharing = :on, changed_at = now()"),
+            {"on": enabled},
+        )
+
+
+def group_sharing(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return bool(conn.scalar(sa.text("select is_group_sharing from access.settings")))
+
+
+def revoke(engine: Engine, role: str) -> None:
+    """Drop a role dealer360 granted in this database, and its privileges."""
+    with engine.begin() as conn:
+        listed = conn.scalar(
+            sa.text("select 1 from access.roles where role_name = :r"), {"r": role}
+        )
+        if not listed:
+            raise UserError(f"No role named {role!r} was granted in this database.")
+        if conn.scalar(sa.text("select 1 from pg_roles where rolname = :r"), {"r": role}):
+            # Also revokes its privileges on this database (CONNECT).
+            _run(conn, sql.SQL("drop owned by {}").format(sql.Identifier(role)))
+            _run(conn, sql.SQL("drop role {}").format(sql.Identifier(role)))
+        conn.execute(sa.text("delete from access.roles where role_name = :r"), {"r": role})

@@ -1,0 +1,261 @@
+"""Personal data leaving dealer360: the campaign audience and the links file, each written to
+raw.audit_log with who, when, the filters, the row count and the sha256 of the exact bytes.
+
+One query, one place: the dashboard's Opportunities download and `dealer360 export
+audience` both build their list with `audience_query`, which reads `marts.campaign_audience`
+only. Consent is decided there, in dbt (int_customer_consent: the latest explicit statement
+across all of a customer's merged records wins, implied consent expires), never here.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from dealer360.errors import UserError
+
+AUDIENCE_COLUMNS = (
+    "customer_id",
+    "first_name",
+    "last_name",
+    "company_name",
+    "email",
+    "phone",
+    "city",
+    "region",
+    "consent_basis",
+    "consent_expires_on",
+)
+
+# An in-market customer "of a make": any event of theirs (sale, service, registration, lead)
+# is of that make. The in-market list and its campaign list share it, so they count the same
+# people; `marts.in_market` has no make of its own yet.
+DEALT_WITH_BRAND = """
+    exists (select 1 from marts.customer_events as e
+            where e.customer_id = {customer} and e.brand = :brand)
+"""
+
+
+def audience_query(
+    dealer_code: str | None = None,
+    brand: str | None = None,
+    *,
+    min_score: int | None = None,
+    driver_codes: tuple[str, ...] = (),
+) -> tuple[str, dict]:
+    """The campaign list as (sql, params): only customers who may be contacted today.
+
+    Consent is decided by the mart (`marts.campaign_audience`: express or implied consent,
+    never withdrawn or expired, and a way to reach them), so the CLI and the dashboard can
+    only ever export what it allows. `dealer_code` and `brand` target the rooftops and makes
+    the customer dealt with (the mart's `dealer_codes` and `brands`). With `min_score` or
+    `driver_codes` (the dashboard's Opportunities filters) the list is instead the customers
+    in market at `dealer_code`, exactly those the in-market list marks as contactable.
+    """
+    clauses = ["true"]
+    params = {
+        name: value for name, value in (("dealer_code", dealer_code), ("brand", brand)) if value
+    }
+    in_market_mode = min_score is not None or bool(driver_codes)
+    if in_market_mode:
+        if not dealer_code:
+            raise ValueError("In-market filters need a dealer: a customer is in market at one.")
+        in_market_clauses = ["m.customer_id = a.customer_id", "m.dealer_code = :dealer_code"]
+        if min_score is not None:
+            in_market_clauses.append("m.score >= :min_score")
+            params["min_score"] = min_score
+        if driver_codes:
+            in_market_clauses.append("m.driver_codes ?| cast(:driver_codes as text[])")
+            params["driver_codes"] = list(driver_codes)
+        clauses.append(
+            f"exists (select 1 from marts.in_market as m where {' and '.join(in_market_clauses)})"
+        )
+        if brand:
+            clauses.append(DEALT_WITH_BRAND.format(customer="a.customer_id"))
+    else:
+        if dealer_code:
+            clauses.append("a.dealer_codes @> array[cast(:dealer_code as text)]")
+        if brand:
+            clauses.append("a.brands @> array[cast(:brand as text)]")
+    sql = f"""
+        select {", ".join(f"a.{column}" for column in AUDIENCE_COLUMNS)}
+        from marts.campaign_audience as a
+        where {" and ".join(clauses)}
+        order by a.last_name, a.first_name, a.customer_id
+    """
+    return sql, params
+
+
+def audience_csv(rows: pd.DataFrame) -> bytes:
+    """The bytes of an audience file: UTF-8 CSV with a header, one customer per line."""
+    return rows.to_csv(index=False, columns=list(AUDIENCE_COLUMNS)).encode("utf-8")
+
+
+def record_audit(
+    conn: Connection,
+    action: str,
+    filters: dict,
+    row_count: int | None,
+    sha256: str | None,
+    actor: str | None = None,
+) -> None:
+    """Write one audit row on `conn` (committed with the caller); without an actor, the
+    database role is the actor. The role itself is always recorded (`db_role`)."""
+    conn.execute(
+        sa.text(
+            """
+            insert into raw.audit_log (actor, action, filters, row_count, sha256)
+            values (coalesce(:actor, current_user), :action, cast(:filters as jsonb),
+                    :row_count, :sha256)
+            """
+        ),
+        {
+            "actor": actor,
+            "action": action,
+            "filters": json.dumps(filters, sort_keys=True),
+            "row_count": row_count,
+            "sha256": sha256,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class AudienceExport:
+    data: bytes
+    row_count: int
+    sha256: str
+
+
+def export_audience(
+    conn: Connection,
+    dealer_code: str | None = None,
+    brand: str | None = None,
+    *,
+    actor: str | None = None,
+) -> AudienceExport:
+    """Build the audience file and write its audit row on `conn` (commit with the caller)."""
+    sql, params = audience_query(dealer_code, brand)
+    rows = pd.read_sql_query(sa.text(sql), conn, params=params)
+    data = audience_csv(rows)
+    export = AudienceExport(data, len(rows), hashlib.sha256(data).hexdigest())
+    record_audit(
+        conn,
+        "export_audience",
+        {"dealer_code": dealer_code, "brand": brand},
+        export.row_count,
+        export.sha256,
+        actor,
+    )
+    return export
+
+
+def cli_actor() -> str:
+    """Who runs a command: the operating-system user (the role is recorded beside it)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _check_writable(out: Path) -> None:
+    if out.is_dir():
+        raise UserError(f"Cannot write {out}: it is a folder; give a file name.")
+    if not out.parent.is_dir():
+        raise UserError(f"Cannot write {out}: the folder {out.parent} does not exist.")
+
+
+def _write(out: Path, data: bytes) -> None:
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        raise UserError(f"Cannot write {out}: {exc.strerror or exc}.") from None
+
+
+def _canonical_dealer(conn: Connection, dealer_code: str) -> str:
+    """The dealer code as the data spells it; an unknown one is an error naming it."""
+    known = conn.scalars(sa.text("select dealer_code from marts.dealers order by 1")).all()
+    match = [code for code in known if code.lower() == dealer_code.strip().lower()]
+    if not match:
+        shown = ", ".join(known[:20]) + (", …" if len(known) > 20 else "")
+        raise UserError(f"Unknown dealer {dealer_code!r}: the dealers are {shown or 'none yet'}.")
+    return match[0]
+
+
+def _canonical_brand(conn: Connection, brand: str) -> str:
+    """The make in the brands seed's spelling (aliases such as VW accepted)."""
+    found = conn.scalar(
+        sa.text(
+            "select coalesce("
+            " (select make from reference.brands where lower(make) = lower(:b) limit 1),"
+            " (select make from reference.brand_aliases where lower(alias) = lower(:b) limit 1))"
+        ),
+        {"b": brand.strip()},
+    )
+    if found is None:
+        makes = conn.scalars(sa.text("select make from reference.brands order by 1")).all()
+        raise UserError(f"Unknown brand {brand!r}: the brands are {', '.join(makes)}.")
+    return found
+
+
+@dataclass(frozen=True)
+class WrittenExport:
+    path: Path
+    row_count: int
+    sha256: str
+    dealer_code: str | None
+    brand: str | None
+
+
+def write_audience(
+    engine: Engine, out: Path, dealer_code: str | None = None, brand: str | None = None
+) -> WrittenExport:
+    """`dealer360 export audience`: the consent-filtered campaign list to `out`, audited.
+
+    A dealer or brand the data does not know is an error naming it (a typo must not
+    silently produce an empty list); the file is written before the audit row commits, and
+    removed again if the audit cannot be written, so every file on disk has its row.
+    """
+    out = out.expanduser()
+    _check_writable(out)
+    with engine.connect() as conn:
+        if not conn.scalar(sa.text("select to_regclass('marts.campaign_audience') is not null")):
+            raise UserError(
+                "There is no campaign audience yet: run `dealer360 run --inbox DIR` first."
+            )
+        dealer_code = _canonical_dealer(conn, dealer_code) if dealer_code else None
+        brand = _canonical_brand(conn, brand) if brand else None
+        export = export_audience(conn, dealer_code, brand, actor=cli_actor())
+        _write(out, export.data)
+        try:
+            conn.commit()
+        except BaseException:
+            out.unlink(missing_ok=True)
+            raise
+    return WrittenExport(out, export.row_count, export.sha256, dealer_code, brand)
+
+
+def write_links(engine: Engine, out: Path) -> WrittenExport:
+    """`dealer360 export links`: every landed person record and its customer, audited."""
+    import entity_resolution
+
+    out = out.expanduser()
+    _check_writable(out)
+    try:
+        rows = entity_resolution.export_links(engine, out)
+    except OSError as exc:
+        raise UserError(f"Cannot write {out}: {exc.strerror or exc}.") from None
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    try:
+        with engine.begin() as conn:
+            record_audit(conn, "export_links", {}, rows, digest, cli_actor())
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+    return WrittenExport(out, rows, digest, None, None)

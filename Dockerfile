@@ -9,7 +9,7 @@ RUN uv sync --locked --no-dev --no-install-project
 COPY . .
 RUN uv sync --locked --no-dev && mkdir -p "$DAGSTER_HOME" && cp deploy/dagster.yaml "$DAGSTER_HOME/dagster.yaml" \
     && DEALER360_PG_HOST=build DEALER360_PG_PORT=5432 DEALER360_PG_USER=build \
-       DEALER360_PG_PASSWORD=unused DEALER360_PG_DATABASE=build \
+       DEALER360_PG_PASSWORD= DEALER360_PG_DATABASE=build \
        python -c "from orchestration.modeling import ensure_manifest; ensure_manifest()"
 # The dbt manifest is parsed at build time (parsing needs a profile, not a database: the
 # placeholder connection above is never opened), so containers start without parsing.

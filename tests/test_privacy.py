@@ -214,6 +214,10 @@ def test_a_forgotten_person_is_gone_everywhere_and_stays_gone_when_their_files_c
     new_deal_owner = _customer_of(engine, "dealer_sales", "D01:B102")
     assert new_deal_owner.startswith("anon-") and new_deal_owner != anonymous
     assert _totals(engine) == _raw_totals(engine) == (sales + Decimal("39000.00"), service)
+    # after the rebuild from scrubbed raw rows, her anonymous customer is not a person anymore
+    assert not _scalar(
+        engine, "select is_identified from marts.customers where customer_id = :a", a=anonymous
+    )
     suppressed = _scalar(
         engine,
         "select rows_suppressed from raw.files where file_name = 'dealer_sales/dealer_sales.csv'",

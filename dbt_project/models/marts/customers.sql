@@ -154,6 +154,13 @@ final as (
         coalesce(lifetime_value.service_visit_count, 0) as service_visit_count,
         coalesce(lead_counts.lead_count, 0) as lead_count,
         golden_records.source_record_count,
+        -- false for a customer nothing identifies (an internal repair order without a name,
+        -- a lead whose only contact was a placeholder, a forgotten person): counted in totals,
+        -- left out of headcounts of people
+        coalesce(
+            golden_records.first_name, golden_records.last_name, golden_records.company_name,
+            golden_records.email, golden_records.phone, golden_records.street
+        ) is not null as is_identified,
         consent.consent_basis,
         consent.consent_statement_date,
         consent.consent_expires_on,

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Candidates:
-    left: np.ndarray  # int64 row positions, left < right
+    left: np.ndarray  # row positions (int32 when they fit), left < right
     right: np.ndarray
     pairs_per_rule: dict[str, int]
     skipped_blocks: dict[str, int]
@@ -97,10 +97,20 @@ def candidate_pairs(frame: pd.DataFrame, settings: LinkSettings) -> Candidates:
         if n_skipped:
             log.info("blocking rule %r skipped %d oversized blocks", rule.name, n_skipped)
         codes.append(left * n + right)
-    unique_codes = np.unique(np.concatenate(codes)) if codes else np.empty(0, dtype=np.int64)
+    # Sorted in place and deduplicated by hand: np.unique would copy every rule's pairs
+    # (duplicates included) once more, the largest allocation of blocking.
+    all_codes = np.concatenate(codes) if codes else np.empty(0, dtype=np.int64)
+    del codes
+    all_codes.sort()
+    unique_codes = (
+        all_codes[np.r_[True, all_codes[1:] != all_codes[:-1]]] if all_codes.size else all_codes
+    )
+    del all_codes
+    # Positions fit in 32 bits (signatures, not pairs): half the memory of every pair.
+    position = np.int32 if n < 2**31 else np.int64
     return Candidates(
-        left=unique_codes // n,
-        right=unique_codes % n,
+        left=(unique_codes // n).astype(position),
+        right=(unique_codes % n).astype(position),
         pairs_per_rule=per_rule,
         skipped_blocks=skipped,
     )

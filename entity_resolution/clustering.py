@@ -49,9 +49,9 @@ def _spanning_tree(n: int, left: np.ndarray, right: np.ndarray, strength: np.nda
     """Indices of the links of a maximum-strength spanning forest."""
     if left.size == 0:
         return np.empty(0, dtype=np.int64)
-    cost = (strength.max() + 1.0) - strength  # positive: scipy drops explicit zeros
     order = np.lexsort((right, left))
-    left_s, right_s, cost_s = left[order], right[order], cost[order]
+    left_s, right_s = left[order], right[order]
+    cost_s = (strength.max() + 1.0) - strength[order]  # positive: scipy drops explicit zeros
     forest = minimum_spanning_tree(coo_matrix((cost_s, (left_s, right_s)), shape=(n, n))).tocoo()
     # Map the forest's (row, col) back to link indices.
     key_links = left_s.astype(np.int64) * n + right_s

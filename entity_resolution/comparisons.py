@@ -35,6 +35,7 @@ from entity_resolution.settings import (
 from entity_resolution.standardize import nickname_related
 
 _SWAP_MARGIN = 0.15  # the swapped reading must be clearly better, not a coin toss
+_BATCH_PAIRS = 5_000_000  # pairs compared at once (see `compare`)
 
 
 @dataclass
@@ -270,9 +271,16 @@ def compare_one(
         dict(zip(comp.columns, encodings, strict=True)),
         {},
     )
-    conditions = [_evaluate(level.when, pairs) for level in comp.levels]
-    levels = np.select(conditions, np.arange(len(conditions)), default=len(conditions) - 1)
-    return levels.astype(np.int8)
+    # The first level that holds wins (np.select's rule), built straight as int8 rather than
+    # from every level's mask at once and an int64 result.
+    levels = np.full(a_cols[0].shape, len(comp.levels) - 1, dtype=np.int8)
+    undecided = np.ones(a_cols[0].shape, dtype=bool)
+    for j, level in enumerate(comp.levels):
+        hit = _evaluate(level.when, pairs)
+        hit &= undecided
+        levels[hit] = j
+        undecided &= ~hit
+    return levels
 
 
 def _swapped(left: np.ndarray, right: np.ndarray, first: Encoded, last: Encoded) -> np.ndarray:
@@ -302,15 +310,24 @@ def compare(
     encodings = encodings or encode_all(frame, settings)
     swapped = np.zeros(left.shape, dtype=bool)
     swap_cols: tuple[str, str] | None = settings.swap_columns
-    if swap_cols:
-        swapped = _swapped(left, right, encodings[swap_cols[0]], encodings[swap_cols[1]])
     n_comp = len(settings.comparisons)
     levels = np.empty((left.size, n_comp), dtype=np.int8)
-    tf_bits = np.zeros((left.size, n_comp), dtype=np.float32)
-    for k, comp in enumerate(settings.comparisons):
-        a_cols = [encodings[c].codes[left] for c in comp.columns]
-        b_cols = [_right_codes(c, right, swapped, encodings, swap_cols) for c in comp.columns]
-        levels[:, k] = compare_one(comp, a_cols, b_cols, [encodings[c] for c in comp.columns])
+    # In batches: each comparison gathers codes, similarities and masks per pair, and tens
+    # of millions of pairs at once would hold gigabytes of them. A pair's levels do not
+    # depend on the batch it is in.
+    for start in range(0, left.size, _BATCH_PAIRS):
+        batch = slice(start, start + _BATCH_PAIRS)
+        lb, rb = left[batch], right[batch]
+        if swap_cols:
+            swapped[batch] = _swapped(lb, rb, encodings[swap_cols[0]], encodings[swap_cols[1]])
+        for k, comp in enumerate(settings.comparisons):
+            a_cols = [encodings[c].codes[lb] for c in comp.columns]
+            b_cols = [
+                _right_codes(c, rb, swapped[batch], encodings, swap_cols) for c in comp.columns
+            ]
+            levels[batch, k] = compare_one(
+                comp, a_cols, b_cols, [encodings[c] for c in comp.columns]
+            )
     tf_bits = np.zeros(levels.shape, dtype=np.float32)  # set once u is known
     return Compared(levels=levels, tf_bits=tf_bits, swapped=swapped)
 

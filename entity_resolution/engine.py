@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 _PIN = "__pin"
 _RANDOM_PAIRS = 200_000
 _MUST_LINK_STRENGTH = 1e6
+_NO_TF_BITS = np.zeros((0, 0), dtype=np.float32)
 
 
 @dataclass
@@ -69,9 +70,16 @@ class LinkResult:
         return (p >= low) & (p < high) & ~self.contradiction & apart
 
 
-def signatures_of(records: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
-    """Signature number per record and the first record of each signature."""
-    sig = records.groupby(columns, sort=False, dropna=False).ngroup().to_numpy()
+def signatures_of(
+    records: pd.DataFrame, columns: list[str], pin: pd.Series | None = None
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Signature number per record and the first record of each signature.
+
+    `pin` is one more key (a record of its own where set), passed as a column of its own
+    so that the records are not copied to hold it.
+    """
+    keys = [records[c] for c in columns] + ([] if pin is None else [pin])
+    sig = records.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
     first = pd.Series(np.arange(len(records))).groupby(sig).first().to_numpy()
     return sig, records.iloc[first].reset_index(drop=True)
 
@@ -149,13 +157,16 @@ def _sessions(frame: pd.DataFrame, candidates: Candidates, settings: LinkSetting
     """One EM session per blocking rule: the candidates agreeing on that rule's key."""
     out = []
     for rule in settings.blocking_rules:
-        key = block_key(frame, rule.columns)
-        a, b = key[candidates.left], key[candidates.right]
+        key = block_key(frame, rule.columns).astype(np.int32)  # group numbers < signatures
+        same = key[candidates.left]
+        agree = same >= 0
+        agree &= same == key[candidates.right]
+        del same
         sources = {s for c in rule.columns for s in settings.derived.get(c, (c,))}
         involved = frozenset(
             k for k, comp in enumerate(settings.comparisons) if sources & set(comp.columns)
         )
-        out.append(Session(rule.name, (a >= 0) & (a == b), involved))
+        out.append(Session(rule.name, agree, involved))
     return out
 
 
@@ -224,17 +235,23 @@ def link(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     n_records = len(records)
-    frame = records.reset_index(drop=True)
-    columns = list(settings.identity_columns)
+    # Positions, not labels, from here on; a copy only when the index is not already that
+    # (a copy of every column of millions of records is gigabytes).
+    frame = (
+        records
+        if records.index.equals(pd.RangeIndex(n_records))
+        else records.reset_index(drop=True)
+    )
     pinned = np.flatnonzero(_name_only(frame, settings))
     if cannot_link is not None and len(cannot_link[0]):
         pinned = np.union1d(pinned, np.concatenate(cannot_link))
+    pin = None
     if pinned.size:
-        pin = np.full(len(frame), None, dtype=object)
-        pin[pinned] = pinned.astype(str)
-        frame = frame.assign(**{_PIN: pd.Series(pin, index=frame.index, dtype="string")})
-        columns.append(_PIN)
-    record_signature, signatures = signatures_of(frame, columns)
+        pin_values = np.full(len(frame), None, dtype=object)
+        pin_values[pinned] = pinned.astype(str)
+        pin = pd.Series(pin_values, index=frame.index, dtype="string", name=_PIN)
+    record_signature, signatures = signatures_of(frame, list(settings.identity_columns), pin)
+    del pin
     n = len(signatures)
     timings["signatures"] = time.perf_counter() - t0
 
@@ -252,8 +269,8 @@ def link(
     apart = _contradictions(compared, settings, cluster_wide_only=True)
     random_pairs = _random_pairs(signatures, settings, encodings)
     u = random_pairs.u(settings)
+    sessions = _sessions(signatures, candidates, settings)  # before the bits: less at once
     compared.tf_bits = term_frequency_bits(compared.levels, candidates.left, encodings, settings, u)
-    sessions = _sessions(signatures, candidates, settings)
     params = estimate(
         compared.levels,
         compared.tf_bits,
@@ -264,6 +281,7 @@ def link(
         _total_pairs(signatures, settings),
     )
     scored = score(compared, params, settings)
+    compared.tf_bits = _NO_TF_BITS  # `scored` keeps the columns it needs; pass 2 has its own
     timings["scoring"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -282,6 +300,7 @@ def link(
     # Likewise u: how often two *different* people agree, so random pairs that the first
     # pass put in one cluster are left out, and m is learnt again against that u.
     t = time.perf_counter()
+    del scored, corroborated  # pass 2 scores every pair again: not two sets at once
     u = random_pairs.u(settings, clusters.labels)
     frequency = {
         column: _cluster_frequency(encodings[column].codes, clusters.labels)
@@ -302,9 +321,9 @@ def link(
         _total_pairs(signatures, settings),
     )
     scored = score(compared, params, settings)
+    compared.tf_bits = _NO_TF_BITS  # `scored` keeps the columns it needs
     clusters = _cluster(n, candidates, scored, contradiction, apart, decided, exclusives, settings)
     _attach_followers(signatures, candidates, scored, clusters, decided, settings)
-    compared.tf_bits = np.zeros((0, compared.levels.shape[1]), dtype=np.float32)  # in weights now
     timings["second pass"] = time.perf_counter() - t
 
     ml_left, ml_right = decided[0], decided[1]
@@ -409,10 +428,10 @@ def _decided_pairs(
 
 def _corroborated(scored: Scored, settings: LinkSettings) -> np.ndarray:
     """Pairs with positive evidence from a comparison that is not `weak_alone`."""
-    out = np.zeros(scored.weights.shape[0], dtype=bool)
+    out = np.zeros(scored.log_odds.shape[0], dtype=bool)
     for k, comp in enumerate(settings.comparisons):
         if comp.name not in settings.weak_alone:
-            out |= scored.weights[:, k] > 0
+            out |= scored.weight(k) > 0
     return out
 
 
@@ -476,10 +495,11 @@ def _cluster(
     confident = (scored.probability >= settings.match_threshold) & ~contradiction
     if allowed is not None:
         confident &= allowed
+    position = candidates.left.dtype  # int32 positions stay int32: 4 bytes a link less
     clusters = cluster(
         n,
-        np.r_[ml_left, candidates.left[confident]],
-        np.r_[ml_right, candidates.right[confident]],
+        np.r_[ml_left.astype(position), candidates.left[confident]],
+        np.r_[ml_right.astype(position), candidates.right[confident]],
         np.r_[np.full(ml_left.size, _MUST_LINK_STRENGTH), scored.log_odds[confident]],
         np.r_[candidates.left[apart], dl_left],
         np.r_[candidates.right[apart], dl_right],

@@ -36,9 +36,8 @@ def copy_out(conn: Connection, query: str) -> pd.DataFrame:
             buffer.write(chunk)
     if buffer.getbuffer().nbytes == 0:
         return pd.DataFrame()
-    buffer.seek(0)
     table = pa_csv.read_csv(
-        buffer,
+        pa.BufferReader(buffer.getbuffer()),
         convert_options=pa_csv.ConvertOptions(
             column_types={},
             strings_can_be_null=True,
@@ -48,7 +47,9 @@ def copy_out(conn: Connection, query: str) -> pd.DataFrame:
         read_options=pa_csv.ReadOptions(autogenerate_column_names=False),
     )
     table = table.cast(pa.schema([pa.field(name, pa.string()) for name in table.column_names]))
-    return table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+    # One Python string per distinct value, not per cell: a name or a date repeated on a
+    # customer's twenty records is stored once (the largest saving when reading millions).
+    return table.to_pandas(deduplicate_objects=True).astype("string")
 
 
 def copy_in(conn: Connection, table: str, frame: pd.DataFrame, columns_sql: str) -> None:
@@ -57,22 +58,25 @@ def copy_in(conn: Connection, table: str, frame: pd.DataFrame, columns_sql: str)
     copy_into(conn, table, frame)
 
 
+_COPY_ROWS = 200_000  # rows per CSV chunk: memory stays flat whatever the table's size
+
+
 def copy_into(conn: Connection, table: str, frame: pd.DataFrame) -> None:
-    """COPY `frame` (its column names are the table's) into an existing table."""
-    buffer = io.BytesIO()
-    # Arrow's CSV writer: nulls as empty cells (COPY's NULL), empty text quoted.
-    pa_csv.write_csv(
-        pa.Table.from_pandas(frame, preserve_index=False),
-        buffer,
-        pa_csv.WriteOptions(include_header=False),
-    )
-    data = buffer.getvalue()
+    """COPY `frame` (its column names are the table's) into an existing table, in chunks."""
     cols = ", ".join(frame.columns)
     with (
         _dbapi(conn).cursor() as cur,
         cur.copy(f"copy {table} ({cols}) from stdin (format csv, null '')") as copy,
     ):
-        copy.write(data)
+        for start in range(0, len(frame), _COPY_ROWS):
+            buffer = io.BytesIO()
+            # Arrow's CSV writer: nulls as empty cells (COPY's NULL), empty text quoted.
+            pa_csv.write_csv(
+                pa.Table.from_pandas(frame.iloc[start : start + _COPY_ROWS], preserve_index=False),
+                buffer,
+                pa_csv.WriteOptions(include_header=False),
+            )
+            copy.write(buffer.getbuffer())
 
 
 def _existing_columns(conn: Connection, schema: str) -> dict[str, set[str]]:

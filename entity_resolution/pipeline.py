@@ -29,6 +29,8 @@ from entity_resolution.settings import DEALER, DEALER_PREP, LinkSettings, PrepSe
 
 log = logging.getLogger(__name__)
 
+_PAIRS_PER_CHUNK = 250_000  # evidence rows built and written at once
+
 
 @dataclass
 class ResolveSummary:
@@ -121,6 +123,22 @@ def resolve(
     return summary
 
 
+_STANDARDIZED_COLUMNS = [
+    "source",
+    "source_record_id",
+    "first_name",
+    "last_name",
+    "suffix",
+    "company",
+    "birth_date",
+    "phone",
+    "email",
+    "street",
+    "city",
+    "postal_code",
+    "vin",
+    "vin_epoch",
+]
 _IDENTITY_COLUMNS = (
     "first_name",
     "last_name",
@@ -219,7 +237,9 @@ def _write(
         conn, result, customer_id, run_id, "review_queue", np.flatnonzero(result.review)
     )
     forgotten = np.concatenate([forgotten_late, np.ones(len(pinned), dtype=bool)])
-    everyone = pd.concat([records, pinned], ignore_index=True)
+    everyone = pd.concat(
+        [records[_STANDARDIZED_COLUMNS], pinned[_STANDARDIZED_COLUMNS]], ignore_index=True
+    )
     everyone.loc[forgotten, list(_IDENTITY_COLUMNS)] = pd.NA
     _write_standardized(conn, everyone, run_id)
 
@@ -338,15 +358,24 @@ def _write_history(conn: Connection, history: pd.DataFrame, run_id: int) -> None
     )
 
 
-def _pair_frame(result: LinkResult, pairs: np.ndarray, customer_id: np.ndarray) -> pd.DataFrame:
+def _record_of_signature(result: LinkResult) -> np.ndarray:
+    """The first record of each signature: the one a signature's pairs are shown through."""
+    return (
+        pd.Series(np.arange(len(result.record_signature)))
+        .groupby(result.record_signature)
+        .first()
+        .to_numpy()
+    )
+
+
+def _pair_frame(
+    result: LinkResult, pairs: np.ndarray, customer_id: np.ndarray, rec_of_sig: np.ndarray
+) -> pd.DataFrame:
     """Candidate pairs as (record a, record b) with scores and per-field evidence columns.
 
     A signature is shown through its first record; a and b are in a fixed order.
     """
     sigs = result.signatures
-    rec_of_sig = (
-        pd.Series(np.arange(len(result.record_signature))).groupby(result.record_signature).first()
-    )
     left = result.candidates.left[pairs]
     right = result.candidates.right[pairs]
     frame = pd.DataFrame(
@@ -355,8 +384,8 @@ def _pair_frame(result: LinkResult, pairs: np.ndarray, customer_id: np.ndarray) 
             "source_record_id_a": sigs["source_record_id"].to_numpy()[left],
             "source_b": sigs["source"].to_numpy()[right],
             "source_record_id_b": sigs["source_record_id"].to_numpy()[right],
-            "customer_id_a": customer_id[rec_of_sig.to_numpy()[left]],
-            "customer_id_b": customer_id[rec_of_sig.to_numpy()[right]],
+            "customer_id_a": customer_id[rec_of_sig[left]],
+            "customer_id_b": customer_id[rec_of_sig[right]],
             "match_probability": np.round(result.scored.probability[pairs], 6),
             "match_weight": np.round(result.scored.log_odds[pairs], 3),
             "names_swapped": result.compared.swapped[pairs],
@@ -383,6 +412,7 @@ def _evidence_json(result: LinkResult, pairs: np.ndarray) -> np.ndarray:
     left out. Built column by column: one string operation per comparison, not per pair.
     """
     levels = result.compared.levels[pairs]
+    weights = result.scored.weights(pairs)
     out = np.full(pairs.size, "", dtype=object)
     for k, comp in enumerate(result.settings.comparisons):
         heads = np.array(
@@ -396,7 +426,7 @@ def _evidence_json(result: LinkResult, pairs: np.ndarray) -> np.ndarray:
         )
         head = heads[levels[:, k]]
         shown = np.flatnonzero(head != None)  # noqa: E711 (object array of str / None)
-        weight = np.round(result.scored.weights[pairs[shown], k].astype(np.float64), 3).astype(str)
+        weight = np.round(weights[shown, k].astype(np.float64), 3).astype(str)
         out[shown] = out[shown] + head[shown] + weight + "}"
     swapped = np.flatnonzero(result.compared.swapped[pairs])
     out[swapped] = out[swapped] + ', "names_swapped": true'
@@ -411,29 +441,34 @@ def _write_pairs(
     table: str,
     pairs: np.ndarray,
 ) -> int:
-    frame = _pair_frame(result, pairs, customer_id)
-    frame = frame.drop_duplicates(
-        ["source_a", "source_record_id_a", "source_b", "source_record_id_b"]
-    )
     keys = "source_a, source_record_id_a, source_b, source_record_id_b"
     if table == "match_evidence":
         conn.exec_driver_sql("truncate resolve.match_evidence")
-        io.copy_into(
-            conn,
-            "resolve.match_evidence",
-            frame.drop(columns="customer_id_b")
-            .rename(columns={"customer_id_a": "customer_id"})
-            .assign(run_id=run_id),
-        )
     else:
-        io.copy_in(
-            conn,
-            "_review_queue",
-            frame,
-            "source_a text, source_record_id_a text, source_b text, source_record_id_b text,"
-            " customer_id_a text, customer_id_b text, match_probability float8,"
-            " match_weight float8, evidence jsonb",
+        conn.exec_driver_sql(
+            "create temporary table _review_queue (source_a text, source_record_id_a text,"
+            " source_b text, source_record_id_b text, customer_id_a text, customer_id_b text,"
+            " match_probability float8, match_weight float8, evidence jsonb) on commit drop"
         )
+    # A candidate pair is one pair of records (signatures are shown through their first
+    # record), so distinct pairs give distinct rows, and the frames (their evidence text
+    # above all) are built and written a chunk at a time.
+    pairs = pd.unique(pairs)
+    rec_of_sig = _record_of_signature(result)
+    for start in range(0, pairs.size, _PAIRS_PER_CHUNK):
+        frame = _pair_frame(
+            result, pairs[start : start + _PAIRS_PER_CHUNK], customer_id, rec_of_sig
+        )
+        if table == "match_evidence":
+            frame = (
+                frame.drop(columns="customer_id_b")
+                .rename(columns={"customer_id_a": "customer_id"})
+                .assign(run_id=run_id)
+            )
+            io.copy_into(conn, "resolve.match_evidence", frame)
+        else:
+            io.copy_into(conn, "_review_queue", frame)
+    if table != "match_evidence":
         # Pairs still uncertain keep their first queued_at; decided pairs leave the queue.
         decided = """
             exists (
@@ -472,28 +507,15 @@ def _write_pairs(
                     run_id = excluded.run_id
             """
         )
-    return len(frame)
+    return int(pairs.size)
 
 
 def _write_standardized(conn: Connection, records: pd.DataFrame, run_id: int) -> None:
-    """Rewrite resolve.standardized_records, unless the records are those of the last run."""
-    columns = [
-        "source",
-        "source_record_id",
-        "first_name",
-        "last_name",
-        "suffix",
-        "company",
-        "birth_date",
-        "phone",
-        "email",
-        "street",
-        "city",
-        "postal_code",
-        "vin",
-        "vin_epoch",
-    ]
-    fingerprint = str(int(pd.util.hash_pandas_object(records[columns], index=False).sum()))
+    """Rewrite resolve.standardized_records, unless the records are those of the last run.
+
+    `records` holds the `_STANDARDIZED_COLUMNS`, in that order.
+    """
+    fingerprint = str(int(pd.util.hash_pandas_object(records, index=False).sum()))
     last = conn.scalar(
         sa.text(
             "select parameters->>'standardized_fingerprint' from resolve.runs"
@@ -512,4 +534,4 @@ def _write_standardized(conn: Connection, records: pd.DataFrame, run_id: int) ->
     if last == fingerprint:
         return
     conn.exec_driver_sql("truncate resolve.standardized_records")
-    io.copy_into(conn, "resolve.standardized_records", records[columns])
+    io.copy_into(conn, "resolve.standardized_records", records)

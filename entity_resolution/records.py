@@ -128,7 +128,7 @@ def _unify(raw: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def _vin(values: pd.Series, valid: pd.Series) -> pd.Series:
     """ingest's validity flag when it has one, else the same validation done here."""
-    return std.standardize_vin(values, valid)
+    return std.share_values(std.standardize_vin(values, valid))
 
 
 def person_records(
@@ -242,11 +242,12 @@ def _add_ownership_periods(recs: pd.DataFrame, prep: PrepSettings) -> None:
     )
     keys = epochs(events, prep.ownership_window_days)
     n = len(recs)
+    keys = std.share_values(keys)
     recs["vin_epoch"] = keys.iloc[:n].to_numpy()
     recs["trade_epoch"] = keys.iloc[n:].to_numpy()
 
 
 def _add_blocking_keys(recs: pd.DataFrame) -> None:
     recs["name_tokens"] = std.sorted_words(recs["first_name"] + " " + recs["last_name"])
-    recs["phone_tail"] = recs["phone"].str[-7:]
-    recs["email_user"] = recs["email"].str.split("@", n=1).str[0]
+    recs["phone_tail"] = std.share_values(recs["phone"].str[-7:])
+    recs["email_user"] = std.share_values(recs["email"].str.split("@", n=1).str[0])

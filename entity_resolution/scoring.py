@@ -271,19 +271,58 @@ def estimate(
     return params
 
 
+_SCORE_BATCH = 1_000_000  # pairs whose weights are built at once
+
+
 @dataclass
 class Scored:
-    weights: np.ndarray  # (pairs, comparisons) float32 bits, term frequency included
+    level_bits: list[np.ndarray]  # per comparison, the bits of each level
+    levels: np.ndarray  # (pairs, comparisons) int8, as compared
+    tf_bits: dict[int, np.ndarray]  # comparison → float32 term-frequency bits per pair
     log_odds: np.ndarray  # float64 bits, prior included
     probability: np.ndarray
 
+    def weights(self, pairs: np.ndarray | slice | None = None) -> np.ndarray:
+        """(pairs, comparisons) float32 bits, term frequency included, of the given pairs.
+
+        Built on demand from the levels: a full matrix would cost 4 bytes per comparison
+        and pair (gigabytes at tens of millions of pairs), and only a few pairs are shown.
+        """
+        sel = slice(None) if pairs is None else pairs
+        levels = self.levels[sel]
+        out = np.empty(levels.shape, dtype=np.float32)
+        for k, bits in enumerate(self.level_bits):
+            weight = bits[levels[:, k]]
+            if k in self.tf_bits:
+                weight = weight + self.tf_bits[k][sel]
+            out[:, k] = weight
+        return out
+
+    def weight(self, k: int) -> np.ndarray:
+        """float32 bits of comparison k for every pair."""
+        weight = self.level_bits[k][self.levels[:, k]]
+        if k in self.tf_bits:
+            weight = weight + self.tf_bits[k]
+        return weight.astype(np.float32)
+
 
 def score(compared: Compared, params: Parameters, settings: LinkSettings) -> Scored:
-    bits = params.level_bits()
     n, n_comp = compared.levels.shape
-    weights = np.empty((n, n_comp), dtype=np.float32)
-    for k in range(n_comp):
-        weights[:, k] = bits[k][compared.levels[:, k]] + compared.tf_bits[:, k]
-    log_odds = np.log2(params.prior / (1 - params.prior)) + weights.sum(axis=1, dtype=np.float64)
-    probability = 1.0 / (1.0 + np.exp2(-np.clip(log_odds, -1000, 1000)))
-    return Scored(weights=weights, log_odds=log_odds, probability=probability)
+    tf = compared.tf_bits
+    scored = Scored(
+        level_bits=params.level_bits(),
+        levels=compared.levels,
+        # Only comparisons with an adjustment somewhere: the others' bits are all zero.
+        tf_bits={
+            k: np.ascontiguousarray(tf[:, k]) for k in range(n_comp) if tf.size and tf[:, k].any()
+        },
+        log_odds=np.empty(n, dtype=np.float64),
+        probability=np.empty(n, dtype=np.float64),
+    )
+    prior_bits = np.log2(params.prior / (1 - params.prior))
+    for start in range(0, n, _SCORE_BATCH):
+        batch = slice(start, start + _SCORE_BATCH)
+        log_odds = prior_bits + scored.weights(batch).sum(axis=1, dtype=np.float64)
+        scored.log_odds[batch] = log_odds
+        scored.probability[batch] = 1.0 / (1.0 + np.exp2(-np.clip(log_odds, -1000, 1000)))
+    return scored

@@ -493,7 +493,9 @@ def _postal_one(value: str) -> str | None:
 def standardize_postal(s: pd.Series) -> pd.DataFrame:
     """Canadian postal code `H2X 1Y4` → `H2X1Y4` and its forward sortation area `H2X`."""
     out = _map_unique(s, _postal_one)
-    return pd.DataFrame({"postal_code": out, "fsa": out.str[:3]}, index=s.index)
+    return pd.DataFrame(
+        {"postal_code": out, "fsa": _map_unique(out, lambda v: v[:3])}, index=s.index
+    )
 
 
 def _street_one(text: str) -> str | None:
@@ -517,8 +519,20 @@ def standardize_street(s: pd.Series) -> pd.Series:
 
 def split_street(street: pd.Series) -> pd.DataFrame:
     """Civic number and street name of a standardized street (`123 boul rene levesque o`)."""
-    parts = street.str.extract(r"^(?P<street_number>\d+[a-z]?)\s+(?P<street_name>.+)$")
-    return parts.astype("string")
+    codes, uniq = _distinct(street)
+    parts = pd.Series(uniq, dtype="string").str.extract(
+        r"^(?P<street_number>\d+[a-z]?)\s+(?P<street_name>.+)$"
+    )
+    return pd.DataFrame(
+        {
+            column: _spread(
+                codes,
+                parts[column].astype(object).where(parts[column].notna(), None).tolist(),
+                street.index,
+            )
+            for column in parts.columns
+        }
+    )
 
 
 # ---------------------------------------------------------------- vehicles and dates
@@ -574,9 +588,11 @@ def standardize_vin(s: pd.Series, is_valid: pd.Series | None = None) -> pd.Serie
 
 def standardize_date(s: pd.Series) -> pd.Series:
     """ISO date text `YYYY-MM-DD` (timestamps keep their date); unparsable → <NA>."""
-    text = s.astype("string").str.strip().str[:10]
+    codes, uniq = _distinct(s.astype("string"))  # a few thousand dates among millions
+    text = pd.Series(uniq, dtype="string").str.strip().str[:10]
     parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
-    return parsed.dt.strftime("%Y-%m-%d").astype("string")
+    iso = parsed.dt.strftime("%Y-%m-%d").astype(object)
+    return _spread(codes, iso.where(parsed.notna(), None).tolist(), s.index)
 
 
 # ---------------------------------------------------------------- values that are not a person's
@@ -603,6 +619,12 @@ def drop_values(values: pd.Series, banned: set[str]) -> pd.Series:
     if not banned:
         return values
     return values.mask(values.isin(list(banned))).astype("string")
+
+
+def share_values(s: pd.Series) -> pd.Series:
+    """The same text with one string object per distinct value (a column built record by
+    record holds millions of copies of the same few values)."""
+    return _map_unique(s, lambda v: v)
 
 
 def sorted_words(s: pd.Series) -> pd.Series:

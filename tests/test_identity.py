@@ -542,3 +542,53 @@ def test_a_small_dealer_group_resolves_to_about_one_customer_per_real_person(
     people = len(set(truth.values()))
     assert 0.97 * people <= len(customers) <= 1.15 * people
     assert max(len(persons) for persons in customers.values()) <= 2
+
+
+def test_small_batches_give_the_same_customers_evidence_and_review_queue(
+    engine, tmp_path, monkeypatch
+):
+    """Memory is bounded by comparing, scoring and writing in batches; the batch sizes must
+    change nothing a user sees. Run once as usual, then again with tiny batches."""
+    from entity_resolution import comparisons, io, pipeline, scoring
+    from generator import generate_inbox
+
+    inbox = tmp_path / "inbox"
+    generate_inbox(inbox, people=150, seed=3)
+    load_inbox(engine, inbox)
+
+    def snapshot() -> dict[str, list]:
+        queries = {
+            "map": "select source, source_record_id, customer_id, match_probability"
+            " from resolve.customer_source_map",
+            "evidence": "select source_a, source_record_id_a, source_b, source_record_id_b,"
+            " customer_id, match_probability, match_weight, evidence::text"
+            " from resolve.match_evidence",
+            "review": "select source_a, source_record_id_a, source_b, source_record_id_b,"
+            " customer_id_a, customer_id_b, match_probability, match_weight, evidence::text"
+            " from resolve.review_queue",
+            "standardized": "select * from resolve.standardized_records",
+        }
+        with engine.connect() as conn:
+            return {
+                name: sorted(tuple(map(str, row)) for row in conn.execute(sa.text(query)))
+                for name, query in queries.items()
+            }
+
+    first = resolve(engine)
+    before = snapshot()
+    with engine.begin() as conn:  # make the rerun write the standardized records again
+        conn.execute(
+            sa.text("update resolve.runs set parameters = parameters - 'standardized_fingerprint'")
+        )
+    monkeypatch.setattr(comparisons, "_BATCH_PAIRS", 101)
+    monkeypatch.setattr(scoring, "_SCORE_BATCH", 97)
+    monkeypatch.setattr(pipeline, "_PAIRS_PER_CHUNK", 13)
+    monkeypatch.setattr(io, "_COPY_ROWS", 7)
+    second = resolve(engine)
+    assert first.candidate_pairs > 101 and first.evidence_pairs > 13
+    assert second.new_customers == second.merged_ids == second.split_ids == 0
+    assert (second.evidence_pairs, second.review_pairs) == (
+        first.evidence_pairs,
+        first.review_pairs,
+    )
+    assert snapshot() == before

@@ -40,8 +40,6 @@ import asyncio
 import json
 import os
 import random
-import signal
-import socket
 import statistics
 import string
 import subprocess
@@ -55,6 +53,7 @@ from pathlib import Path
 
 import psutil
 import sqlalchemy as sa
+from served_dashboard import served
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.asyncio.client import ClientConnection, connect
@@ -367,28 +366,6 @@ def postgres_process(url: str) -> psutil.Process | None:
 # --- Serving the dashboard ----------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def serve(port: int) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "dealer360.cli", "dashboard", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                return server
-        except OSError:
-            time.sleep(0.5)
-    os.killpg(server.pid, signal.SIGKILL)
-    raise SystemExit("the dashboard did not come up in 120 s")
-
-
 def streamlit_process(server: subprocess.Popen) -> psutil.Process:
     """The Streamlit server: the child `dealer360 dashboard` started (the CLI only waits)."""
     children = psutil.Process(server.pid).children(recursive=True)
@@ -485,17 +462,12 @@ def load_test(options: argparse.Namespace) -> dict:
     customers, total = sample_customers(url, options.pool, options.seed)
     if not customers:
         raise SystemExit("marts.customers holds no named customer: run `dealer360 run` first")
-    port = _free_port()
-    server = serve(port)
-    try:
+    with served() as (base, server):
         meters = {
             "streamlit": CpuMeter(streamlit_process(server)),
             "postgresql": CpuMeter(postgres_process(url)),
         }
-        window, machine = asyncio.run(drive(f"http://127.0.0.1:{port}", customers, options, meters))
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        window, machine = asyncio.run(drive(base, customers, options, meters))
     problems: dict[str, int] = {}
     for run in window:
         if not run.ok:
@@ -633,18 +605,12 @@ async def client_times(base: str, customers: list[Customer], seed: int) -> dict[
 def compare_browser(options: argparse.Namespace) -> dict:
     url = database_url()
     customers, total = sample_customers(url, 2 * options.compare_browser + 1, options.seed)
-    port = _free_port()
-    server = serve(port)
-    base = f"http://127.0.0.1:{port}"
-    try:
+    with served() as (base, _):
         # Both clients warm up on a customer of their own: the first run of a process imports
         # pandas, Plotly and the pages, which no later user pays.
         asyncio.run(client_times(base, customers[:1], options.seed))
         browser = browser_times(base, customers[1::2], options.seed)
         client = asyncio.run(client_times(base, customers[2::2], options.seed))
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
 
     def ms(values: list[float]) -> dict:
         return {

@@ -16,44 +16,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import sqlalchemy as sa
+from served_dashboard import served
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out" / "dashboard_pages"
 CHROMIUM = "/usr/bin/chromium"
 TABS = ("Garage", "Lifetime value", "Opportunities", "Why one person")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _serve(port: int) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "dealer360.cli", "dashboard", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                return server
-        except OSError:
-            time.sleep(0.5)
-    os.killpg(server.pid, signal.SIGKILL)
-    raise SystemExit("the dashboard did not come up in 120 s")
 
 
 def _settle(page, heading: str) -> None:
@@ -118,69 +93,61 @@ def main() -> None:
     engine.dispose()
     out = OUT / args.label
     out.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    server = _serve(port)
     results: list[dict] = []
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-            )
-            context = browser.new_context(
-                base_url=f"http://127.0.0.1:{port}", viewport={"width": 1400, "height": 2200}
-            )
-            page = context.new_page()
-            page.set_default_timeout(120_000)
+    with served() as (base, _), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        context = browser.new_context(base_url=base, viewport={"width": 1400, "height": 2200})
+        page = context.new_page()
+        page.set_default_timeout(120_000)
 
-            def visit(name: str, path: str, heading: str, then=None) -> None:
+        def visit(name: str, path: str, heading: str, then=None) -> None:
+            started = time.perf_counter()
+            page.goto(path)
+            _settle(page, heading)
+            seconds = time.perf_counter() - started
+            if then:
+                then()
+            errors = _errors(page)
+            page.screenshot(path=str(out / f"{name}.png"), full_page=True)
+            results.append({"page": name, "seconds": round(seconds, 2), "errors": errors})
+            print(json.dumps(results[-1]), flush=True)
+
+        def search_for(text: str, expect: str) -> callable:
+            def go() -> None:
                 started = time.perf_counter()
-                page.goto(path)
-                _settle(page, heading)
-                seconds = time.perf_counter() - started
-                if then:
-                    then()
-                errors = _errors(page)
-                page.screenshot(path=str(out / f"{name}.png"), full_page=True)
-                results.append({"page": name, "seconds": round(seconds, 2), "errors": errors})
+                box = page.get_by_placeholder("Marie Côté", exact=False)
+                box.fill(text)
+                box.press("Enter")
+                page.locator('[data-testid="stPageLink"] a', has_text=expect).first.wait_for()
+                results.append(
+                    {"page": f"search results for {text!r}",
+                     "seconds": round(time.perf_counter() - started, 2), "errors": []}
+                )  # fmt: skip
                 print(json.dumps(results[-1]), flush=True)
 
-            def search_for(text: str, expect: str) -> callable:
-                def go() -> None:
-                    started = time.perf_counter()
-                    box = page.get_by_placeholder("Marie Côté", exact=False)
-                    box.fill(text)
-                    box.press("Enter")
-                    page.locator('[data-testid="stPageLink"] a', has_text=expect).first.wait_for()
-                    results.append(
-                        {"page": f"search results for {text!r}",
-                         "seconds": round(time.perf_counter() - started, 2), "errors": []}
-                    )  # fmt: skip
-                    print(json.dumps(results[-1]), flush=True)
+            return go
 
-                return go
+        chosen = subjects["random"]
+        visit("search-name", "/", "Find a customer",
+              search_for(subjects["misspelled"], chosen.last_name))  # fmt: skip
+        visit("search-phone", "/", "Find a customer",
+              search_for(subjects["phone"], chosen.last_name))  # fmt: skip
 
-            chosen = subjects["random"]
-            visit("search-name", "/", "Find a customer",
-                  search_for(subjects["misspelled"], chosen.last_name))  # fmt: skip
-            visit("search-phone", "/", "Find a customer",
-                  search_for(subjects["phone"], chosen.last_name))  # fmt: skip
+        def open_tabs() -> None:
+            for tab in TABS:
+                page.get_by_role("tab", name=tab).click()
+                page.wait_for_timeout(300)
 
-            def open_tabs() -> None:
-                for tab in TABS:
-                    page.get_by_role("tab", name=tab).click()
-                    page.wait_for_timeout(300)
-
-            for name, customer in (("profile-busiest", subjects["busiest"]),
-                                   ("profile-random", chosen)):  # fmt: skip
-                visit(name, f"/profile?customer_id={customer.customer_id}", "", open_tabs)
-            visit("opportunities", f"/opportunities?dealer={subjects['dealer']}", "Opportunities")
-            visit("brand-ladder", "/brand-ladder", "Brand ladder")
-            visit("review", "/review", "Identity review")
-            visit("health", "/health", "Data health")
-            browser.close()
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        for name, customer in (("profile-busiest", subjects["busiest"]),
+                               ("profile-random", chosen)):  # fmt: skip
+            visit(name, f"/profile?customer_id={customer.customer_id}", "", open_tabs)
+        visit("opportunities", f"/opportunities?dealer={subjects['dealer']}", "Opportunities")
+        visit("brand-ladder", "/brand-ladder", "Brand ladder")
+        visit("review", "/review", "Identity review")
+        visit("health", "/health", "Data health")
+        browser.close()
     failed = [r for r in results if r["errors"]]
     print(
         json.dumps(

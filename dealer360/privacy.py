@@ -69,6 +69,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from dealer360.errors import UserError
+from entity_resolution.records import PERSON_SOURCES
+from entity_resolution.settings import PERSON_IDENTIFIERS
 
 log = logging.getLogger(__name__)
 
@@ -91,27 +93,11 @@ IDENTIFYING_COLUMNS = frozenset(
         "search_name",
     }
 )
-# resolve.standardized_records: its identifying columns (the vehicle keys stay).
-_STANDARDIZED_IDENTIFYING = (
-    "first_name",
-    "last_name",
-    "suffix",
-    "company",
-    "birth_date",
-    "phone",
-    "email",
-    "street",
-    "postal_code",
-)
-PERSON_SOURCES = ("dealer_sales", "service_orders", "oem_registrations", "crm_leads")
 KINDS = ("email", "email_name", "phone_name", "name_birth")
 ANONYMOUS_PREFIX = "anon-"
 # Schemas forget handles itself or that hold no person's data; every other schema's tables
 # (intermediate, marts, and whatever dbt builds next) are scrubbed by column name.
 _NOT_MODELS = ("raw", "resolve", "privacy", "public", "reference", "information_schema")
-# Landing's and the resolver's advisory locks (ingest/loader.py, entity_resolution/io.py).
-_LANDING_LOCK = 360_360
-_RESOLVE_LOCK = 360_360_004
 
 
 def new_anonymous_id() -> str:
@@ -318,13 +304,15 @@ def forget_customer(engine: Engine, customer_id: str, *, actor: str | None = Non
 
 def _lock_everything(conn: Connection) -> None:
     """No file lands and no resolve writes while a person is being forgotten."""
+    from entity_resolution import io as resolve_io
     from ingest.contract import SOURCES
+    from ingest.loader import LANDING_LOCK_KEY
 
     for index in range(len(SOURCES)):
         conn.execute(
-            sa.text("select pg_advisory_xact_lock(:k, :i)"), {"k": _LANDING_LOCK, "i": index}
+            sa.text("select pg_advisory_xact_lock(:k, :i)"), {"k": LANDING_LOCK_KEY, "i": index}
         )
-    conn.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": _RESOLVE_LOCK})
+    resolve_io.lock(conn)
 
 
 def _current_id(conn: Connection, customer_id: str) -> str:
@@ -553,7 +541,7 @@ def _scrub_resolve(
         ),
         keys,
     ).rowcount
-    nulls = ", ".join(f"{c} = null" for c in _STANDARDIZED_IDENTIFYING)
+    nulls = ", ".join(f"{c} = null" for c in PERSON_IDENTIFIERS)
     counts["resolve.standardized_records"] = conn.execute(
         sa.text(
             f"update resolve.standardized_records set {nulls}"

@@ -25,7 +25,13 @@ from entity_resolution import io
 from entity_resolution.engine import LinkResult, link
 from entity_resolution.ids import assign_ids, format_customer_id
 from entity_resolution.records import person_records
-from entity_resolution.settings import DEALER, DEALER_PREP, LinkSettings, PrepSettings
+from entity_resolution.settings import (
+    DEALER,
+    DEALER_PREP,
+    PERSON_IDENTIFIERS,
+    LinkSettings,
+    PrepSettings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -126,30 +132,11 @@ def resolve(
 _STANDARDIZED_COLUMNS = [
     "source",
     "source_record_id",
-    "first_name",
-    "last_name",
-    "suffix",
-    "company",
-    "birth_date",
-    "phone",
-    "email",
-    "street",
+    *PERSON_IDENTIFIERS,
     "city",
-    "postal_code",
     "vin",
     "vin_epoch",
 ]
-_IDENTITY_COLUMNS = (
-    "first_name",
-    "last_name",
-    "suffix",
-    "company",
-    "birth_date",
-    "phone",
-    "email",
-    "street",
-    "postal_code",
-)
 
 
 def _split_pinned(
@@ -240,7 +227,7 @@ def _write(
     everyone = pd.concat(
         [records[_STANDARDIZED_COLUMNS], pinned[_STANDARDIZED_COLUMNS]], ignore_index=True
     )
-    everyone.loc[forgotten, list(_IDENTITY_COLUMNS)] = pd.NA
+    everyone.loc[forgotten, list(PERSON_IDENTIFIERS)] = pd.NA
     _write_standardized(conn, everyone, run_id)
 
     history = assignment.history
@@ -513,7 +500,7 @@ def _write_pairs(
 def _write_standardized(conn: Connection, records: pd.DataFrame, run_id: int) -> None:
     """Rewrite resolve.standardized_records, unless the records are those of the last run.
 
-    `records` holds the `_STANDARDIZED_COLUMNS`, in that order.
+    `records` holds the `_STANDARDIZED_COLUMNS` (COPY names them, so their order is free).
     """
     fingerprint = str(int(pd.util.hash_pandas_object(records, index=False).sum()))
     last = conn.scalar(

@@ -346,21 +346,24 @@ _FIRST_NAME = Comparison(
     ),
 )
 
+# The standardized values that identify a person (a VIN identifies a car, not its owner):
+# what a signature is made of with the vehicle keys, what forget erases, what a record
+# pinned to an anonymous key loses.
+PERSON_IDENTIFIERS = (
+    "first_name",
+    "last_name",
+    "suffix",
+    "company",
+    "birth_date",
+    "phone",
+    "email",
+    "street",
+    "postal_code",
+)
+
 DEALER = LinkSettings(
     link_type="dedupe",
-    identity_columns=(
-        "first_name",
-        "last_name",
-        "suffix",
-        "company",
-        "birth_date",
-        "phone",
-        "email",
-        "street",
-        "postal_code",
-        "vin_epoch",
-        "trade_epoch",
-    ),
+    identity_columns=(*PERSON_IDENTIFIERS, "vin_epoch", "trade_epoch"),
     blocking_rules=(
         BlockingRule("phone", ("phone",)),
         BlockingRule("email", ("email",)),

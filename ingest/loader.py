@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 
 # Each file's transaction takes this advisory lock, with the source as second key: two
 # loads running at once take turns file by file on a source instead of racing on its rows.
-_LOCK_KEY = 360_360
+LANDING_LOCK_KEY = 360_360
 _READ_BUFFER = 1 << 20
 
 
@@ -373,7 +373,7 @@ def _reject(
 
 def _lock(cur: psycopg.Cursor, source: Source) -> None:
     cur.execute(
-        "select pg_advisory_xact_lock(%s, %s)", (_LOCK_KEY, list(SOURCES).index(source.name))
+        "select pg_advisory_xact_lock(%s, %s)", (LANDING_LOCK_KEY, list(SOURCES).index(source.name))
     )
 
 

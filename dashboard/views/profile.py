@@ -255,12 +255,10 @@ else:
             },
         )
 
-garage_tab, value_tab, opportunity_tab, identity_tab = st.tabs(
-    ["Garage", "Lifetime value", "Opportunities", "Why one person"]
-)
 
 # --- Garage -----------------------------------------------------------------------------------
-with garage_tab:
+def garage(customer_id: str, timeline: pd.DataFrame, dealer_names: dict[str, str]) -> None:
+    """Every vehicle owned, now and before, with its service visits and odometer."""
     vehicles = queries.garage(customer_id)
     if vehicles.empty:
         st.info(
@@ -351,8 +349,10 @@ with garage_tab:
                             },
                         )
 
+
 # --- Lifetime value ---------------------------------------------------------------------------
-with value_tab:
+def lifetime_value(customer_id: str, timeline: pd.DataFrame, dealer_names: dict[str, str]) -> None:
+    """What the customer spent, per year and per dealer and make."""
     split = queries.value_by_dealer_brand(customer_id)
     if split.empty and timeline["amount"].isna().all():
         st.info("This customer has no purchase or repair order yet.")
@@ -431,8 +431,10 @@ with value_tab:
                 },
             )
 
+
 # --- Opportunities ----------------------------------------------------------------------------
-with opportunity_tab:
+def opportunities(customer_id: str, timeline: pd.DataFrame, dealer_names: dict[str, str]) -> None:
+    """Open sales and service opportunities for this customer."""
     found = queries.opportunities(customer_id)
     in_market, ladder, lapsed = (
         found["in_market"],
@@ -466,11 +468,13 @@ with opportunity_tab:
         for row in lapsed.itertuples(index=False):
             st.markdown(f"- **{fmt.vehicle(row.model_year, row.make, row.model)}**: {row.reasons}")
 
+
 # --- Why these records are one person ---------------------------------------------------------
-with identity_tab:
+def why_one_person(customer_id: str, timeline: pd.DataFrame, dealer_names: dict[str, str]) -> None:
+    """The landed records that make this customer and the links that join them."""
     if not connection.can("select", "resolve.customer_source_map"):
         connection.explain_limited_role("Which records make this customer")
-        st.stop()  # the last part of the page
+        return
     found = queries.identity(customer_id)
     records, links = found["records"], found["links"]
     if records.empty:
@@ -599,3 +603,28 @@ with identity_tab:
                     ),
                 },
             )
+
+
+# --- The four panels ----------------------------------------------------------------------------
+PANELS = {
+    "Garage": garage,
+    "Lifetime value": lifetime_value,
+    "Opportunities": opportunities,
+    "Why one person": why_one_person,
+}
+
+
+@st.fragment
+def panels(customer_id: str, timeline: pd.DataFrame, dealer_names: dict[str, str]) -> None:
+    """Only the open tab's panel runs: a fleet's garage draws dozens of charts, and computing
+    all four panels on every profile was most of what 20 concurrent users waited for
+    (benchmarks/dashboard_load.py). Switching tabs reruns this fragment, not the page, and
+    `?section=` in the URL keeps the open tab when a link is shared."""
+    tabs = st.tabs(list(PANELS), key="section", bind="query-params")
+    for tab, draw in zip(tabs, PANELS.values(), strict=True):
+        if tab.open:
+            with tab:
+                draw(customer_id, timeline, dealer_names)
+
+
+panels(customer_id, timeline, dealer_names)

@@ -113,12 +113,32 @@ def test_profile_shows_every_event_of_its_customer(dashboard_env: Scenario):
 
 def test_profile_explains_which_records_make_the_customer(dashboard_env: Scenario):
     gisele = dashboard_env.customer_of(dashboard_env.gisele)
-    at = open_page("profile", customer_id=gisele)
+    at = open_page("profile", customer_id=gisele, section="Why one person")
     records = next(frame.value for frame in at.dataframe if "record" in frame.value.columns)[
         "record"
     ].tolist()
     for _, record_id in dashboard_env.gisele.records:
         assert any(record.endswith(record_id) for record in records), record_id
+
+
+def test_profile_runs_only_the_open_panel(dashboard_env: Scenario):
+    """A profile computes the tab a person opened, not all four; `?section=` picks it."""
+    gisele = dashboard_env.customer_of(dashboard_env.gisele)
+
+    def shown(at: AppTest) -> str:
+        return " ".join(m.value for m in at.markdown) + " ".join(i.value for i in at.info)
+
+    garage = open_page("profile", customer_id=gisele)
+    assert "Owned now" in shown(garage) or "Owned before" in shown(garage)
+    assert "Spending per year" not in shown(garage)
+    assert not any("match_probability" in f.value.columns for f in garage.dataframe)
+
+    value = open_page("profile", customer_id=gisele, section="Lifetime value")
+    assert "Spending per year" in shown(value)
+    assert "Owned now" not in shown(value) and "Owned before" not in shown(value)
+
+    unknown = open_page("profile", customer_id=gisele, section="No such tab")
+    assert "Owned now" in shown(unknown) or "Owned before" in shown(unknown)
 
 
 def test_profile_shows_golden_record_sources_and_consent(dashboard_env: Scenario):

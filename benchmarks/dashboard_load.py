@@ -14,9 +14,10 @@ take the cores the server needs.
 A user opens "Find a customer", types a customer's name with one slip (the text_input's value
 travels in `ClientState.widget_states`, keyed by the widget ID the server sent), opens that
 customer's profile from the result link (or by its `?customer_id=` link when the slip hid
-them), goes back to the search page, and thinks 1–3 s (seeded) before each step. The
-profile's tabs are not clicked: `st.tabs` switch in the browser without a rerun, and every
-tab's content is already in the profile's run. Names and customer IDs are sampled from
+them), opens one of the profile's other tabs, goes back to the search page, and thinks 1–3 s
+(seeded) before each step. Only the open tab's panel runs, so a tab click is a rerun of the
+panels' fragment (`rerun_script` with the fragment's ID and the tabs' widget state, as the
+browser sends it), timed as "profile tab". Names and customer IDs are sampled from
 `marts.customers`.
 
 A run is timed from sending the BackMsg to receiving `script_finished`. It fails when it
@@ -129,8 +130,12 @@ class Page:
     headings: list[str] = field(default_factory=list)
     links: list[tuple[str, str, str]] = field(default_factory=list)  # label, hash, query string
     search_box: str | None = None  # the search text_input's widget ID
+    tabs: str | None = None  # the profile tabs' widget ID
+    tab_labels: list[str] = field(default_factory=list)
+    fragment: str = ""  # the fragment the tabs were drawn in
     exceptions: list[str] = field(default_factory=list)
     charts: int = 0
+    elements: int = 0
     received_bytes: int = 0
 
 
@@ -165,6 +170,7 @@ class Tab:
         *,
         query_string: str | None = None,
         widgets: dict[str, str] | None = None,
+        fragment: str = "",
         timeout: float = 60,
     ) -> Page:
         if query_string is not None:
@@ -176,6 +182,7 @@ class Tab:
             state.page_script_hash = self.pages[path]
         else:  # the first run of a tab: the server has not told the pages yet
             state.page_name = path
+        state.fragment_id = fragment
         for widget_id, value in (widgets or {}).items():
             widget = state.widget_states.widgets.add()
             widget.id = widget_id
@@ -217,6 +224,7 @@ class Tab:
             page.exceptions.append(msg.session_event.script_compilation_exception.message)
         elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
             element = msg.delta.new_element
+            page.elements += 1
             shown = element.WhichOneof("type")
             if shown == "exception":
                 page.exceptions.append(f"{element.exception.type}: {element.exception.message}")
@@ -229,6 +237,12 @@ class Tab:
                 page.search_box = element.text_input.id
             elif shown == "plotly_chart":
                 page.charts += 1
+        elif kind == "delta" and msg.delta.WhichOneof("type") == "add_block":
+            block = msg.delta.add_block
+            if block.WhichOneof("type") == "tab_container" and block.tab_container.id:
+                page.tabs, page.fragment = block.tab_container.id, msg.delta.fragment_id
+            elif block.WhichOneof("type") == "tab":
+                page.tab_labels.append(block.tab.label)
 
 
 # --- A user -------------------------------------------------------------------------------------
@@ -237,7 +251,7 @@ class Tab:
 @dataclass
 class Run:
     user: int
-    action: str  # "open search", "search", "profile"
+    action: str  # "open search", "search", "profile", "profile tab"
     started: float  # monotonic seconds
     seconds: float
     ok: bool
@@ -251,7 +265,10 @@ def judge(page: Page, action: str, customer: Customer | None) -> str:
     """Why a run failed, or "" when the person saw what they asked for."""
     if page.status == "timeout":
         return "timed out"
-    if page.status != "FINISHED_SUCCESSFULLY":
+    finished = (
+        "FINISHED_FRAGMENT_RUN_SUCCESSFULLY" if action == "profile tab" else "FINISHED_SUCCESSFULLY"
+    )
+    if page.status != finished:
         return f"script ended with {page.status}"
     if page.exceptions:
         return "error box: " + page.exceptions[0][:200]
@@ -261,6 +278,10 @@ def judge(page: Page, action: str, customer: Customer | None) -> str:
             return f"profile title {title!r} is not {customer.first_name} {customer.last_name}"
     if action in ("open search", "search") and page.search_box is None:
         return "no search box"
+    if action == "profile" and page.tabs is None:
+        return "no profile tabs"
+    if action == "profile tab" and not page.elements:
+        return "the tab drew nothing"
     return ""
 
 
@@ -302,7 +323,14 @@ async def user(
             runs[-1].found = any(query == mine for _, _, query in page.links)
             await asyncio.sleep(rng.uniform(*think))  # reading the results
             page = await step("profile", "profile", customer, query_string=mine)
-            await asyncio.sleep(rng.uniform(*think))  # reading the profile, its tabs
+            await asyncio.sleep(rng.uniform(*think))  # reading the profile
+            if page.tabs and len(page.tab_labels) > 1:
+                label = rng.choice(page.tab_labels[1:])
+                await step(
+                    "profile tab", "profile", customer,
+                    widgets={page.tabs: label}, fragment=page.fragment,
+                )  # fmt: skip
+                await asyncio.sleep(rng.uniform(*think))  # reading that tab
             page = await step("open search", "", query_string="")
     finally:
         await tab.close()
@@ -382,7 +410,7 @@ def percentile(values: list[float], share: float) -> float:
 
 def summarize(runs: list[Run]) -> dict:
     rows = {}
-    for action in ("search", "profile", "open search"):
+    for action in ("search", "profile", "profile tab", "open search"):
         mine = [r for r in runs if r.action == action]
         ok = [r.seconds * 1000 for r in mine if r.ok]
         row = {"runs": len(mine), "failed": len(mine) - len(ok)}

@@ -9,21 +9,31 @@ what a role may see in Python: every filter is a parameter of the SQL that runs 
 from __future__ import annotations
 
 import os
-from decimal import Decimal
 
 import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
+from psycopg.types.numeric import FloatLoader
 from sqlalchemy.engine import Connection, Engine
 
 from dealer360 import db
 
 
+def _numerics_as_floats(dbapi_connection, _record) -> None:
+    """numeric columns (money) arrive as floats, not Decimal objects: the pages only chart and
+    format them, and converting every column of every result cost more than the query."""
+    dbapi_connection.adapters.register_loader("numeric", FloatLoader)
+
+
 @st.cache_resource(show_spinner=False)
 def _engine(dashboard_url: str | None, database_url: str | None, home: str | None) -> Engine:
     # The environment is the key: a test or an operator pointing at another database gets
-    # another engine, never a pooled connection to the previous one.
-    return db.get_engine(dashboard_url) if dashboard_url else db.get_engine()
+    # another engine, never a pooled connection to the previous one. The dashboard's own
+    # engine (not `db.get_engine`'s shared one), so its float numerics stay in the dashboard.
+    url = db.normalize_url(dashboard_url) if dashboard_url else db.database_url()
+    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    sa.event.listen(engine, "connect", _numerics_as_floats)
+    return engine
 
 
 def engine() -> Engine:
@@ -34,24 +44,23 @@ def engine() -> Engine:
     )
 
 
-def _numbers_as_floats(frame: pd.DataFrame) -> pd.DataFrame:
-    """numeric columns arrive as Decimal objects; charts and number columns want floats."""
-    for column in frame.select_dtypes(include="object").columns:
-        first = frame[column].dropna()
-        if not first.empty and isinstance(first.iloc[0], Decimal):
-            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
-    return frame
-
-
 def frame(conn: Connection, sql: str, params: dict) -> pd.DataFrame:
     """One parameterized query on an open connection (never string-formatted SQL)."""
-    return _numbers_as_floats(pd.read_sql_query(sa.text(sql), conn, params=params))
+    return pd.read_sql_query(sa.text(sql), conn, params=params)
 
 
 def read(sql: str, **params) -> pd.DataFrame:
     """Run one parameterized query and return its rows."""
     with engine().connect() as conn:
         return frame(conn, sql, params)
+
+
+def read_row(sql: str, **params) -> dict | None:
+    """Run one parameterized query and return its first row as a dict (None when it has none),
+    without building a DataFrame: for the one-row reads every profile makes."""
+    with engine().connect() as conn:
+        row = conn.execute(sa.text(sql), params).mappings().first()
+    return None if row is None else dict(row)
 
 
 def can(privilege: str, table: str) -> bool:

@@ -98,6 +98,17 @@ def moment(value: object) -> str:
     return f"{day(stamp)} {stamp:%H:%M}"
 
 
+# Characters Streamlit's Markdown gives a meaning to: emphasis, links, headings, lists, tables,
+# `:color[…]` directives and `$…$` formulas.
+_MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~:$")
+
+
+def literal(text: object) -> str:
+    """A value from the data, escaped to show as typed inside Markdown (a name like
+    `*Bob* [x](y)` is not bold and not a link)."""
+    return "".join(f"\\{ch}" if ch in _MARKDOWN_SPECIAL else ch for ch in str(text))
+
+
 def period(start: object, end: object) -> str:
     """An ownership or relationship period: Mar 5, 2019 – today."""
     return f"{day(start)} – {'today' if is_missing(end) else day(end)}"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard.connection import engine, execute, read
+from dashboard.connection import engine, execute, read, read_row
 from dealer360 import exports
 
 # Shared with `dealer360 export audience` (one query, one place), re-exported for the pages.
@@ -153,7 +153,7 @@ def search_customers(kind: str, value: str, limit: int = SEARCH_LIMIT) -> pd.Dat
 @st.cache_data(ttl=TTL, show_spinner=False)
 def customer(customer_id: str) -> dict | None:
     """The golden record, its home dealer and, when they may be contacted, the consent's source."""
-    rows = read(
+    return read_row(
         """
         select c.*, d.dealer_name as home_dealer_name,
                a.consent_source, a.consent_source_record_id
@@ -164,13 +164,12 @@ def customer(customer_id: str) -> dict | None:
         """,
         customer_id=customer_id,
     )
-    return None if rows.empty else rows.iloc[0].to_dict()
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def customer_successor(customer_id: str) -> dict | None:
     """Where a retired customer ID went (merged into another), following the whole chain."""
-    rows = read(
+    return read_row(
         """
         with recursive chain as (
             select new_customer_id, reason, changed_at, 1 as depth
@@ -190,7 +189,6 @@ def customer_successor(customer_id: str) -> dict | None:
         """,
         customer_id=customer_id,
     )
-    return None if rows.empty else rows.iloc[0].to_dict()
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -262,7 +260,7 @@ def value_by_dealer_brand(customer_id: str) -> pd.DataFrame:
 @st.cache_data(ttl=TTL, show_spinner=False)
 def opportunities(customer_id: str) -> dict[str, pd.DataFrame]:
     """In-market drivers per dealer, brand-ladder targets and lapsed service, in one round trip."""
-    row = read(
+    row = read_row(
         """
         select
             (select coalesce(jsonb_agg(jsonb_build_object(
@@ -291,8 +289,8 @@ def opportunities(customer_id: str) -> dict[str, pd.DataFrame]:
              where s.customer_id = :customer_id) as service_defection
         """,
         customer_id=customer_id,
-    ).iloc[0]
-    return {name: pd.DataFrame(row[name]) for name in row.index}
+    )
+    return {name: pd.DataFrame(value) for name, value in row.items()}
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -303,7 +301,7 @@ def identity(customer_id: str) -> dict[str, pd.DataFrame]:
     resolver compared and what the record is (date, rooftop, description); `links` has the
     strongest links that connect them all, with the evidence of each comparison.
     """
-    row = read(
+    row = read_row(
         """
         select
             (select coalesce(jsonb_agg(jsonb_build_object(
@@ -335,8 +333,8 @@ def identity(customer_id: str) -> dict[str, pd.DataFrame]:
              where x.customer_id = :customer_id) as links
         """,
         customer_id=customer_id,
-    ).iloc[0]
-    return {name: pd.DataFrame(row[name]) for name in row.index}
+    )
+    return {name: pd.DataFrame(value) for name, value in row.items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -620,7 +618,7 @@ _RECORD_JOINS = """
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def review_summary() -> dict:
-    row = read(
+    return read_row(
         f"""
         select
             (select count(*) from resolve.review_queue as q where not {_DECIDED}) as pending,
@@ -630,7 +628,6 @@ def review_summary() -> dict:
                 as kept_apart
         """
     )
-    return row.iloc[0].to_dict()
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -803,7 +800,7 @@ def cluster_sizes() -> pd.DataFrame:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def last_identity_run() -> dict | None:
-    rows = read(
+    return read_row(
         """
         select run_id, started_at, finished_at, records, customers, records_kept_id,
                records_before, summary
@@ -812,4 +809,3 @@ def last_identity_run() -> dict | None:
         limit 1
         """
     )
-    return None if rows.empty else rows.iloc[0].to_dict()

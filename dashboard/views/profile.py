@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import connection, queries
+from dashboard import connection, pages, queries
 from dashboard import format as fmt
 
 EVENT_ORDER = ["Sale", "Registration", "Transfer", "Service", "Lead"]
@@ -24,7 +24,7 @@ VALUE_CATEGORIES = {
 
 def ask_for_a_customer(message: str) -> None:
     st.info(message)
-    st.page_link("views/search.py", label="Find a customer", icon=":material/person_search:")
+    st.page_link(pages.link("search"), label="Find a customer", icon=":material/person_search:")
     st.stop()
 
 
@@ -44,7 +44,7 @@ if golden is None:
             "identity resolution found they are the same person."
         )
         st.page_link(
-            "views/profile.py",
+            pages.link("profile"),
             label="Open the current profile",
             icon=":material/person:",
             query_params={"customer_id": successor["new_customer_id"]},
@@ -60,16 +60,24 @@ timeline = queries.events(customer_id)
 name = fmt.person_name(golden["first_name"], golden["last_name"], golden["company_name"])
 
 
+# The date of each of the customer's records (its first event), for saying where a field
+# came from.
+record_dates: dict[tuple, object] = {}
+for key, when in zip(
+    zip(timeline["source"], timeline["source_record_id"], strict=True),
+    timeline["event_date"],
+    strict=True,
+):
+    record_dates.setdefault(key, when)
+
+
 def record_said(source: object, source_record_id: object) -> str:
     """Where a golden-record field came from: "OEM registration AUD005463004 · Mar 5, 2023"."""
     if fmt.is_missing(source):
         return "—"
     said = fmt.record(source, source_record_id)
-    match = timeline[
-        (timeline["source"] == source) & (timeline["source_record_id"] == source_record_id)
-    ]
-    if not match.empty:
-        said += f" · {fmt.day(match.iloc[0]['event_date'])}"
+    if (source, source_record_id) in record_dates:
+        said += f" · {fmt.day(record_dates[(source, source_record_id)])}"
     return said
 
 
@@ -192,7 +200,7 @@ with side_col:
         st.caption(f"Household of {len(members) + 1} at {golden['city'] or 'the same address'}:")
         for member in members.itertuples(index=False):
             st.page_link(
-                "views/profile.py",
+                pages.link("profile"),
                 label=f"{fmt.person_name(member.first_name, member.last_name, member.company_name)}"
                 f" · {fmt.count(member.vehicles_currently_owned_count, 'vehicle')}"
                 f" · last seen {fmt.day(member.last_seen_date)}",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import connection, queries
+from dashboard import connection, pages, queries
 from dashboard import format as fmt
 
 # (label, record fields shown, the matcher's comparisons of them)
@@ -105,7 +105,7 @@ else:
                 )
             )
             st.page_link(
-                "views/profile.py",
+                pages.link("profile"),
                 label=f"Now in {side.get('customer_name') or 'customer'}"
                 f" ({fmt.count(side.get('customer_records'), 'record')})",
                 icon=":material/person:",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import format as fmt
-from dashboard import lookup, queries
+from dashboard import lookup, pages, queries
 
 st.title("Find a customer")
 st.caption(
@@ -42,33 +42,36 @@ st.caption(
     + (" — add a first name or a city to narrow it down." if many else ".")
 )
 
+# Each result is a card of three elements (the profile link and two lines of facts): every
+# element costs the one server process time, and twenty cards of a dozen elements each were
+# most of a search's time under 20 concurrent users (benchmarks/dashboard_load.py).
 for row in results.itertuples(index=False):
     with st.container(border=True):
-        name_col, where_col, vehicles_col, visit_col = st.columns([3, 2, 3, 2])
         name = fmt.person_name(row.first_name, row.last_name, row.company_name)
-        name_col.page_link(
-            "views/profile.py",
-            label=f"**{name}**",
+        st.page_link(
+            pages.link("profile"),
+            label=f"**{fmt.literal(name)}**",
             icon=":material/person:",
             query_params={"customer_id": row.customer_id},
         )
-        matched = row.matched_on
-        if search.kind == "name":
-            matched = f"name {row.match_score:.0%} similar"
-        name_col.caption(
-            f"Matched on {matched} · {fmt.label(fmt.CONSENT_LABELS, row.marketing_consent)}"
-        )
-        where_col.markdown(
-            " · ".join(p for p in (row.city, row.region) if not fmt.is_missing(p)) or "No address"
-        )
-        where_col.caption(fmt.phone(row.phone))
-        vehicles_col.markdown(
-            row.vehicles if not fmt.is_missing(row.vehicles) else "No vehicle owned now"
-        )
-        vehicles_col.caption(
+        matched = f"name {row.match_score:.0%} similar" if search.kind == "name" else row.matched_on
+        facts = [
+            " · ".join(p for p in (row.city, row.region) if not fmt.is_missing(p)) or "No address",
+            fmt.phone(row.phone),
+            row.vehicles if not fmt.is_missing(row.vehicles) else "No vehicle owned now",
             f"Home dealer: {row.home_dealer_name}"
             if not fmt.is_missing(row.home_dealer_name)
-            else "No home dealer"
+            else "No home dealer",
+        ]
+        context = [
+            f"Matched on {matched}",
+            fmt.label(fmt.CONSENT_LABELS, row.marketing_consent),
+            f"Last seen {fmt.day(row.last_seen_date)}",
+            f"Customer since {fmt.day(row.first_seen_date)}",
+        ]
+        st.markdown(
+            " · ".join(fmt.literal(fact) for fact in facts if fact and fact != "—")
+            + "  \n:small[:gray["
+            + fmt.literal(" · ".join(context))
+            + "]]"
         )
-        visit_col.markdown(f"Last seen {fmt.day(row.last_seen_date)}")
-        visit_col.caption(f"Customer since {fmt.day(row.first_seen_date)}")

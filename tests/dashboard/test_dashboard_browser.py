@@ -131,6 +131,10 @@ def test_search_then_profile_draws_the_customers_timeline(page, scenario: Scenar
     box.press("Enter")
     link = page.locator('[data-testid="stPageLink"] a', has_text="Thibodeau").first
     link.wait_for()
+    # A card's facts are Markdown with the data's punctuation escaped: shown as typed, with
+    # no backslash left on screen.
+    facts = page.locator('[data-testid="stMarkdownContainer"]', has_text="Matched on name").first
+    assert "\\" not in facts.inner_text() and "similar" in facts.inner_text()
     shoot(page, "search")
     link.click()
     page.wait_for_url("**/profile?customer_id=*")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import html
 from datetime import date
 
 import pandas as pd
 import pytest
+from markdown_it import MarkdownIt
 
 from dashboard import format as fmt
 from dashboard.lookup import parse
@@ -83,3 +85,18 @@ def test_the_cli_audience_targets_the_marts_dealers_and_brands():
 def test_in_market_filters_need_a_dealer():
     with pytest.raises(ValueError, match="dealer"):
         audience_query(min_score=50)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "*Bob* [x](javascript:alert(1))",
+        ":red[alarm] $1 + $2",
+        "C:\\dir\\ # _under_ `code`",
+        "Côté-Lévesque Jr.",
+    ],
+)
+def test_data_in_markdown_is_escaped_so_it_shows_as_typed(text: str):
+    shown = MarkdownIt().renderInline(fmt.literal(text))
+    assert "<" not in shown.replace("&lt;", "")  # no emphasis, link or code element
+    assert html.unescape(shown) == text

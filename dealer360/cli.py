@@ -282,6 +282,9 @@ def dashboard(
         # A served dashboard is not being edited: watching the sources costs a walk over
         # every loaded module after each page run (~7 % of the server's CPU under load).
         "--server.fileWatcherType", "none",
+        # Pages never rely on "magic" (a bare expression drawn as if st.write'd), and without
+        # it compiling a page skips an AST rewrite of the whole file.
+        "--runner.magicEnabled", "false",
     ]  # fmt: skip
     try:
         raise typer.Exit(subprocess.call(command))

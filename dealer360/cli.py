@@ -252,6 +252,18 @@ def grant_sharing(
 
 @app.command()
 @friendly_errors
+def revoke(
+    role: Annotated[str, typer.Argument(help="The role `dealer360 grant` printed.")],
+) -> None:
+    """Drop a login role `dealer360 grant` created: its URL stops working at once."""
+    from dealer360 import access, db
+
+    access.revoke(db.connect_checked(), role)
+    print(f"role {role} revoked")
+
+
+@app.command()
+@friendly_errors
 def dashboard(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
     host: Annotated[

@@ -459,3 +459,25 @@ def test_role_names_are_safe_and_bounded() -> None:
     assert access.role_name("dealer360", "dealer", "TOY-LAV") == "dealer360_dealer_toy_lav"
     long = access.role_name("d" * 40, "dealer", "X" * 40)
     assert len(long) == 63 and long != access.role_name("d" * 40, "dealer", "X" * 39 + "Y")
+
+
+def test_revoke_drops_a_granted_role_and_its_url_stops_working(
+    group: Group, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    granted = access.grant_oem(group.engine, "Volkswagen")
+    assert read(granted.url, "select 1")
+    monkeypatch.setenv("DATABASE_URL", group.url.render_as_string(hide_password=False))
+    result = runner.invoke(app, ["revoke", granted.role])
+    assert result.exit_code == 0, result.output
+    with pytest.raises(sa.exc.OperationalError):
+        read(granted.url, "select 1")
+    with group.engine.connect() as conn:
+        assert not conn.scalar(
+            sa.text("select count(*) from pg_roles where rolname = :r"), {"r": granted.role}
+        )
+        assert not conn.scalar(
+            sa.text("select count(*) from access.roles where role_name = :r"), {"r": granted.role}
+        )
+    again = runner.invoke(app, ["revoke", granted.role])
+    assert again.exit_code == 1 and "No role named" in again.output
+    assert "Traceback" not in again.output

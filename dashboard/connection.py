@@ -14,14 +14,15 @@ import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
 from psycopg.types.numeric import FloatLoader
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from dealer360 import db
 
 
 def _numerics_as_floats(dbapi_connection, _record) -> None:
     """numeric columns (money) arrive as floats, not Decimal objects: the pages only chart and
-    format them, and converting every column of every result cost more than the query."""
+    format them, and converting them afterwards took 8 % of a profile's server time under
+    load, more than executing its queries (py-spy, benchmarks/dashboard_load.py)."""
     dbapi_connection.adapters.register_loader("numeric", FloatLoader)
 
 
@@ -44,15 +45,10 @@ def engine() -> Engine:
     )
 
 
-def frame(conn: Connection, sql: str, params: dict) -> pd.DataFrame:
-    """One parameterized query on an open connection (never string-formatted SQL)."""
-    return pd.read_sql_query(sa.text(sql), conn, params=params)
-
-
 def read(sql: str, **params) -> pd.DataFrame:
-    """Run one parameterized query and return its rows."""
+    """Run one parameterized query (never string-formatted SQL) and return its rows."""
     with engine().connect() as conn:
-        return frame(conn, sql, params)
+        return pd.read_sql_query(sa.text(sql), conn, params=params)
 
 
 def read_row(sql: str, **params) -> dict | None:

@@ -29,19 +29,17 @@ import psutil
 import pytest
 import sqlalchemy as sa
 import streamlit as st
+from dashboard_apptest import open_page
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st_
 from sqlalchemy.engine import URL, Engine
-from streamlit.testing.v1 import AppTest
 
-import dashboard
 from dashboard import lookup, queries
 from dealer360 import db
 from ingest import load_file
 from ingest.contract import BLANKS
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = Path(dashboard.__file__).with_name("app.py")
 
 DROP_FILES = "'; drop table raw.files; --"
 BOBBY = "Robert'); DROP TABLE marts.customers;--"
@@ -204,17 +202,6 @@ def test_an_email_search_is_an_exact_match(hostile_db: Engine):
         )
     assert customer_of_sale(hostile_db, 1)["customer_id"] in holders
     assert set(search(email(1).upper())["customer_id"]) == holders
-
-
-def open_page(page: str, **query: str) -> AppTest:
-    st.cache_data.clear()
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.switch_page(f"views/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 @pytest.mark.slow

@@ -624,10 +624,10 @@ PANELS = {
 
 @st.fragment
 def panels(customer_id: str, timeline: pd.DataFrame, dealer_names: dict[str, str]) -> None:
-    """Only the open tab's panel runs: a fleet's garage draws dozens of charts, and computing
-    all four panels on every profile was most of what 20 concurrent users waited for
-    (benchmarks/dashboard_load.py). Switching tabs reruns this fragment, not the page, and
-    `?section=` in the URL keeps the open tab when a link is shared."""
+    """Only the open tab's panel runs (st.tabs alone computes every panel and hides all but
+    one in the browser; a fleet's garage draws dozens of charts). Switching tabs reruns this
+    fragment, not the page, and `?section=` in the URL keeps the open tab when a link is
+    shared."""
     tabs = st.tabs(list(PANELS), key="section", bind="query-params")
     for tab, draw in zip(tabs, PANELS.values(), strict=True):
         if tab.open:

@@ -5,19 +5,13 @@ says so where a part needs the pipeline's role, never "permission denied"."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import parse_qs
 
 import pytest
 import sqlalchemy as sa
-import streamlit as st
+from dashboard_apptest import open_page, profile_links
 from dashboard_scenario import TEST_DEALER, Scenario
-from streamlit.testing.v1 import AppTest
 
-import dashboard
 from dealer360 import access
-
-APP = Path(dashboard.__file__).with_name("app.py")
 
 
 @pytest.fixture
@@ -29,26 +23,11 @@ def as_test_dealer(dashboard_env: Scenario, monkeypatch: pytest.MonkeyPatch) -> 
     access.revoke(dashboard_env.engine, granted.role)
 
 
-def open_page(page: str, **query: str) -> AppTest:
-    st.cache_data.clear()
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.switch_page(f"views/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def found(text: str) -> list[str]:
     at = open_page("search")
     at.text_input(key="search_text").input(text).run()
     assert not at.exception, [e.value for e in at.exception]
-    return [
-        parse_qs(link.proto.query_string)["customer_id"][0]
-        for link in at.get("page_link")
-        if "customer_id" in link.proto.query_string
-    ]
+    return profile_links(at)
 
 
 def someone_elsewhere(scenario: Scenario) -> tuple[str, str]:

@@ -2,41 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from urllib.parse import parse_qs
-
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-import streamlit as st
+from dashboard_apptest import open_page, profile_links
 from dashboard_scenario import TEST_DEALER, Scenario
 from streamlit.testing.v1 import AppTest
 
-import dashboard
 from dashboard import queries
 
-APP = Path(dashboard.__file__).with_name("app.py")
 PAGES = ["search", "profile", "opportunities", "brand_ladder", "review", "health"]
-
-
-def open_page(page: str, **query: str) -> AppTest:
-    st.cache_data.clear()  # results are cached for a minute; a test wants what it just wrote
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.switch_page(f"views/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def profile_links(at: AppTest) -> list[str]:
-    """Customer IDs of the profile links on the page, in order."""
-    return [
-        parse_qs(link.proto.query_string)["customer_id"][0]
-        for link in at.get("page_link")
-        if "customer_id" in link.proto.query_string
-    ]
 
 
 def search(text: str) -> AppTest:

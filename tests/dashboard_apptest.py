@@ -1,0 +1,34 @@
+"""Opening dashboard pages with Streamlit's AppTest, shared by the tests that do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+import dashboard
+
+APP = Path(dashboard.__file__).with_name("app.py")
+
+
+def open_page(page: str, **query: str) -> AppTest:
+    """Run the page `views/<page>.py` with these query parameters; fail on an error box."""
+    st.cache_data.clear()  # results are cached for a minute; a test wants what it just wrote
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.switch_page(f"views/{page}.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def profile_links(at: AppTest) -> list[str]:
+    """Customer IDs of the profile links on the page, in order."""
+    return [
+        parse_qs(link.proto.query_string)["customer_id"][0]
+        for link in at.get("page_link")
+        if "customer_id" in link.proto.query_string
+    ]

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dealer360 import db  # noqa: E402
-from ingest import load_inbox  # noqa: E402
+from ingest.loader import load_inbox  # noqa: E402
 
 console = Console()
 

@@ -12,6 +12,9 @@ from dashboard import pages, queries
 st.set_page_config(page_title="dealer360", page_icon="🚗", layout="wide")
 
 navigation = st.navigation(pages.navigation())
+if navigation.url_path == "" and "customer_id" in st.query_params:
+    # The dashboard's own address with `?customer_id=` is a shared profile (outputs contract).
+    st.switch_page(pages.link("profile"), query_params=st.query_params.to_dict())
 if navigation.url_path != "health" and not queries.marts_ready():
     st.title(navigation.title)
     st.info(

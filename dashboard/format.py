@@ -1,6 +1,9 @@
 """How the dashboard writes things for people: money in CAD, dates, names and labels.
 
-Pure functions, no database and no Streamlit, so they are tested on their own.
+Pure functions, no database, so they are tested on their own. Text is written by the
+functions (`money`, `day`); tables and charts get the same formats through the column
+builders (`money_column`, `date_column`, …) and the Plotly formats below, so a page never
+spells a format of its own.
 """
 
 from __future__ import annotations
@@ -9,6 +12,15 @@ import math
 from datetime import date, datetime
 
 import pandas as pd
+import streamlit as st
+
+# The same money and date formats for st.dataframe columns and Plotly charts as `money` and
+# `day` write in text: whole Canadian dollars, "Mar 5, 2024".
+_MONEY_COLUMN_FORMAT = "$%,.0f"
+_DATE_COLUMN_FORMAT = "MMM D, YYYY"
+_MOMENT_COLUMN_FORMAT = "MMM D, YYYY HH:mm"
+PLOTLY_MONEY = ",.0f"  # tickformat, with tickprefix "$"
+PLOTLY_MONEY_HOVER = "$%{y:,.0f}"
 
 SOURCE_LABELS = {
     "dealers": "Dealer list",
@@ -174,3 +186,38 @@ def evidence_level(level: object, weight: object) -> str:
     if is_missing(weight) or float(weight) == 0:
         return str(level)
     return f"{level} ({float(weight):+.1f})"
+
+
+# ---------------------------------------------------------------- st.dataframe columns
+
+
+def money_column(title: str, **options) -> st.column_config.NumberColumn:
+    """An amount in whole Canadian dollars: $12,345."""
+    return st.column_config.NumberColumn(title, format=_MONEY_COLUMN_FORMAT, **options)
+
+
+def date_column(title: str, **options) -> st.column_config.DateColumn:
+    """A date as `day` writes it: Mar 5, 2024."""
+    return st.column_config.DateColumn(title, format=_DATE_COLUMN_FORMAT, **options)
+
+
+def moment_column(title: str, **options) -> st.column_config.DatetimeColumn:
+    """A timestamp as `moment` writes it: Mar 5, 2024 14:07."""
+    return st.column_config.DatetimeColumn(title, format=_MOMENT_COLUMN_FORMAT, **options)
+
+
+def count_column(title: str, **options) -> st.column_config.NumberColumn:
+    """A whole number of things (deals, repair orders)."""
+    return st.column_config.NumberColumn(title, format="%d", **options)
+
+
+def share_column(title: str, **options) -> st.column_config.ProgressColumn:
+    """A probability or share from 0 to 1, as a bar with its percentage."""
+    return st.column_config.ProgressColumn(
+        title, format="percent", min_value=0.0, max_value=1.0, **options
+    )
+
+
+def text_column(title: str, **options) -> st.column_config.TextColumn:
+    """Free text (a description, the work done), wide by default."""
+    return st.column_config.TextColumn(title, **{"width": "large", **options})

@@ -1,6 +1,6 @@
 """The dashboard's pages: one definition for the navigation and for the links between pages.
 
-A link names its page by object, not by file: `st.page_link("views/profile.py")` resolves the
+A link names its page by object, not by file: `st.page_link("views/search.py")` resolves the
 file on disk (`os.path.realpath`) on every call, and a page of search results draws twenty
 links, which under 20 concurrent users was ~14 % of the one server process's CPU
 (benchmarks/dashboard_load.py with py-spy).
@@ -62,8 +62,17 @@ _SECTIONS: dict[str, dict[Name, dict]] = {
 }
 
 
+# A page made of panels is a package of its own, entered through its `page.py`.
+_SCRIPTS: dict[Name, str] = {"profile": "profile/page.py"}
+
+
+def script(name: Name) -> Path:
+    """The file that draws page `name`: `views/<name>.py`, or the entry of its package."""
+    return VIEWS / _SCRIPTS.get(name, f"{name}.py")
+
+
 def _page(name: Name, arguments: dict) -> st.Page:
-    return st.Page(VIEWS / f"{name}.py", **arguments)
+    return st.Page(script(name), **arguments)
 
 
 def navigation() -> dict[str, list[st.Page]]:

@@ -215,7 +215,7 @@ def events(customer_id: str) -> pd.DataFrame:
         """
         select e.event_date, e.event_type, e.dealer_code, d.dealer_name, e.brand,
                e.vin, e.model, e.model_year, e.amount, e.pay_type, e.mileage, e.source,
-               e.source_record_id, e.description
+               e.source_record_id, e.description, e.ownership_id
         from marts.customer_events as e
         left join marts.dealers as d on d.dealer_code = e.dealer_code
         where e.customer_id = :customer_id
@@ -227,11 +227,13 @@ def events(customer_id: str) -> pd.DataFrame:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def garage(customer_id: str) -> pd.DataFrame:
-    """The customer's vehicles, now and before, one row per ownership period."""
+    """The customer's vehicles, now and before, one row per ownership period, with the
+    owner's service visits in it."""
     return read(
         """
         select ownership_id, vin, make, model, model_year, owned_from, owned_to, acquired_as,
-               ended_by, manufacturer_group
+               ended_by, manufacturer_group, service_visit_count, last_service_date,
+               service_billed_amount
         from marts.vehicle_ownership
         where customer_id = :customer_id
         order by owned_to is not null, owned_from desc
@@ -386,10 +388,6 @@ def dealer_drivers(dealer_code: str) -> pd.DataFrame:
     )
 
 
-# An in-market customer "of a make": the in-market list and its campaign list share one rule.
-_DEALT_WITH_BRAND = exports.DEALT_WITH_BRAND
-
-
 @st.cache_data(ttl=TTL, show_spinner=False)
 def in_market(
     dealer_code: str,
@@ -403,7 +401,7 @@ def in_market(
     contacted; `total` and `total_contactable` count every match, not only the rows returned."""
     clauses = ["m.dealer_code = :dealer_code", "m.score >= :min_score"]
     if brand:
-        clauses.append(_DEALT_WITH_BRAND.format(customer="m.customer_id"))
+        clauses.append(exports.IN_MARKET_FOR_BRAND)
     if driver_codes:
         clauses.append("m.driver_codes ?| cast(:driver_codes as text[])")
     if contactable_only:
@@ -518,8 +516,8 @@ def ladder_flows(manufacturer_group: str) -> pd.DataFrame:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def ladder_conversion(manufacturer_group: str) -> pd.DataFrame:
-    """Per ladder step (a make below the group's top tier) and year of the next purchase:
-    how many next purchases there were and how many climbed (the mart's move_type)."""
+    """Per ladder step (the mart's is_from_ladder_step) and year of the next purchase: how
+    many next purchases there were and how many climbed (the mart's move_type)."""
     return read(
         """
         select from_brand,
@@ -527,11 +525,7 @@ def ladder_conversion(manufacturer_group: str) -> pd.DataFrame:
                count(*) as moves,
                count(*) filter (where move_type = 'climb') as climbs
         from marts.brand_ladder_moves
-        where from_manufacturer_group = :manufacturer_group
-          and from_tier < (
-              select max(to_tier) from marts.brand_ladder_moves
-              where to_manufacturer_group = :manufacturer_group
-          )
+        where from_manufacturer_group = :manufacturer_group and is_from_ladder_step
         group by from_brand, year
         order by from_brand, year
         """,

@@ -18,10 +18,8 @@ Granting again refreshes: the same privileges, exactly, and a new password.
 
 from __future__ import annotations
 
-import base64
 import functools
 import hashlib
-import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -34,7 +32,6 @@ from dealer360 import db
 from dealer360.errors import UserError
 
 MAX_IDENTIFIER_BYTES = 63  # PostgreSQL truncates longer names silently; we never let it
-SCRAM_ITERATIONS = 4096
 
 # What each kind of role may read beyond the marts. Rows are decided by policies; a table
 # listed here without a policy is one whose rows are all readable.
@@ -77,18 +74,11 @@ def role_name(database: str, kind: str, subject: str) -> str:
     return name
 
 
-def scram_verifier(password: str, salt: bytes | None = None) -> str:
-    """The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (RFC 5802, RFC 7677)."""
-    salt = salt if salt is not None else secrets.token_bytes(16)
-    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, SCRAM_ITERATIONS)
-    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
-    stored_key = hashlib.sha256(client_key).digest()
-    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
-
-    def b64(raw: bytes) -> str:
-        return base64.b64encode(raw).decode()
-
-    return f"SCRAM-SHA-256${SCRAM_ITERATIONS}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+def _scram_verifier(conn: Connection, role: str, password: str) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for `password`, computed by libpq on this
+    connection (with the server's `scram_iterations`), so the password never leaves the client."""
+    pgconn = conn.connection.driver_connection.pgconn
+    return pgconn.encrypt_password(password.encode(), role.encode(), b"scram-sha-256").decode()
 
 
 def _run(conn: Connection, statement: sql.Composable) -> None:
@@ -143,7 +133,7 @@ def _create_or_refresh_role(conn: Connection, role: str, password: str) -> None:
         )
     attributes = sql.SQL(
         "login nosuperuser nocreatedb nocreaterole noinherit noreplication nobypassrls password {}"
-    ).format(sql.Literal(scram_verifier(password)))
+    ).format(sql.Literal(_scram_verifier(conn, role, password)))
     verb = sql.SQL("alter role" if exists else "create role")
     _run(conn, sql.SQL("{} {} with {}").format(verb, sql.Identifier(role), attributes))
     # A read-only role is a member of nothing: no SET ROLE to anything wider.
@@ -213,7 +203,7 @@ def _grant(engine: Engine, kind: str, subject: str) -> Grant:
     password = secrets.token_urlsafe(24)
     with engine.begin() as conn:
         # One grant at a time per database: two refreshes at once would race on the role.
-        conn.execute(sa.text("select pg_advisory_xact_lock(360360006)"))
+        conn.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": db.LockKey.GRANTS})
         if kind == "dealer":
             subject = _pick(subject, _known_dealers(conn), "dealer code")
         else:

@@ -11,6 +11,7 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from dealer360.errors import UserError
 
@@ -30,8 +31,16 @@ grant_app = typer.Typer(
 )
 app.add_typer(grant_app, name="grant")
 
-console = Console()
-err_console = Console(stderr=True)
+
+def _console(stderr: bool = False) -> Console:
+    """The terminal's width in a terminal. A log or a pipe has no width: rich would assume 80
+    columns and cut file names and paths short, so there every line is as long as it needs."""
+    console = Console(stderr=stderr)
+    return console if console.is_terminal else Console(stderr=stderr, width=1_000_000)
+
+
+console = _console()
+err_console = _console(stderr=True)
 
 F = TypeVar("F", bound=Callable)
 
@@ -103,7 +112,19 @@ def generate(
     from generator import generate_inbox
 
     summary = generate_inbox(out, people=people, seed=seed, mess=mess, progress=True)
-    console.print(summary)
+    table = Table(title=f"Wrote {summary.out_dir}", title_justify="left")
+    for column in ("source", "files", "rows", "distinct records"):
+        table.add_column(column, justify="left" if column == "source" else "right")
+    for source, rows in summary.rows.items():
+        files, records = summary.files.get(source, 0), summary.records.get(source, 0)
+        table.add_row(source, f"{files:,}", f"{rows:,}", f"{records:,}")
+    console.print(table)
+    console.print(
+        f"{summary.people:,} people in {summary.households:,} households and"
+        f" {summary.businesses:,} businesses, dealing with {summary.dealers:,} rooftops"
+        f" (seed {summary.seed}, {summary.seconds:.1f} s); the truth, one line per record,"
+        f" is in {summary.out_dir / 'truth.csv'}."
+    )
 
 
 @app.command()
@@ -188,12 +209,13 @@ def forget(
     """Erase a person: their identifying values leave raw, resolve and the marts; their
     amounts and vehicle history stay under an anonymous key; their identifiers are
     suppressed so a file sent again does not bring them back. Audited."""
-    from dealer360 import db, privacy
+    from dealer360 import db
     from dealer360.exports import cli_actor
+    from dealer360.forget import forget_customer
 
     engine = db.connect_checked()
     db.migrate(engine)
-    result = privacy.forget_customer(engine, customer, actor=cli_actor())
+    result = forget_customer(engine, customer, actor=cli_actor())
     if result.already:
         console.print(
             f"{result.customer_id} was already forgotten on {result.already_forgotten_at:%Y-%m-%d};"
@@ -271,7 +293,6 @@ def dashboard(
     ] = "127.0.0.1",
 ) -> None:
     """Serve the Streamlit dashboard and print its address (Ctrl-C stops it)."""
-    import subprocess
     import sys
 
     import dashboard as dashboard_package
@@ -298,10 +319,37 @@ def dashboard(
         # it compiling a page skips an AST rewrite of the whole file.
         "--runner.magicEnabled", "false",
     ]  # fmt: skip
-    try:
-        raise typer.Exit(subprocess.call(command))
-    except KeyboardInterrupt:
-        raise typer.Exit(0) from None
+    raise typer.Exit(_serve(command))
+
+
+def _serve(command: list[str]) -> int:
+    """Run the server as this process's child, and stop it when this process is told to stop:
+    Ctrl-C reaches both, but SIGTERM (a service manager, `kill`) or SIGHUP (a closed terminal)
+    reaches only this one, and would leave the server running and holding its port."""
+    import signal
+    import subprocess
+    import threading
+
+    server = subprocess.Popen(command)
+    stopped = threading.Event()
+
+    def stop(*_signal) -> None:
+        if not stopped.is_set():
+            stopped.set()
+            server.terminate()
+            deadline = threading.Timer(10, server.kill)  # in case it does not stop in time
+            deadline.daemon = True
+            deadline.start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
+    while True:
+        try:
+            code = server.wait()
+        except KeyboardInterrupt:
+            stop()
+            continue
+        return 0 if stopped.is_set() else code
 
 
 if __name__ == "__main__":

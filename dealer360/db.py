@@ -16,6 +16,7 @@ import secrets
 import socket
 import subprocess
 from dataclasses import dataclass
+from enum import IntEnum, unique
 from functools import cache
 from pathlib import Path
 
@@ -33,7 +34,35 @@ DATABASE_NAME = "dealer360"
 SUPERUSER = "postgres"
 _SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
 _MIGRATIONS = Path(__file__).with_name("migrations")
-_MIGRATION_LOCK_KEY = 360_360_001
+
+
+@unique  # two members of one value would silently be one lock
+class LockKey(IntEnum):
+    """Every PostgreSQL advisory lock dealer360 takes, in one place so that no two uses
+    share a key by accident.
+
+    The values never change: a running database, or a process of an older version, may
+    hold them while a newer one starts. PostgreSQL keeps its two lock forms apart: a
+    one-key lock (one bigint) never meets a two-key lock (two integers), so a two-key
+    class below may share digits with a one-key lock without the two blocking each other.
+    A new lock takes the next free number of its form.
+    """
+
+    # Two-key locks: (class, object).
+    # (LANDING, the source's position in the contract), per transaction: one file of a
+    # source lands at a time, in order; `forget` takes every source's.
+    LANDING = 360_360
+    # (PIPELINE_RUN, hashtext(run_id)), per session: held while a `dealer360 run` lives, so
+    # a 'running' row whose lock is free belongs to a dead process.
+    PIPELINE_RUN = 360_361
+
+    # One-key locks.
+    # Per session: concurrent processes apply each migration once.
+    MIGRATION = 360_360_001
+    # Per transaction: one resolver writes resolve.* at a time; `forget` takes it too.
+    RESOLVE = 360_360_004
+    # Per transaction: one `dealer360 grant` at a time (two would race on the login role).
+    GRANTS = 360_360_006
 
 
 class DatabaseError(UserError):
@@ -303,7 +332,7 @@ def migrate(engine: Engine | None = None) -> list[str]:
     engine = engine or get_engine()
     applied_now: list[str] = []
     with engine.connect() as conn:
-        conn.execute(sa.text("select pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
+        conn.execute(sa.text("select pg_advisory_lock(:k)"), {"k": LockKey.MIGRATION})
         try:
             conn.execute(
                 sa.text(
@@ -329,7 +358,7 @@ def migrate(engine: Engine | None = None) -> list[str]:
                     )
                 applied_now.append(path.name)
         finally:
-            conn.execute(sa.text("select pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK_KEY})
+            conn.execute(sa.text("select pg_advisory_unlock(:k)"), {"k": LockKey.MIGRATION})
             conn.commit()
     return applied_now
 

@@ -34,13 +34,9 @@ AUDIENCE_COLUMNS = (
     "consent_expires_on",
 )
 
-# An in-market customer "of a make": any event of theirs (sale, service, registration, lead)
-# is of that make. The in-market list and its campaign list share it, so they count the same
-# people; `marts.in_market` has no make of its own yet.
-DEALT_WITH_BRAND = """
-    exists (select 1 from marts.customer_events as e
-            where e.customer_id = {customer} and e.brand = :brand)
-"""
+# An in-market customer "of a make" (`marts.in_market` as `m`): the mart lists the makes of
+# their events (`brands`), so the in-market list and its campaign list count the same people.
+IN_MARKET_FOR_BRAND = "m.brands @> array[cast(:brand as text)]"
 
 
 def audience_query(
@@ -74,11 +70,11 @@ def audience_query(
         if driver_codes:
             in_market_clauses.append("m.driver_codes ?| cast(:driver_codes as text[])")
             params["driver_codes"] = list(driver_codes)
+        if brand:
+            in_market_clauses.append(IN_MARKET_FOR_BRAND)
         clauses.append(
             f"exists (select 1 from marts.in_market as m where {' and '.join(in_market_clauses)})"
         )
-        if brand:
-            clauses.append(DEALT_WITH_BRAND.format(customer="a.customer_id"))
     else:
         if dealer_code:
             clauses.append("a.dealer_codes @> array[cast(:dealer_code as text)]")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from entity_resolution.records import PERSON_SOURCES
+from ingest.contract import PERSON_SOURCES
 
 CheckResult = tuple[bool, dict]
 

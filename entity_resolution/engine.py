@@ -114,7 +114,7 @@ def _contradictions(
         for name, labels in rule.levels.items():
             k = index[name]
             comp = settings.comparisons[k]
-            wanted = [comp.labels.index(label) for label in labels]
+            wanted = [comp.level_number(label) for label in labels]
             hit &= np.isin(compared.levels[:, k], wanted)
         out |= hit
     return out
@@ -127,7 +127,7 @@ def _exclusives(settings: LinkSettings, encodings: dict[str, Encoded]) -> tuple[
     for column in settings.exclusive:
         comp = next(c for c in settings.comparisons if c.columns[0] == column)
         bad_levels = [
-            comp.labels.index(label)
+            comp.level_number(label)
             for rule in settings.contradictions
             if set(rule.levels) == {comp.name}
             for label in rule.levels[comp.name]
@@ -219,6 +219,32 @@ def _random_pairs(
     return _RandomPairs(a, b, compared.levels)
 
 
+@dataclass
+class _Problem:
+    """What both passes of `link` share: the signatures, their candidate pairs compared,
+    and what the model holds fixed while it learns (contradictions, reviewers' decisions,
+    random pairs)."""
+
+    signatures: pd.DataFrame
+    candidates: Candidates
+    compared: Compared
+    encodings: dict[str, Encoded]
+    contradiction: np.ndarray  # pairs that are two people: never a link
+    apart: np.ndarray  # … whose clusters also stay apart
+    random_pairs: _RandomPairs
+    sessions: list[Session]
+    total_pairs: float
+    decided: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    exclusives: tuple[Exclusive, ...]
+
+
+@dataclass
+class _Pass:
+    params: Parameters
+    scored: Scored
+    clusters: Clusters
+
+
 def link(
     records: pd.DataFrame,
     settings: LinkSettings,
@@ -231,6 +257,9 @@ def link(
     override the model. A record named in a cannot-link decision becomes its own
     signature, so the decision can separate it from an otherwise identical record; so
     does a record identified by nothing but a name.
+
+    The model learns twice (`_learn_and_cluster`): first counting values among
+    signatures, then among the people the first pass found.
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -262,81 +291,45 @@ def link(
     t = time.perf_counter()
     encodings = encode_all(signatures, settings)
     compared = compare(signatures, candidates.left, candidates.right, settings, encodings)
+    problem = _Problem(
+        signatures=signatures,
+        candidates=candidates,
+        compared=compared,
+        encodings=encodings,
+        contradiction=_contradictions(compared, settings),
+        apart=_contradictions(compared, settings, cluster_wide_only=True),
+        random_pairs=_random_pairs(signatures, settings, encodings),
+        sessions=_sessions(signatures, candidates, settings),
+        total_pairs=_total_pairs(signatures, settings),
+        decided=_decided_pairs(record_signature, must_link, cannot_link),
+        exclusives=_exclusives(settings, encodings),
+    )
     timings["comparing"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    contradiction = _contradictions(compared, settings)
-    apart = _contradictions(compared, settings, cluster_wide_only=True)
-    random_pairs = _random_pairs(signatures, settings, encodings)
-    u = random_pairs.u(settings)
-    sessions = _sessions(signatures, candidates, settings)  # before the bits: less at once
-    compared.tf_bits = term_frequency_bits(compared.levels, candidates.left, encodings, settings, u)
-    params = estimate(
-        compared.levels,
-        compared.tf_bits,
-        settings,
-        u,
-        sessions,
-        contradiction,
-        _total_pairs(signatures, settings),
-    )
-    scored = score(compared, params, settings)
-    compared.tf_bits = _NO_TF_BITS  # `scored` keeps the columns it needs; pass 2 has its own
-    timings["scoring"] = time.perf_counter() - t
+    # Only the first pass's clusters are kept: its scores go before the second scores
+    # every pair again (not two sets at once).
+    people = _learn_and_cluster(problem, settings).clusters
+    timings["first pass"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    decided = _decided_pairs(record_signature, must_link, cannot_link)
-    exclusives = _exclusives(settings, encodings)
-    corroborated = _corroborated(scored, settings)
-    clusters = _cluster(
-        n, candidates, scored, contradiction, apart, decided, exclusives, settings, corroborated
-    )
-    timings["clustering"] = time.perf_counter() - t
-
-    # Second pass: how common a value is among *people* (first-pass clusters, built from
-    # links that do not rest on names alone), not among signatures. A firm with two
-    # hundred repair orders makes its name frequent among signatures, yet one customer
-    # carries it; two Gary Lees are two people, and their name is that much less telling.
-    # Likewise u: how often two *different* people agree, so random pairs that the first
-    # pass put in one cluster are left out, and m is learnt again against that u.
-    t = time.perf_counter()
-    del scored, corroborated  # pass 2 scores every pair again: not two sets at once
-    u = random_pairs.u(settings, clusters.labels)
-    frequency = {
-        column: _cluster_frequency(encodings[column].codes, clusters.labels)
-        for column in tf_columns(settings)
-    }
-    compared.tf_bits = term_frequency_bits(
-        compared.levels, candidates.left, encodings, settings, u, frequency
-    )
-    if settings.joint_tf:
-        _add_joint_frequency(compared, candidates, encodings, clusters.labels, frequency, settings)
-    params = estimate(
-        compared.levels,
-        compared.tf_bits,
-        settings,
-        u,
-        sessions,
-        contradiction,
-        _total_pairs(signatures, settings),
-    )
-    scored = score(compared, params, settings)
-    compared.tf_bits = _NO_TF_BITS  # `scored` keeps the columns it needs
-    clusters = _cluster(n, candidates, scored, contradiction, apart, decided, exclusives, settings)
-    _attach_followers(signatures, candidates, scored, clusters, decided, settings)
+    final = _learn_and_cluster(problem, settings, people)
     timings["second pass"] = time.perf_counter() - t
 
-    ml_left, ml_right = decided[0], decided[1]
-    sig_probability = _signature_probability(n, candidates, scored, clusters, (ml_left, ml_right))
+    clusters = final.clusters
+    ml_left, ml_right = problem.decided[0], problem.decided[1]
+    sig_probability = _signature_probability(
+        n, candidates, final.scored, clusters, (ml_left, ml_right)
+    )
     result = LinkResult(
         settings=settings,
         record_signature=record_signature,
         signatures=signatures,
         candidates=candidates,
         compared=compared,
-        scored=scored,
-        params=params,
-        contradiction=contradiction,
+        scored=final.scored,
+        params=final.params,
+        contradiction=problem.contradiction,
         clusters=clusters,
         record_cluster=clusters.labels[record_signature],
         record_probability=sig_probability[record_signature],
@@ -352,6 +345,65 @@ def link(
         time.perf_counter() - t0,
     )
     return result
+
+
+def _learn_and_cluster(
+    problem: _Problem, settings: LinkSettings, people: Clusters | None = None
+) -> _Pass:
+    """Learn m, u and the prior, score every candidate pair and cluster the confident links.
+
+    First pass (`people` None): value frequencies and u are counted among signatures, and
+    only links with evidence beyond names (not `weak_alone`) count.
+
+    Second pass, given the first pass's clusters as `people`: how common a value is among
+    *people*, not among signatures. A firm with two hundred repair orders makes its name
+    frequent among signatures, yet one customer carries it; two Gary Lees are two people,
+    and their name is that much less telling. Likewise u: how often two *different*
+    people agree, so random pairs that the first pass put in one cluster are left out,
+    and m is learnt again against that u. Signatures known by a vehicle alone then
+    follow the one cluster holding it (`_attach_followers`).
+    """
+    candidates, compared, encodings = problem.candidates, problem.compared, problem.encodings
+    labels = None if people is None else people.labels
+    u = problem.random_pairs.u(settings, labels)
+    frequency = None
+    if labels is not None:
+        frequency = {
+            column: _cluster_frequency(encodings[column].codes, labels)
+            for column in tf_columns(settings)
+        }
+    compared.tf_bits = term_frequency_bits(
+        compared.levels, candidates.left, encodings, settings, u, frequency
+    )
+    if labels is not None and settings.joint_tf:
+        _add_joint_frequency(compared, candidates, encodings, labels, frequency, settings)
+    params = estimate(
+        compared.levels,
+        compared.tf_bits,
+        settings,
+        u,
+        problem.sessions,
+        problem.contradiction,
+        problem.total_pairs,
+    )
+    scored = score(compared, params, settings)
+    compared.tf_bits = _NO_TF_BITS  # `scored` keeps the columns it needs
+    clusters = _cluster(
+        len(problem.signatures),
+        candidates,
+        scored,
+        problem.contradiction,
+        problem.apart,
+        problem.decided,
+        problem.exclusives,
+        settings,
+        _corroborated(scored, settings) if people is None else None,
+    )
+    if people is not None:
+        _attach_followers(
+            problem.signatures, candidates, scored, clusters, problem.decided, settings
+        )
+    return _Pass(params, scored, clusters)
 
 
 def _attach_followers(
@@ -452,8 +504,8 @@ def _add_joint_frequency(
     first_col, last_col = settings.joint_tf
     index = {c.name: k for k, c in enumerate(settings.comparisons)}
     k_first, k_last = index[first_col], index[last_col]
-    exact_first = settings.comparisons[k_first].labels.index("exact")
-    exact_last = settings.comparisons[k_last].labels.index("exact")
+    exact_first = settings.comparisons[k_first].level_number("exact")
+    exact_last = settings.comparisons[k_last].level_number("exact")
     first, last = encodings[first_col], encodings[last_col]
     both = (first.codes >= 0) & (last.codes >= 0)
     joint = np.full(first.codes.size, -1, dtype=np.int64)

@@ -13,9 +13,9 @@ import pyarrow.csv as pa_csv
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from entity_resolution.records import PERSON_SOURCES, raw_columns
-
-_ADVISORY_LOCK = 360_360_004  # one resolver at a time per database
+from dealer360.db import LockKey
+from entity_resolution.records import raw_columns
+from ingest.contract import PERSON_SOURCES
 
 
 def _dbapi(conn: Connection):
@@ -168,7 +168,7 @@ def read_forgotten(conn: Connection) -> pd.DataFrame:
 
 
 def lock(conn: Connection) -> None:
-    conn.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK})
+    conn.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": LockKey.RESOLVE})
 
 
 _HIGHEST_ISSUED = """

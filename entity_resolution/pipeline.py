@@ -28,6 +28,7 @@ from entity_resolution.records import person_records
 from entity_resolution.settings import (
     DEALER,
     DEALER_PREP,
+    DISPLAY_NAME_COLUMNS,
     PERSON_IDENTIFIERS,
     LinkSettings,
     PrepSettings,
@@ -133,6 +134,7 @@ _STANDARDIZED_COLUMNS = [
     "source",
     "source_record_id",
     *PERSON_IDENTIFIERS,
+    *DISPLAY_NAME_COLUMNS,
     "city",
     "vin",
     "vin_epoch",
@@ -227,7 +229,7 @@ def _write(
     everyone = pd.concat(
         [records[_STANDARDIZED_COLUMNS], pinned[_STANDARDIZED_COLUMNS]], ignore_index=True
     )
-    everyone.loc[forgotten, list(PERSON_IDENTIFIERS)] = pd.NA
+    everyone.loc[forgotten, [*PERSON_IDENTIFIERS, *DISPLAY_NAME_COLUMNS]] = pd.NA
     _write_standardized(conn, everyone, run_id)
 
     history = assignment.history

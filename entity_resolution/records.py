@@ -13,57 +13,25 @@ import pandas as pd
 from entity_resolution import standardize as std
 from entity_resolution.ownership import epochs
 from entity_resolution.settings import PrepSettings
+from ingest.contract import PERSON_SOURCES, SOURCES, Kind, Source
 
-PERSON_SOURCES = ("dealer_sales", "service_orders", "oem_registrations", "crm_leads")
+__all__ = ["PERSON_SOURCES", "person_columns", "person_records", "raw_columns"]
 
-# source → (record date column, {our name: raw column})
+
+def _person_fields(source: Source) -> dict[str, str]:
+    """Our name → the source's raw column; a VIN's validity flag rides beside it
+    (`vin_valid` → `is_vin_valid`)."""
+    fields: dict[str, str] = {}
+    for column in source.person_columns:
+        fields[column.person] = column.name
+        if column.kind is Kind.VIN:
+            fields[f"{column.person}_valid"] = column.vin_flag
+    return fields
+
+
+# source → (record date column, {our name: raw column}), from the landing contract
 _SOURCE_COLUMNS: dict[str, tuple[str, dict[str, str]]] = {
-    "dealer_sales": (
-        "deal_date",
-        {
-            "first_name": "first_name",
-            "last_name": "last_name",
-            "company": "company_name",
-            "email": "email",
-            "phone": "phone",
-            "street": "street",
-            "city": "city",
-            "postal_code": "postal_code",
-            "birth_date": "birth_date",
-            "vin": "vin",
-            "vin_valid": "is_vin_valid",
-            "trade_vin": "trade_in_vin",
-            "trade_vin_valid": "is_trade_in_vin_valid",
-        },
-    ),
-    "service_orders": (
-        "open_date",
-        {
-            "full_name": "customer_name",
-            "email": "email",
-            "phone": "phone",
-            "vin": "vin",
-            "vin_valid": "is_vin_valid",
-        },
-    ),
-    "oem_registrations": (
-        "registration_date",
-        {
-            "first_name": "owner_first_name",
-            "last_name": "owner_last_name",
-            "email": "email",
-            "phone": "phone",
-            "street": "street",
-            "city": "city",
-            "postal_code": "postal_code",
-            "vin": "vin",
-            "vin_valid": "is_vin_valid",
-        },
-    ),
-    "crm_leads": (
-        "created_at",
-        {"first_name": "first_name", "last_name": "last_name", "email": "email", "phone": "phone"},
-    ),
+    name: (SOURCES[name].record_date, _person_fields(SOURCES[name])) for name in PERSON_SOURCES
 }
 _VIN_ROLE = {
     "dealer_sales": "sale",

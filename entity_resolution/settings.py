@@ -7,6 +7,10 @@ contradiction (two different people, whatever the rest says), and the probabilit
 thresholds. The engine holds no matching rule of its own: `DEALER` resolves the dealer
 exports, `FEBRL` runs the same engine on the FEBRL benchmark with other columns.
 
+Settings are checked when built: a contradiction, `exclusive`, `weak_alone` or `joint_tf`
+naming a comparison or a level label that does not exist fails at import, with a
+sentence naming it.
+
 Thresholds are posterior probabilities, set by reasoning rather than fitted: a pair is
 linked when the model puts it at ≥ 0.95 (at most one wrong link in twenty, before
 clustering removes contradictions), and goes to a person when it is between 0.5 (more
@@ -145,9 +149,24 @@ class Comparison:
     columns: tuple[str, ...]
     levels: tuple[Level, ...]
 
+    def __post_init__(self) -> None:
+        if not self.levels:
+            raise ValueError(f"comparison {self.name!r} has no levels")
+        repeated = sorted({label for label in self.labels if self.labels.count(label) > 1})
+        if repeated:
+            raise ValueError(
+                f"comparison {self.name!r} has two levels labelled {repeated[0]!r}: a"
+                " contradiction naming it could not say which"
+            )
+
     @property
     def labels(self) -> tuple[str, ...]:
         return tuple(level.label for level in self.levels)
+
+    def level_number(self, label: str) -> int:
+        """The position of the level labelled `label`: the number `compare` gives a pair
+        that falls in it."""
+        return self.labels.index(label)
 
 
 def null_level(label: str = "missing on one side") -> Level:
@@ -247,6 +266,54 @@ class LinkSettings:
     match_threshold: float = 0.95
     review_band: tuple[float, float] = (0.5, 0.95)
     em: EMSettings = field(default_factory=EMSettings)
+
+    def __post_init__(self) -> None:
+        """Every name that refers to a comparison or to one of its levels must exist: a typo
+        in a label would otherwise silently make a contradiction match nothing."""
+        names = [c.name for c in self.comparisons]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"two comparisons are named {repeated[0]!r}")
+        known = ", ".join(repr(name) for name in names)
+        for rule in self.contradictions:
+            if not rule.levels:
+                raise ValueError(
+                    f"contradiction {rule.name!r} names no level: it would call every pair"
+                    " two people"
+                )
+            for name, labels in rule.levels.items():
+                if name not in names:
+                    raise ValueError(
+                        f"contradiction {rule.name!r} names comparison {name!r}, which these"
+                        f" settings do not have; their comparisons are: {known}"
+                    )
+                comp = self.comparison(name)
+                for label in labels:
+                    if label not in comp.labels:
+                        raise ValueError(
+                            f"contradiction {rule.name!r} names level {label!r} which"
+                            f" comparison {name!r} does not have; its levels are: "
+                            + ", ".join(repr(x) for x in comp.labels)
+                        )
+        for setting, listed in (("weak_alone", self.weak_alone), ("joint_tf", self.joint_tf)):
+            for name in listed or ():
+                if name not in names:
+                    raise ValueError(
+                        f"{setting} names comparison {name!r}, which these settings do not"
+                        f" have; their comparisons are: {known}"
+                    )
+        for name in self.joint_tf or ():
+            if "exact" not in self.comparison(name).labels:
+                raise ValueError(
+                    f"joint_tf names comparison {name!r}, which has no level labelled 'exact'"
+                )
+        fields = [c.columns[0] for c in self.comparisons]
+        for column in self.exclusive:
+            if column not in fields:
+                raise ValueError(
+                    f"exclusive names column {column!r}, which no comparison compares; the"
+                    " compared fields are: " + ", ".join(repr(f) for f in fields)
+                )
 
     def comparison(self, name: str) -> Comparison:
         return next(c for c in self.comparisons if c.name == name)
@@ -360,6 +427,10 @@ PERSON_IDENTIFIERS = (
     "street",
     "postal_code",
 )
+
+# A free-text name's parts as typed (standardize.display_name_parts), kept beside the
+# identifiers for dbt to show, so the name is split once; personal data, blanked when forgotten.
+DISPLAY_NAME_COLUMNS = ("first_name_display", "last_name_display")
 
 DEALER = LinkSettings(
     link_type="dedupe",

@@ -12,11 +12,14 @@ import re
 from collections.abc import Callable
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import phonenumbers
 from unidecode import unidecode
+
+from ingest.vin import vins_are_valid
 
 GENERATIONAL_SUFFIXES = {
     "jr": "jr",
@@ -31,16 +34,14 @@ GENERATIONAL_SUFFIXES = {
 }
 _TITLES = {"mr", "mrs", "ms", "miss", "dr", "m", "mme", "mlle", "me", "monsieur", "madame"}
 
-# Local parts people type when a customer declines to give an address. The data-driven
-# check in `shared_values` catches the ones not listed here.
-_PLACEHOLDER_LOCAL = re.compile(
-    r"^(no|none|non|nomail|noemail|noemails|nomails|noreply|no-reply|donotreply|"
-    r"aucun|aucune|pas|pasdecourriel|pasdemail|pasdecourriel|refuse|refused|declined|"
-    r"na|n/a|nil|null|unknown|inconnu|test|xxx+|x|email|courriel|customer|client)$"
+# What people type when a customer declines to give an e-mail or a phone: one list, the dbt
+# seed that int_person_records reads too. The data-driven check in `shared_values` catches
+# the ones not listed there.
+PLACEHOLDER_CONTACTS = (
+    Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "placeholder_contacts.csv"
 )
 _EMAIL = re.compile(r"^[a-z0-9._%+'-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$")
 _POSTAL = re.compile(r"^[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z]\d[ABCEGHJ-NPRSTV-Z]\d$")
-_VIN = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
 
 # Street words and their one spelling; keys are compared after accents and dots are gone.
 STREET_WORDS = {
@@ -359,15 +360,63 @@ def standardize_names(
         la = la.where(~free, parsed["last"].reindex(index))
         suffix = suffix.fillna(suffix_full.reindex(index))
     f, la = unswap_by_majority(f, la)
+    display = pd.DataFrame({"first_name": empty, "last_name": empty}, index=index, dtype="string")
+    if full is not None:
+        display = display_name_parts(full.where(free), f, la)
     return pd.DataFrame(
         {
             "first_name": f,
             "first_name_key": first_name_key(f),
             "last_name": la,
             "suffix": suffix,
+            "first_name_display": display["first_name"],
+            "last_name_display": display["last_name"],
         },
         index=index,
     )
+
+
+def display_name_parts(full: pd.Series, first: pd.Series, last: pd.Series) -> pd.DataFrame:
+    """The words of a free-text name as typed (`TREMBLAY`, `Côté-St-Pierre`) that its split
+    (`first`, `last`: standardized, as `standardize_names` gives them) put in each part.
+
+    People read the name as the customer wrote it; the split is decided once, here, so
+    nothing downstream splits `LAST, FIRST` again. A word is matched through its cleaned
+    form, so titles and suffixes drop out; a split the words cannot show (not expected)
+    gives the standardized part in title case.
+    """
+    frame = pd.DataFrame({"full": full, "first": first, "last": last}).astype("string")
+    keys = frame.dropna(subset=["full"]).drop_duplicates()
+    shown = [
+        _display_one(text, None if pd.isna(f) else f, None if pd.isna(la) else la)
+        for text, f, la in keys.itertuples(index=False)
+    ]
+    keys = keys.assign(
+        first_name=pd.Series([p[0] for p in shown], index=keys.index, dtype="string"),
+        last_name=pd.Series([p[1] for p in shown], index=keys.index, dtype="string"),
+    )
+    out = frame.merge(keys, on=["full", "first", "last"], how="left")
+    return out[["first_name", "last_name"]].set_axis(full.index).astype("string")
+
+
+def _display_one(text: str, first: str | None, last: str | None) -> tuple[str | None, str | None]:
+    words = [w.strip(".") for w in text.replace(",", " ").split()]
+    cleaned = [_strip_name_one(_clean_name_one(w) or "")[0] if w else None for w in words]
+    named = [k for k, c in enumerate(cleaned) if c]
+    for start in range(len(named)):
+        for stop in range(start + 1, len(named) + 1):
+            run = named[start:stop]
+            rest = named[:start] + named[stop:]
+            if " ".join(cleaned[k] for k in run) == (first or "") and " ".join(
+                cleaned[k] for k in rest
+            ) == (last or ""):
+                return (
+                    " ".join(words[k] for k in run) or None,
+                    " ".join(words[k] for k in rest) or None,
+                )
+    if first is None and last is not None and " ".join(cleaned[k] for k in named) == last:
+        return None, " ".join(words[k] for k in named)
+    return (first.title() if first else None, last.title() if last else None)
 
 
 def first_name_key(first: pd.Series) -> pd.Series:
@@ -449,11 +498,12 @@ def standardize_phone(s: pd.Series) -> pd.Series:
         digits = re.sub(r"\D", "", text)
         if len(digits) == 11 and digits[0] == "1":
             digits = digits[1:]
-        if len(digits) != 10:
+        if len(digits) != 10 or digits in placeholders["phone"]:
             return None
         ok = digits[3] not in "01" and _valid_area_code(digits[:3])
         return f"+1{digits}" if ok else None
 
+    placeholders = placeholder_contacts()
     return _map_unique(s, one)
 
 
@@ -468,14 +518,23 @@ def standardize_email(s: pd.Series) -> pd.Series:
         if not _EMAIL.match(out):
             return None
         local, domain = out.split("@", 1)
-        if _PLACEHOLDER_LOCAL.match(local) or _PLACEHOLDER_DOMAIN.match(domain):
+        if local in placeholders["email_local_part"]:
+            return None
+        if domain.split(".", 1)[0] in placeholders["email_domain"]:
             return None
         return out
 
+    placeholders = placeholder_contacts()
     return _map_unique(s, one)
 
 
-_PLACEHOLDER_DOMAIN = re.compile(r"^(no-?e?mail|none|aucun|example|test)\.")
+@cache
+def placeholder_contacts() -> dict[str, frozenset[str]]:
+    """Channel (email_local_part, email_domain: a domain's first label, phone: 10 digits)
+    → the placeholders typed on it, from the seed `placeholder_contacts.csv`."""
+    table = pd.read_csv(PLACEHOLDER_CONTACTS, dtype=str, keep_default_na=False)
+    values = {c: frozenset(v.str.lower()) for c, v in table.groupby("channel")["value"]}
+    return {c: values.get(c, frozenset()) for c in ("email_local_part", "email_domain", "phone")}
 
 
 def _postal_one(value: str) -> str | None:
@@ -537,36 +596,6 @@ def split_street(street: pd.Series) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- vehicles and dates
 
-_VIN_VALUES = {
-    **{str(d): d for d in range(10)},
-    **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
-    **dict(zip("JKLMN", range(1, 6), strict=True)),
-    "P": 7,
-    "R": 9,
-    **dict(zip("STUVWXYZ", range(2, 10), strict=True)),
-}
-_VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
-
-
-_VIN_TABLE = np.zeros(256, dtype=np.int64)
-for _char, _value in _VIN_VALUES.items():
-    _VIN_TABLE[ord(_char)] = _value
-
-
-def vins_valid(vins: np.ndarray) -> np.ndarray:
-    """17 characters without I/O/Q, and a right check digit for North-American VINs."""
-    vins = np.asarray(vins, dtype=object)
-    shaped = np.array([bool(_VIN.match(v)) for v in vins], dtype=bool)
-    out = np.zeros(vins.size, dtype=bool)
-    if not shaped.any():
-        return out
-    chars = np.frombuffer("".join(vins[shaped]).encode("ascii"), dtype=np.uint8).reshape(-1, 17)
-    total = (_VIN_TABLE[chars] * np.asarray(_VIN_WEIGHTS)).sum(axis=1) % 11
-    expected = np.where(total == 10, ord("X"), total + ord("0"))
-    north_american = np.isin(chars[:, 0], np.frombuffer(b"12345", dtype=np.uint8))
-    out[shaped] = ~north_american | (chars[:, 8] == expected)
-    return out
-
 
 def standardize_vin(s: pd.Series, is_valid: pd.Series | None = None) -> pd.Series:
     """Upper-case VIN, or <NA> when it fails validation (an invalid VIN is not evidence).
@@ -577,7 +606,7 @@ def standardize_vin(s: pd.Series, is_valid: pd.Series | None = None) -> pd.Serie
     out = s.astype("string").str.upper().str.replace(r"[\s-]", "", regex=True)
     out = out.mask(out == "")
     uniq = out.dropna().unique()
-    own = pd.Series(vins_valid(np.asarray(uniq, dtype=object)), index=uniq)
+    own = pd.Series(vins_are_valid(list(uniq)), index=uniq)
     valid = out.map(own).astype("boolean").fillna(False).astype(bool)
     if is_valid is not None:
         flag = is_valid.astype("string").str.lower()

@@ -13,21 +13,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from generator.contract import COLUMNS, PERSON_SOURCES
 from generator.sampling import chance, choice
+from ingest.contract import SOURCES
 
 BAD_DATES = ("2023-13-45", "03/04/2021", "31-12-2020", "2019-02-30", "N/D")
 BAD_NUMBERS = ("12 500,00 $", "N/A", "abc", "-", "deux mille")
 # Columns a broken row may damage per source: (required column to blank, date, number).
 DAMAGE = {
-    "dealer_sales": (("deal_date", "vin"), ("deal_date",), ("sale_price", "term_months")),
+    "dealer_sales": (
+        ("deal_date", "vin"),
+        ("deal_date",),
+        ("sale_price", "term_months", "amount_financed"),
+    ),
     "service_orders": (
         ("open_date", "vin"),
         ("open_date",),
         ("mileage", "labor_amount", "total_amount"),
     ),
     "oem_registrations": (("registration_date", "vin", "brand"), ("registration_date",), ()),
-    "crm_leads": (("created_at",), ("created_at",), ()),
+    "crm_leads": (("created_at",), ("created_at",), ("cost_amount",)),
+    "oem_recalls": (("issued_date", "vin"), ("issued_date",), ()),
 }
 EXTRAS = {
     "dealers": ("website",),
@@ -35,8 +40,8 @@ EXTRAS = {
     "service_orders": ("advisor", "technician"),
     "oem_registrations": ("selling_dealer", "model"),
     "crm_leads": ("campaign", "assigned_to"),
+    "oem_recalls": ("model", "model_year"),
 }
-SOURCES = ("dealers", *PERSON_SOURCES)
 
 
 def break_rows(
@@ -96,15 +101,16 @@ class InboxWriter:
 
     def source(self, source: str, frame: pd.DataFrame, style: pd.DataFrame) -> None:
         """Write a rendered source (or a part of one: parts must not share files)."""
-        self._truth.append(
-            pd.DataFrame(
-                {
-                    "source": source,
-                    "source_record_id": frame["_srid"],
-                    "person_id": frame["_person"],
-                }
+        if SOURCES[source].is_person_source:
+            self._truth.append(
+                pd.DataFrame(
+                    {
+                        "source": source,
+                        "source_record_id": frame["_srid"],
+                        "person_id": frame["_person"],
+                    }
+                )
             )
-        )
         frame, broken = break_rows(self.rng, source, frame, self.bad_rows)
         for counter, value in ((self.records, len(frame)), (self.broken, broken)):
             counter[source] = counter.get(source, 0) + value
@@ -152,7 +158,7 @@ def _file_columns(source: str, style: pd.Series) -> list[str]:
     extras = EXTRAS[source]
     chosen = [extras[0]] if style["extra_a"] else []
     chosen += [extras[1]] if style["extra_b"] and len(extras) > 1 else []
-    columns = list(COLUMNS[source]) + chosen
+    columns = list(SOURCES[source].column_names) + chosen
     order = np.random.default_rng(int(style["order_seed"])).permutation(len(columns))
     return [columns[i] for i in order]
 

@@ -14,6 +14,7 @@ from generator.dealers import pick_dealers
 from generator.events import build_events
 from generator.export import InboxWriter
 from generator.people import PhoneBook, build_people
+from generator.recalls import build_recalls
 from generator.reference import load
 from generator.render import Renderer
 from generator.vehicles import build_catalog, simulate
@@ -53,7 +54,7 @@ def generate_inbox(
 ) -> GenerationSummary:
     """Write a realistic, messy inbox for `people` individuals (plus ~4 % businesses).
 
-    Writes `out_dir/<source>/*.csv` for the five landing sources (deleting CSVs a previous
+    Writes `out_dir/<source>/*.csv` for the six landing sources (deleting CSVs a previous
     run left there), `out_dir/truth.csv` (source, source_record_id, person_id) and
     `out_dir/truth_people.csv` (household, role, business owner of each person_id).
 
@@ -70,6 +71,8 @@ def generate_inbox(
     started = time.perf_counter()
     out_dir = Path(out_dir)
     rng = np.random.default_rng(seed)
+    # The contract's later columns draw from their own stream (see Renderer.round2).
+    round2 = rng.spawn(1)[0]
     ref = load()
     with _stages(progress) as stage:
         stage("dealers and people")
@@ -81,9 +84,12 @@ def generate_inbox(
         acquisitions = simulate(rng, world, catalog)
         stage("deals, repair orders, registrations, leads")
         events = build_events(rng, ref, world, catalog, acquisitions)
+        events["oem_recalls"] = build_recalls(
+            round2, catalog, acquisitions, events["service_orders"]
+        )
         stage("typing it in and writing files")
         del acquisitions
-        renderer = Renderer(rng, ref, world, catalog, mess)
+        renderer = Renderer(rng, ref, world, catalog, mess, round2)
         writer = InboxWriter(rng, out_dir, bad_rows=bad_rows, reexports=reexports)
         writer.dealers(renderer.dealer_list())
         for source, render in (
@@ -91,6 +97,7 @@ def generate_inbox(
             ("service_orders", renderer.service_orders),
             ("oem_registrations", renderer.oem_registrations),
             ("crm_leads", renderer.crm_leads),
+            ("oem_recalls", renderer.oem_recalls),
         ):
             # Repair orders are most of the volume: one rooftop at a time keeps memory flat.
             todo = events.pop(source)

@@ -14,15 +14,27 @@ import numpy as np
 import pandas as pd
 
 from generator import mess as m
-from generator.contract import KEYS
 from generator.people import People
 from generator.reference import Reference
 from generator.sampling import YEAR, chance, choice, iso_dates, shared_text, year_of
 from generator.vehicles import Catalog
 from generator.vin import typo as vin_typo
+from ingest.contract import SOURCES
 
 _SUFFIX = re.compile(r"(?i),?\s+(inc\.?|ltée|ltee|ltd\.?|enr\.?)$")
 CAMPAIGNS = ("", "Google Ads", "Facebook", "Infolettre", "Salon de l'auto", "AutoHebdo", "Kijiji")
+# Third-party lead vendors: share of third-party leads, and what one lead costs ($).
+LEAD_VENDORS = (
+    ("AutoTrader", 0.3, (15, 40)),
+    ("CarGurus", 0.25, (25, 60)),
+    ("Kijiji Autos", 0.2, (10, 30)),
+    ("Carpages", 0.1, (8, 20)),
+    ("Unhaggle", 0.1, (50, 90)),
+    ("CarCostCanada", 0.05, (30, 60)),
+)
+PROVINCES = {"ON": "Ontario", "NB": "New Brunswick", "AB": "Alberta", "BC": "British Columbia"}
+# Lease residual value as a share of the price, by term in months (longer: less left).
+RESIDUALS = ((36, 0.58), (48, 0.5), (60, 0.42))
 # How a service writer types a customer: by file habit, sometimes differently.
 SERVICE_NAMES = (
     lambda first, last: f"{last}, {first}",
@@ -42,8 +54,13 @@ class Renderer:
         people: People,
         cat: Catalog,
         mess: float,
+        round2: np.random.Generator | None = None,
     ):
         self.rng = rng
+        # Draws for the columns added to the contract later (financing, lead vendors, legal
+        # entities) come from their own stream, so the columns that were there before come
+        # out of a seed as they always did.
+        self.round2 = round2 if round2 is not None else rng.spawn(1)[0]
         self.ref = ref
         self.people = people
         self.cat = cat
@@ -266,7 +283,7 @@ class Renderer:
         extras: dict[str, np.ndarray],
     ) -> pd.DataFrame:
         out = pd.DataFrame({**columns, **extras})
-        out["_srid"] = _join(out, KEYS[source])
+        out["_srid"] = _join(out, SOURCES[source].key)
         out["_person"] = self.people.entities["person_id"].to_numpy()[person]
         out["_file"] = pd.Categorical(files)
         return out
@@ -345,6 +362,7 @@ class Renderer:
             "payment_type": sales["payment"].to_numpy(),
             "term_months": np.where(term > 0, shared_text(term), "").astype(object),
             "trade_in_vin": self.vins(sales["trade_in_vin"].to_numpy()),
+            **self.financing(sales),
         }
         stock = (
             np.where(sales["condition"].to_numpy() == "new", "N", "U")
@@ -408,6 +426,7 @@ class Renderer:
             "parts_amount": _money(parts),
             "total_amount": _money(labor + parts),
             "description": text,
+            "recall_campaign": self.campaigns(ro["recall"].to_numpy()),
         }
         extras = {
             "advisor": self.staff_names(d + 100),
@@ -518,6 +537,7 @@ class Renderer:
             "interest_make": m.blank(leads["interest_make"].to_numpy(), self.slip(n, 0.03)),
             "interest_model": model,
             "status": leads["status"].to_numpy(),
+            **self.lead_vendors(leads, st),
         }
         extras = {
             "campaign": choice(rng, CAMPAIGNS, n),
@@ -537,9 +557,141 @@ class Renderer:
                 "phone": m.format_phones(
                     self.rng, d["phone"].to_numpy(), np.ones(len(d), int), 0.0
                 ),
+                "legal_entity": self.legal_entities(),
                 "website": d["website"].to_numpy(),
             }
         )
+
+    def oem_recalls(self, recalls: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The manufacturers' campaign files: one per brand, one row per VIN covered."""
+        recalls = recalls.reset_index(drop=True)
+        n = len(recalls)
+        makes = self.cat.makes.set_index("make")
+        files = (makes["oem_feed"].reindex(recalls["make"]).to_numpy() + "_recalls.csv").astype(
+            object
+        )
+        styles = self.styles(files)
+        st = self.per_row(files, styles)
+        remedy = recalls["remedy"].to_numpy().astype(object)
+        spelled = chance(self.round2, n, 0.15 * self.mess)
+        remedy = np.where(spelled & (remedy == "Y"), "yes", remedy)
+        remedy = np.where(spelled & (remedy == "N"), "no", remedy).astype(object)
+        out = pd.DataFrame(
+            {
+                "brand": recalls["make"].to_numpy(),
+                "campaign_id": recalls["campaign_id"].to_numpy(),
+                "vin": recalls["vin"].to_numpy(),
+                "issued_date": iso_dates(recalls["issued"].to_numpy()),
+                "description": m.upper(recalls["description"].to_numpy(), st["upper"].to_numpy()),
+                "remedy_available": remedy,
+                "model": recalls["model"].to_numpy(),
+                "model_year": shared_text(recalls["model_year"].to_numpy()),
+            }
+        )
+        out["_srid"] = _join(out, SOURCES["oem_recalls"].key)
+        out["_file"] = pd.Categorical(files)
+        return out, styles
+
+    # -- columns added in the contract's second round (drawn from `round2`) ----------------
+
+    def financing(self, sales: pd.DataFrame) -> dict[str, np.ndarray]:
+        """amount_financed, apr and monthly_payment of finance and lease deals; cash has none.
+
+        The buyer puts a down payment on the price and borrows the rest; a loan's payment is
+        the amortization of it at the APR, a lease's the depreciation to the residual value
+        plus the rent charge (APR / 2400 as money factor)."""
+        r = self.round2
+        n = len(sales)
+        price = sales["price"].to_numpy(float)
+        term = sales["term"].to_numpy().astype(np.int64)
+        payment = sales["payment"].to_numpy()
+        new = sales["condition"].to_numpy() == "new"
+        lease = payment == "lease"
+        financed = np.isin(payment, ["finance", "lease"]) & (term > 0)
+        down = np.where(chance(r, n, 0.35), 0.0, r.uniform(0.05, 0.3, n)) * price
+        amount = np.maximum(price - np.round(down / 10000) * 10000, 0)  # $100 steps, cents
+        # Rates as lenders quote them (4.99, 6.49); new cars often at a promotional 0 %.
+        u = r.uniform(0.0, 1.0, n)
+        promotional = chance(r, n, 0.25)
+        apr = np.select([lease, new], [1.5 + 5.5 * u, 1.0 + 6.0 * u], 5.5 + 4.5 * u)
+        apr = np.clip(np.round(apr * 4) / 4 - 0.01, 0.0, 9.99)
+        apr = np.where(new & ~lease & promotional, 0.0, apr)
+        months = np.maximum(term, 1)
+        rate = apr / 1200
+        growth = (1 + rate) ** months
+        with np.errstate(divide="ignore", invalid="ignore"):
+            loan = np.where(rate > 0, amount * rate * growth / (growth - 1), amount / months)
+        share = np.interp(term, [t for t, _ in RESIDUALS], [v for _, v in RESIDUALS])
+        residual = price * share
+        rent = (amount - residual) / months + (amount + residual) * apr / 2400
+        monthly = np.where(lease, rent, loan)
+        # Some DMS exports leave the rate or the payment out.
+        no_rate = financed & chance(r, n, 0.04 * self.mess)
+        no_payment = financed & chance(r, n, 0.03 * self.mess)
+        return {
+            "amount_financed": np.where(financed, _money(amount), "").astype(object),
+            "apr": np.where(financed & ~no_rate, _percent(apr), "").astype(object),
+            "monthly_payment": np.where(financed & ~no_payment, _money(monthly), "").astype(object),
+        }
+
+    def campaigns(self, campaign: np.ndarray) -> np.ndarray:
+        """The recall campaign a repair order performed, as the service writer typed it."""
+        campaign = np.asarray(campaign, dtype=object)
+        done = campaign != ""
+        return m.lower(campaign, done & chance(self.round2, len(campaign), 0.05 * self.mess))
+
+    def lead_vendors(self, leads: pd.DataFrame, st: pd.DataFrame) -> dict[str, np.ndarray]:
+        """provider and cost_amount: third-party leads come from a vendor at a price; some web
+        leads come through the manufacturer's site, a few of them for a fee."""
+        r = self.round2
+        n = len(leads)
+        source = leads["source"].to_numpy()
+        vendor = r.choice(len(LEAD_VENDORS), size=n, p=[w for _, w, _ in LEAD_VENDORS])
+        low = np.array([lo for _, _, (lo, _) in LEAD_VENDORS], dtype=float)[vendor]
+        high = np.array([hi for _, _, (_, hi) in LEAD_VENDORS], dtype=float)[vendor]
+        third = source == "third_party"
+        make = leads["interest_make"].to_numpy().astype(object)
+        oem_site = (source == "web") & (make != "") & chance(r, n, 0.3)
+        names = np.array([name for name, _, _ in LEAD_VENDORS], dtype=object)[vendor]
+        site = make + ".ca"
+        provider = np.where(third, names, np.where(oem_site, site, "")).astype(object)
+        cents = np.round(r.uniform(low, high) * 100)
+        fee = np.round(r.uniform(10, 25, n) * 100)
+        paid_site = oem_site & chance(r, n, 0.4)
+        cost = np.where(third, cents, fee)
+        recorded = (third | paid_site) & ~chance(r, n, 0.1 * self.mess)
+        return {
+            "provider": m.upper(provider, st["upper"].to_numpy()),
+            "cost_amount": np.where(recorded, _money(cost), "").astype(object),
+        }
+
+    def legal_entities(self) -> np.ndarray:
+        """The company owning each rooftop: the rooftops of one brand family in one metro
+        often belong to one company; a lone rooftop sometimes has its own numbered company;
+        the others leave it empty."""
+        r = self.round2
+        d = self.dealers
+        n = len(d)
+        out = np.full(n, "", dtype=object)
+        owners = self.ref.surnames["name"].to_numpy()
+        family = pd.Series(d["group"].astype(str) + "|" + d["metro"].astype(str)).to_numpy()
+        for key in sorted(set(family)):
+            rooftops = np.flatnonzero(family == key)
+            quebec = d["region"].to_numpy()[rooftops[0]] == "QC"
+            if len(rooftops) >= 2 and r.random() < 0.7:
+                owner = owners[int(r.integers(0, len(owners)))]
+                name = f"Groupe {owner} Automobiles inc." if quebec else f"{owner} Auto Group Ltd."
+                out[rooftops] = name
+            else:
+                numbered = rooftops[r.random(len(rooftops)) < 0.25]
+                for i in numbered.tolist():
+                    if quebec:
+                        number = f"{int(r.integers(9000, 9500))}-{int(r.integers(0, 9999)):04d}"
+                        out[i] = f"{number} Québec inc."
+                    else:
+                        province = PROVINCES.get(d["region"].to_numpy()[i], "Canada")
+                        out[i] = f"{int(r.integers(1000000, 2999999))} {province} Inc."
+        return out
 
 
 def _join(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
@@ -550,6 +702,10 @@ def _join(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
 def _money(cents: np.ndarray) -> np.ndarray:
     c = np.round(np.asarray(cents, dtype=float)).astype(np.int64).tolist()
     return np.array([f"{v // 100}.{v % 100:02d}" for v in c], dtype=object)
+
+
+def _percent(rates: np.ndarray) -> np.ndarray:
+    return np.array([f"{v:.2f}" for v in np.asarray(rates, dtype=float).tolist()], dtype=object)
 
 
 def _digits_dash(digits: np.ndarray) -> np.ndarray:

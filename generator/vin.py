@@ -1,37 +1,20 @@
-"""North-American VINs: generation with a correct check digit, and deliberate typos.
+"""VINs for the synthetic world: generated with a correct check digit, and deliberate typos.
 
-Position 9 is the check digit (49 CFR 565): letters are transliterated to digits, each
-position weighted 8,7,6,5,4,3,2,10,0,9,8,7,6,5,4,3,2, the sum taken modulo 11, 10 -> 'X'.
+Position 9 is the check digit (49 CFR 565); it is computed, and VINs are judged, by the
+one validator the loader uses (`ingest.vin`). Every generated VIN carries a correct check
+digit, also those whose first character says they are not North-American.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ingest.vin import check_characters, check_digit, is_valid_vin
+
+__all__ = ["check_digit", "make_vins", "typo", "year_code"]
+
 ALPHABET = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"  # no I, O, Q
 YEAR_CODES = "ABCDEFGHJKLMNPRSTVWXY123456789"  # position 10, 1980 = 'A', 30-year cycle
-WEIGHTS = np.array([8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2], dtype=np.int64)
-_VALUES = dict(zip("ABCDEFGH", range(1, 9), strict=True))
-_VALUES |= dict(zip("JKLMN", range(1, 6), strict=True)) | {"P": 7, "R": 9}
-_VALUES |= dict(zip("STUVWXYZ", range(2, 10), strict=True))
-_VALUES |= {str(d): d for d in range(10)}
-
-_TRANSLIT = np.zeros(128, dtype=np.int64)
-for _char, _value in _VALUES.items():
-    _TRANSLIT[ord(_char)] = _value
-
-
-def check_digit(vin: str) -> str:
-    total = sum(_VALUES.get(c, -100) * int(w) for c, w in zip(vin, WEIGHTS, strict=True))
-    remainder = total % 11
-    return "X" if remainder == 10 else str(remainder)
-
-
-def is_valid(vin: str) -> bool:
-    vin = vin.strip().upper()
-    if len(vin) != 17 or any(c not in ALPHABET for c in vin):
-        return False
-    return vin[8] == check_digit(vin)
 
 
 def year_code(model_years: np.ndarray) -> np.ndarray:
@@ -64,13 +47,17 @@ def make_vins(rng: np.random.Generator, wmis: np.ndarray, model_years: np.ndarra
 
 
 def _fill_check_digits(chars: np.ndarray) -> None:
-    remainder = (_TRANSLIT[chars] * WEIGHTS).sum(axis=1) % 11
-    chars[:, 8] = np.where(remainder == 10, ord("X"), ord("0") + remainder)
+    chars[:, 8] = check_characters(chars)
 
 
 def typo(vin: str, rng: np.random.Generator) -> str:
-    """One realistic keying error that makes the VIN fail validation."""
+    """One realistic keying error that makes the VIN fail validation.
+
+    A VIN from outside North America has no check digit to break, so its typos change
+    its length or put a letter it cannot hold."""
     kind = rng.integers(0, 5)
+    if vin[0] not in "12345":
+        kind %= 3
     if kind == 0:  # a character dropped
         pos = int(rng.integers(0, 17))
         return vin[:pos] + vin[pos + 1 :]
@@ -87,13 +74,13 @@ def typo(vin: str, rng: np.random.Generator) -> str:
         for _ in range(8):
             pos = int(rng.integers(10, 16))
             swapped = vin[:pos] + vin[pos + 1] + vin[pos] + vin[pos + 2 :]
-            if not is_valid(swapped):
+            if not is_valid_vin(swapped):
                 return swapped
     # one character mistyped, check digit no longer matches
     for _ in range(20):
         pos = int(rng.integers(11, 17))
         digit = str(int(rng.integers(0, 10)))
         wrong = vin[:pos] + digit + vin[pos + 1 :]
-        if not is_valid(wrong):
+        if not is_valid_vin(wrong):
             return wrong
     return vin[:8] + ("0" if vin[8] != "0" else "1") + vin[9:]

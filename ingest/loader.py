@@ -15,7 +15,7 @@ file's values.
 
 A row of a forgotten person (`dealer360 forget`: its source_record_id was theirs, or it
 carries an identifier on the suppression list) lands without its identifying values,
-which are removed in the staging table before anything is written (see dealer360.privacy).
+which are removed in the staging table before anything is written (see dealer360.suppression).
 """
 
 from __future__ import annotations
@@ -45,19 +45,17 @@ from rich.progress import (
 )
 from sqlalchemy.engine import Engine
 
-from dealer360 import privacy
+from dealer360.db import LockKey
 from dealer360.errors import UserError
+from dealer360.suppression import Suppression, kept_columns, load_suppression, suppression_version
 from ingest import merge
-from ingest.contract import SOURCES, Source
+from ingest.contract import PERSON_SOURCES, SOURCES, Source
 from ingest.files import Inspection, discover, inspect_bytes
 from ingest.parse import BadFile, Layout, batches, read_header, read_layout
 from ingest.summary import FileResult, LoadSummary
 
 log = logging.getLogger(__name__)
 
-# Each file's transaction takes this advisory lock, with the source as second key: two
-# loads running at once take turns file by file on a source instead of racing on its rows.
-LANDING_LOCK_KEY = 360_360
 _READ_BUFFER = 1 << 20
 
 
@@ -189,7 +187,7 @@ def _land(
         try:
             with psycopg.ClientCursor(pg) as cur:
                 layout = None
-                suppression = privacy.load_suppression(cur)
+                suppression = load_suppression(cur)
                 if _file_with_same_bytes(cur, source, file_name, inspection.sha256) != file_name:
                     layout, result.rows_read = _stage(
                         cur, path, source, inspection.sha256, on_bytes, suppression
@@ -207,7 +205,7 @@ def _land(
                         cur.execute(f"drop table {merge.STAGE}")
                         layout = None
                     if layout is None:  # its bytes were replaced in raw.files meanwhile
-                        suppression = privacy.load_suppression(cur)
+                        suppression = load_suppression(cur)
                         layout, result.rows_read = _stage(
                             cur,
                             path,
@@ -239,9 +237,9 @@ def _unchanged(cur: psycopg.Cursor, result: FileResult, same_bytes: str) -> None
         _record(cur, result)
 
 
-def _list_changed(cur: psycopg.Cursor, suppression: privacy.Suppression | None) -> bool:
+def _list_changed(cur: psycopg.Cursor, suppression: Suppression | None) -> bool:
     """Whether the suppression list changed since the file was staged."""
-    return privacy.suppression_version(cur) != (suppression.version if suppression else (0, ""))
+    return suppression_version(cur) != (suppression.version if suppression else (0, ""))
 
 
 def _stage(
@@ -250,7 +248,7 @@ def _stage(
     source: Source,
     sha256: str,
     on_bytes: Callable[[int], None] | None,
-    suppression: privacy.Suppression | None = None,
+    suppression: Suppression | None = None,
 ) -> tuple[Layout, int]:
     """COPY the file's rows, checked, into the staging table; returns its layout and rows read."""
     with path.open("rb") as handle:
@@ -284,9 +282,7 @@ def _merge(cur: psycopg.ClientCursor, layout: Layout, result: FileResult) -> Non
         "file_name": result.file_name,
         "names": list(layout.names),
         "extra_names": [layout.names[i] for i in layout.extras],
-        "kept": privacy.kept_columns(result.source)
-        if result.source in privacy.PERSON_SOURCES
-        else [],
+        "kept": kept_columns(result.source) if result.source in PERSON_SOURCES else [],
     }
     statements = merge.merge_statements(layout)
     counts = dict(zip(statements, _run(cur, statements.values(), params), strict=True))
@@ -373,7 +369,7 @@ def _reject(
 
 def _lock(cur: psycopg.Cursor, source: Source) -> None:
     cur.execute(
-        "select pg_advisory_xact_lock(%s, %s)", (LANDING_LOCK_KEY, list(SOURCES).index(source.name))
+        "select pg_advisory_xact_lock(%s, %s)", (LockKey.LANDING, list(SOURCES).index(source.name))
     )
 
 

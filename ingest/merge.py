@@ -23,9 +23,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from dealer360 import privacy
+from dealer360.suppression import (
+    ANONYMOUS_PREFIX,
+    Suppression,
+    identifying_columns,
+    identity_fields,
+    scrubbed_raw_values_sql,
+    scrubbed_reason_sql,
+)
 from ingest.checks import check, landed
-from ingest.contract import Source
+from ingest.contract import PERSON_SOURCES, Source
 from ingest.parse import Batch, Layout
 from ingest.vin import vins_are_valid
 
@@ -62,9 +69,7 @@ def copy_sql(layout: Layout) -> str:
     return f"copy {STAGE} ({columns}) from stdin (format csv)"
 
 
-def stage_rows(
-    batch: Batch, layout: Layout, suppression: privacy.Suppression | None = None
-) -> bytes:
+def stage_rows(batch: Batch, layout: Layout, suppression: Suppression | None = None) -> bytes:
     """A batch, checked, as CSV for the staging table; with a suppression list, each row
     says whether it carries a forgotten person's identifiers."""
     schema = pa.schema([(name, kind) for name, kind, _ in _stage_columns(layout)])
@@ -77,16 +82,16 @@ def stage_rows(
 
 
 def _suppressed(
-    layout: Layout, values: dict[str, pa.Array], rows: int, suppression: privacy.Suppression | None
+    layout: Layout, values: dict[str, pa.Array], rows: int, suppression: Suppression | None
 ) -> pa.Array:
-    if suppression is None or layout.source.name not in privacy.PERSON_SOURCES:
+    if suppression is None or layout.source.name not in PERSON_SOURCES:
         return pa.array(np.zeros(rows, dtype=bool))
-    fields = privacy.identity_fields(layout.source.name, values, rows)
+    fields = identity_fields(layout.source.name, values, rows)
     return pa.array(suppression.matches(fields))
 
 
 def _checked_rows(
-    batch: Batch, layout: Layout, schema: pa.Schema, suppression: privacy.Suppression | None
+    batch: Batch, layout: Layout, schema: pa.Schema, suppression: Suppression | None
 ) -> pa.Table:
     source = layout.source
     cells = batch.columns(batch.flat)
@@ -112,7 +117,7 @@ def _checked_rows(
 
 
 def _malformed_rows(
-    batch: Batch, layout: Layout, schema: pa.Schema, suppression: privacy.Suppression | None
+    batch: Batch, layout: Layout, schema: pa.Schema, suppression: Suppression | None
 ) -> pa.Table:
     """Rows set aside by the parser: their number, reason and raw values, nothing else."""
     count = len(batch.malformed)
@@ -123,7 +128,7 @@ def _malformed_rows(
         [json.dumps(values, ensure_ascii=False) for _, _, values in batch.malformed], pa.string()
     )
     suppressed = np.zeros(count, dtype=bool)
-    if suppression is not None and layout.source.name in privacy.PERSON_SOURCES:
+    if suppression is not None and layout.source.name in PERSON_SOURCES:
         suppressed = suppression.matches_raw_values(
             layout.source.name, [values for _, _, values in batch.malformed]
         )
@@ -203,13 +208,13 @@ def merge_statements(layout: Layout) -> dict[str, str]:
         else "'{}'::jsonb"
     )
     row_hash = row_hash_sql(source, "s", extra)
-    identifying = privacy.identifying_columns(source.name)
+    identifying = identifying_columns(source.name)
     scrub = ", ".join(
         [
             *(f"{c} = null" for c in identifying),
             *(f"{_extra(k)} = null" for k in range(len(layout.extras))),
-            f"raw_values = {privacy.scrubbed_raw_values_sql('s.raw_values', '%(kept)s')}",
-            f"reason = {privacy.scrubbed_reason_sql('s.reason')}",
+            f"raw_values = {scrubbed_raw_values_sql('s.raw_values', '%(kept)s')}",
+            f"reason = {scrubbed_reason_sql('s.reason')}",
         ]
     )
     by_position = {i: name for name, i in layout.positions.items()}
@@ -278,7 +283,7 @@ where s.reason is null and s.landed_hash is null
 """,
         "pin": f"""
 insert into privacy.forgotten_records (source, source_record_id, anonymous_id)
-select %(source)s, s.source_record_id, '{privacy.ANONYMOUS_PREFIX}' || left(md5(gen_random_uuid()::text), 16)
+select %(source)s, s.source_record_id, '{ANONYMOUS_PREFIX}' || left(md5(gen_random_uuid()::text), 16)
 from {STAGE} as s
 where s.is_suppressed and s.reason is null
 on conflict (source, source_record_id) do nothing

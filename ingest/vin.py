@@ -9,7 +9,9 @@ States, Canada, Mexico); elsewhere position 9 is free, so it is not checked. Let
 count in either case and blanks around the VIN are ignored.
 
 Whole columns are checked at once, as a matrix of character codes: the loader calls
-this once per batch of rows, never once per row.
+this once per batch of rows, never once per row. This is the one VIN validator: entity
+resolution validates the VINs ingest did not flag with it, and the generator computes its
+check digits with it.
 """
 
 from __future__ import annotations
@@ -52,13 +54,25 @@ def vins_are_valid(vins: pa.Array | Iterable[str | None]) -> np.ndarray:
 
 def valid_codes(codes: np.ndarray) -> np.ndarray:
     """Validity of VINs given as an (n, 17) matrix of ASCII codes, one row per VIN."""
-    values = _VALUE[codes]
-    allowed = (values >= 0).all(axis=1)
-    remainder = (values * _WEIGHTS).sum(axis=1) % 11
+    allowed = (_VALUE[codes] >= 0).all(axis=1)
     position_9 = np.where(codes[:, 8] == ord("x"), ord("X"), codes[:, 8])
-    check_digit_ok = position_9 == _CHECK_CHARACTERS[remainder]
+    check_digit_ok = position_9 == check_characters(codes)
     north_american = np.isin(codes[:, 0], _NORTH_AMERICA)
     return allowed & (check_digit_ok | ~north_american)
+
+
+def check_characters(codes: np.ndarray) -> np.ndarray:
+    """The check digit (ASCII code of 0-9 or X) each VIN of an (n, 17) matrix of ASCII
+    codes must carry in position 9; position 9 itself weighs nothing in the sum. Only
+    meaningful for VINs whose other characters are allowed."""
+    remainder = (_VALUE[codes] * _WEIGHTS).sum(axis=1) % 11
+    return _CHECK_CHARACTERS[remainder]
+
+
+def check_digit(vin: str) -> str:
+    """The check digit of a 17-character VIN (for making valid ones)."""
+    codes = np.frombuffer(vin.encode("ascii"), dtype=np.uint8).reshape(1, LENGTH)
+    return chr(check_characters(codes)[0])
 
 
 def is_valid_vin(vin: str | None) -> bool:

@@ -3,8 +3,8 @@
 import dagster as dg
 import sqlalchemy as sa
 
-from ingest import load_inbox
 from ingest.contract import SOURCES
+from ingest.loader import load_inbox
 from orchestration.resources import Dealer360
 
 MAX_QUARANTINE_RATE = 0.05

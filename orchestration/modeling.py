@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DbtCliInvocation,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 
 from dealer360 import db
 from dealer360.settings import get_settings
@@ -75,7 +81,40 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     log_path = log_dir / "dbt-last-run.log"
     context.log.info(f"dbt output goes to {log_path}")
     with log_path.open("w") as log, contextlib.redirect_stdout(log):
-        yield from dbt.cli(["build"], context=context).stream()
+        invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+        yield from invocation.stream()
+    if invocation.get_error() is not None:
+        raise dg.Failure(description=_failure_sentence(invocation, log_path))
+
+
+def _failure_sentence(invocation: DbtCliInvocation, log_path: Path) -> str:
+    """What dbt could not build, in one sentence that names the log holding dbt's output."""
+    failed = []
+    with contextlib.suppress(OSError, ValueError):
+        nodes = invocation.manifest["nodes"]
+        for result in invocation.get_artifact("run_results.json")["results"]:
+            if result["status"] not in ("error", "fail"):
+                continue
+            node = nodes.get(result["unique_id"], {})
+            kind, name = node.get("resource_type", "node"), node.get("name", result["unique_id"])
+            if kind in ("model", "seed", "snapshot"):
+                name = f"{node.get('schema')}.{name}"
+            failed.append(f"{kind} {name}: {_first_line(result.get('message'))}")
+    if not failed:  # dbt stopped before building anything: its own error messages
+        _, _, parsed = str(invocation.get_error()).partition("Errors parsed from dbt logs:")
+        failed += [_first_line(parsed)] if parsed.strip() else []
+    more = f"; and {len(failed) - 1:,} more" if len(failed) > 1 else ""
+    detail = f" ({failed[0]}{more})" if failed else ""
+    return f"dbt failed building the marts{detail}; its log is {log_path}."
+
+
+def _first_line(message: str | None) -> str:
+    """The line of a dbt message that says what went wrong: `Database Error in model x (...)`
+    is followed by the database's own words, which are the ones to show."""
+    lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
+    if len(lines) > 1 and " Error in " in lines[0]:
+        return lines[1]
+    return lines[0] if lines else "no message"
 
 
 dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)

@@ -1,7 +1,7 @@
 """`dealer360 run`: materialize every asset in this process and summarize what the database holds.
 
-The CLI and the Dagster UI share one definition of the pipeline: this module materializes the
-very assets and checks `definitions.py` gathers, recording the run in Dagster's instance
+The CLI and the Dagster UI share one definition of the pipeline: this module runs the very job
+(`dealer360_pipeline`) `definitions.py` gathers, recording the run in Dagster's instance
 (DAGSTER_HOME, default DEALER360_HOME/dagster) so it shows up in `dagster dev` too.
 """
 
@@ -24,11 +24,9 @@ from sqlalchemy.engine import Engine
 from dealer360 import db
 from dealer360.errors import UserError
 from dealer360.settings import get_settings
+from ingest.contract import SOURCES
 
 STAGES = {"land_inbox": "land", "resolve_identities": "resolve", "dbt_models": "model"}
-# A run holds the session advisory lock (_RUN_LOCK_CLASS, hashtext(run_id)) while it lives;
-# the first key is apart from landing's (360_360, source) so the two never meet.
-_RUN_LOCK_CLASS = 360_361
 INTERRUPTED = (
     "the run was interrupted before it finished (its process was killed or lost the database)"
 )
@@ -93,7 +91,7 @@ def _run_lock(engine: Engine, run_id: str) -> Iterator[None]:
     try:
         conn.execute(
             sa.text("select pg_advisory_lock(:k, hashtext(:r))"),
-            {"k": _RUN_LOCK_CLASS, "r": run_id},
+            {"k": db.LockKey.PIPELINE_RUN, "r": run_id},
         )
         conn.commit()
         yield
@@ -101,7 +99,7 @@ def _run_lock(engine: Engine, run_id: str) -> Iterator[None]:
         try:
             conn.execute(
                 sa.text("select pg_advisory_unlock(:k, hashtext(:r))"),
-                {"k": _RUN_LOCK_CLASS, "r": run_id},
+                {"k": db.LockKey.PIPELINE_RUN, "r": run_id},
             )
             conn.commit()
         except sa.exc.DBAPIError:
@@ -118,7 +116,7 @@ def _mark_interrupted_runs(engine: Engine) -> list[str]:
             sa.text("select run_id from raw.pipeline_runs where status = 'running'")
         ).all()
         for run_id in running:
-            lock = {"k": _RUN_LOCK_CLASS, "r": run_id}
+            lock = {"k": db.LockKey.PIPELINE_RUN, "r": run_id}
             if not conn.scalar(sa.text("select pg_try_advisory_lock(:k, hashtext(:r))"), lock):
                 continue  # alive: its process still holds the lock
             conn.execute(
@@ -146,8 +144,6 @@ def _stage_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float
 
 
 def _database_figures(engine: Engine, summary: PipelineSummary, since: datetime) -> None:
-    from ingest.contract import SOURCES
-
     with engine.connect() as conn:
         summary.files = [
             dict(row._mapping)
@@ -179,8 +175,46 @@ def _database_figures(engine: Engine, summary: PipelineSummary, since: datetime)
                 summary.marts[table] = conn.scalar(sa.text(f"select count(*) from {table}"))
 
 
+def _failure_sentence(result: dg.ExecuteInProcessResult) -> str:
+    """Why the run failed, one sentence per failed stage, each naming the log to open: a stage
+    that explains itself (dbt names its own log) is quoted; any other failure is kept whole,
+    traceback included, in DEALER360_HOME/logs/last-failed-run.log."""
+    log_path = get_settings().home / "logs" / "last-failed-run.log"
+    sentences, details = [], []
+    for event in result.all_events:
+        data = event.event_specific_data
+        if event.event_type_value != "STEP_FAILURE" or data is None:
+            continue
+        if data.user_failure_data and data.user_failure_data.description:
+            sentences.append(data.user_failure_data.description)
+            continue
+        stage = STAGES.get(event.step_key, event.step_key)
+        error = data.error
+        while error and error.cls_name == "DagsterExecutionStepExecutionError" and error.cause:
+            error = error.cause  # Dagster's wrapper around the stage's own exception
+        if error is None:
+            what = "no message"
+            details.append(f"{event.step_key}: {event.message}")
+        else:
+            # "package.module.SomeError: what went wrong" → "SomeError: what went wrong"
+            line = error.message.strip().splitlines()[0]
+            where, _, rest = line.partition(": ")
+            cls_name = error.cls_name or ""
+            what = f"{cls_name}: {rest}" if cls_name and where.endswith(cls_name) else line
+            details.append(f"{event.step_key}\n{data.error.to_string()}")
+        sentences.append(f"the {stage} stage failed ({what}); its log is {log_path}.")
+    if not sentences:
+        sentences.append(f"the pipeline failed; its log is {log_path}.")
+        details += [e.message or "" for e in result.all_events if e.is_failure] or ["no message"]
+    if details:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_text("\n\n".join(details) + "\n")
+    return " ".join(sentences)
+
+
 def run_pipeline(inbox: Path, *, progress: bool = False) -> PipelineSummary:
     """Land `inbox`, resolve identities and build every mart; never raises for bad input files."""
+    from orchestration.automation import pipeline_job
     from orchestration.definitions import ASSETS, CHECKS, RESOURCES
     from orchestration.resources import Dealer360
 
@@ -197,12 +231,18 @@ def run_pipeline(inbox: Path, *, progress: bool = False) -> PipelineSummary:
             _record_run(engine, run_id, "running")
 
             instance = dagster_instance()
-            result = dg.materialize(
-                assets=[*ASSETS, *CHECKS],
+            # The job `definitions.py` schedules, with this inbox: the run is recorded under
+            # its name, as a scheduled or sensor-launched one is.
+            job = dg.Definitions(
+                assets=ASSETS,
+                asset_checks=CHECKS,
+                jobs=[pipeline_job],
                 resources={
                     **RESOURCES,
                     "dealer360": Dealer360(inbox=str(inbox.resolve()), progress=progress),
                 },
+            ).resolve_job_def(pipeline_job.name)
+            result = job.execute_in_process(
                 instance=instance,
                 raise_on_error=False,
                 run_config={"loggers": {"console": {"config": {"log_level": _console_level()}}}},
@@ -216,15 +256,7 @@ def run_pipeline(inbox: Path, *, progress: bool = False) -> PipelineSummary:
                 if not e.passed
             ]
             if not result.success:
-                failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-                summary.error = (
-                    "; ".join(
-                        f"{e.step_key}: {e.event_specific_data.error.message.strip().splitlines()[0]}"
-                        for e in failures
-                        if e.event_specific_data and e.event_specific_data.error
-                    )
-                    or "the pipeline failed"
-                )
+                summary.error = _failure_sentence(result)
             _database_figures(engine, summary, started)
             _record_run(
                 engine,

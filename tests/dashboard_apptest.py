@@ -9,17 +9,19 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import dashboard
+from dashboard import pages
 
 APP = Path(dashboard.__file__).with_name("app.py")
 
 
-def open_page(page: str, **query: str) -> AppTest:
-    """Run the page `views/<page>.py` with these query parameters; fail on an error box."""
+def open_page(page: pages.Name, **query: str) -> AppTest:
+    """Run the page `page` (its file in `views/`) with these query parameters; fail on an
+    error box."""
     st.cache_data.clear()  # results are cached for a minute; a test wants what it just wrote
     at = AppTest.from_file(str(APP), default_timeout=60)
     for key, value in query.items():
         at.query_params[key] = value
-    at.switch_page(f"views/{page}.py")
+    at.switch_page(str(pages.script(page).relative_to(APP.parent)))
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

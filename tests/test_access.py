@@ -24,10 +24,10 @@ from test_models import make_vin, run_dbt
 from typer.testing import CliRunner
 
 import entity_resolution
-import ingest
 from dealer360 import access, db
 from dealer360.cli import app
 from dealer360.errors import UserError
+from ingest.loader import load_inbox
 
 HOSTILE = 'x"; drop table raw.dealers; --'
 COROLLA, CAMRY, RAV4 = make_vin("2T1BURHE", 11), make_vin("4T1B11HK", 12), make_vin("2T3W1RFV", 13)
@@ -154,7 +154,7 @@ def group(template_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     for source, text in INBOX.items():
         (work / "inbox" / source).mkdir(parents=True)
         (work / "inbox" / source / f"{source}.csv").write_text(text, encoding="utf-8")
-    ingest.load_inbox(engine, work / "inbox")
+    load_inbox(engine, work / "inbox")
     entity_resolution.resolve(engine)
     run_dbt(url, work, "build")
     scenario = Group(url, engine, work)
@@ -391,6 +391,25 @@ def test_granting_again_gives_a_new_password_and_the_same_privileges(group: Grou
         read(old, "select 1")
     assert customers_seen(new) == group.ids("Bruno", "Chloé")
     assert refused(new, "delete from raw.crm_leads")
+
+
+def test_a_role_password_is_hashed_as_the_server_asks(group: Group) -> None:
+    # libpq computes the SCRAM verifier with the server's own scram_iterations; a verifier
+    # written by hand would keep its fixed count whatever the server's policy says.
+    engine = sa.create_engine(
+        group.url, poolclass=NullPool, connect_args={"options": "-c scram_iterations=5000"}
+    )
+    try:
+        granted = access.grant_oem(engine, "Toyota")
+    finally:
+        engine.dispose()
+    group.urls["Toyota"] = granted.url
+    with group.engine.connect() as conn:
+        stored = conn.scalar(
+            sa.text("select rolpassword from pg_authid where rolname = :r"), {"r": granted.role}
+        )
+    assert stored.startswith("SCRAM-SHA-256$5000:")
+    assert read(granted.url, "select 1 as one")[0].one == 1
 
 
 def test_the_printed_url_works_with_psql(group: Group, monkeypatch: pytest.MonkeyPatch) -> None:

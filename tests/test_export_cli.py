@@ -16,9 +16,9 @@ from sqlalchemy.engine import URL, Engine
 from typer.testing import CliRunner
 
 import entity_resolution
-import ingest
 from dealer360 import db
 from dealer360.cli import app
+from ingest.loader import load_inbox
 from tests.test_models import make_vin, run_dbt, write_inbox
 
 
@@ -28,7 +28,7 @@ def modelled(template_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Ite
     url = db.create_database(template_url, name, template=template_url.database)
     engine = db.get_engine(url)
     work = tmp_path_factory.mktemp("export")
-    ingest.load_inbox(engine, write_inbox(work / "inbox"))
+    load_inbox(engine, write_inbox(work / "inbox"))
     entity_resolution.resolve(engine)
     run_dbt(url, work, "build")
     yield url
@@ -152,7 +152,7 @@ def test_an_export_after_a_merge_honours_the_latest_explicit_statement(
 ) -> None:
     inbox = write_inbox(tmp_path / "inbox")
     (inbox / "oem_registrations" / "paul.csv").write_text(PAUL, encoding="utf-8")
-    ingest.load_inbox(engine, inbox)
+    load_inbox(engine, inbox)
     entity_resolution.resolve(engine)
     run_dbt(database_url, tmp_path, "build")
     said_yes = _customer_of(database_url, "oem_registrations", "HON-0801")

@@ -25,16 +25,17 @@ WINDOW_END = date(2026, 11, 1)
 # Copied from shared/contracts/landing.md on purpose: the tests hold the generator to the
 # contract, not to its own idea of it.
 COLUMNS = {
-    "dealers": "dealer_code dealer_name brands city region phone",
+    "dealers": "dealer_code dealer_name brands city region phone legal_entity",
     "dealer_sales": "dealer_code deal_id deal_date first_name last_name company_name email phone "
     "street city region postal_code birth_date vin make model model_year condition sale_price "
-    "payment_type term_months trade_in_vin",
+    "payment_type term_months trade_in_vin amount_financed apr monthly_payment",
     "service_orders": "dealer_code ro_number open_date customer_name phone email vin mileage "
-    "pay_type labor_amount parts_amount total_amount description",
+    "pay_type labor_amount parts_amount total_amount description recall_campaign",
     "oem_registrations": "brand registration_id vin registration_date event owner_first_name "
     "owner_last_name street city region postal_code phone email consent_marketing",
     "crm_leads": "dealer_code lead_id created_at source first_name last_name email phone "
-    "interest_make interest_model status",
+    "interest_make interest_model status provider cost_amount",
+    "oem_recalls": "brand campaign_id vin issued_date description remedy_available",
 }
 REQUIRED = {
     "dealers": ["dealer_code", "dealer_name", "brands"],
@@ -42,7 +43,9 @@ REQUIRED = {
     "service_orders": ["dealer_code", "ro_number", "open_date", "vin"],
     "oem_registrations": ["brand", "registration_id", "vin", "registration_date"],
     "crm_leads": ["dealer_code", "lead_id", "created_at"],
+    "oem_recalls": ["brand", "campaign_id", "vin", "issued_date"],
 }
+RECALL_KEY = ["brand", "campaign_id", "vin"]
 KEY = {
     "dealer_sales": ["dealer_code", "deal_id"],
     "service_orders": ["dealer_code", "ro_number"],
@@ -95,10 +98,12 @@ def read_inbox(inbox: Path, sources=tuple(COLUMNS)) -> dict[str, pd.DataFrame]:
                 values[column] += [r[i] for r in rows] if i is not None else [""] * len(rows)
             values["_file"] += [path.name] * len(rows)
         frame = pd.DataFrame(values)
-        if source in KEY:
-            frame["_srid"] = frame[KEY[source][0]]
-            for column in KEY[source][1:]:
+        key = KEY.get(source, RECALL_KEY if source == "oem_recalls" else None)
+        if key:
+            frame["_srid"] = frame[key[0]]
+            for column in key[1:]:
                 frame["_srid"] = frame["_srid"] + ":" + frame[column]
+        if source in KEY:
             who = truth[truth["source"] == source].set_index("source_record_id")["person_id"]
             frame["_person"] = frame["_srid"].map(who)
         out[source] = frame
@@ -445,3 +450,64 @@ def test_mess_changes_the_typing_not_the_world(messy, clean):
     _, clean_data = clean
     assert typed["truth"].equals(clean_data["truth"])
     assert not typed["dealer_sales"]["last_name"].equals(clean_data["dealer_sales"]["last_name"])
+
+
+def _amount(values: pd.Series) -> pd.Series:
+    return pd.to_numeric(values.replace("", None), errors="coerce")
+
+
+def test_finance_and_lease_deals_say_what_was_borrowed_at_what_rate_and_cash_deals_do_not(clean):
+    _, data = clean
+    sales = data["dealer_sales"].drop_duplicates("_srid")
+    cash = sales[sales["payment_type"] == "cash"]
+    assert (cash[["amount_financed", "apr", "monthly_payment"]] == "").all().all()
+    loans = sales[sales["payment_type"].isin(["finance", "lease"])]
+    assert len(loans) > 100
+    borrowed, price = _amount(loans["amount_financed"]), _amount(loans["sale_price"])
+    assert (borrowed <= price).all() and (borrowed < price).mean() > 0.3  # down payments
+    apr = _amount(loans["apr"])
+    assert apr.between(0, 10).all() and (apr > 0).mean() > 0.5
+    finance = loans[loans["payment_type"] == "finance"]
+    rate, months = _amount(finance["apr"]) / 1200, _amount(finance["term_months"])
+    amount = _amount(finance["amount_financed"])
+    growth = (1 + rate) ** months
+    expected = (amount * rate * growth / (growth - 1)).where(rate > 0, amount / months)
+    assert ((_amount(finance["monthly_payment"]) - expected).abs() <= 0.01).all()
+
+
+def test_third_party_leads_name_the_vendor_that_sold_them_and_what_it_cost(clean):
+    _, data = clean
+    leads = data["crm_leads"]
+    third = leads[leads["source"] == "third_party"]
+    assert (third["provider"] != "").all() and third["provider"].nunique() >= 4
+    assert (_amount(third["cost_amount"]) > 0).all()
+    own = leads[leads["source"].isin(["phone", "walk_in"])]
+    assert (own[["provider", "cost_amount"]] == "").all().all()
+    web = leads[leads["source"] == "web"]
+    assert 0 < (web["provider"] != "").mean() < 0.6
+    assert ((leads["cost_amount"] == "") | (leads["provider"] != "")).all()
+
+
+def test_recalls_on_repair_orders_are_campaigns_of_that_vin_mostly_done_after_issue(messy):
+    _, data, _ = messy
+    recalls = data["oem_recalls"]
+    assert recalls["brand"].nunique() >= 5 and recalls["_srid"].is_unique
+    ros = data["service_orders"]
+    done = ros[ros["recall_campaign"] != ""].assign(
+        v=lambda f: f["vin"].str.strip().str.upper(),
+        c=lambda f: f["recall_campaign"].str.upper(),
+    )
+    assert len(done) >= 5
+    issued = recalls.set_index(["campaign_id", "vin"])["issued_date"]
+    on = issued.reindex(pd.MultiIndex.from_frame(done[["c", "v"]])).to_numpy()
+    assert pd.notna(on).all()  # every campaign performed covers that VIN
+    assert (done["open_date"].to_numpy() >= on).mean() >= 0.9
+    assert (_amount(recalls["issued_date"].str[:4]) <= WINDOW_END.year).all()
+
+
+def test_some_rooftops_of_one_owner_share_a_legal_entity_and_others_leave_it_empty(messy):
+    _, data, _ = messy
+    entity = data["dealers"]["legal_entity"]
+    shared = entity[entity != ""].value_counts()
+    assert (shared >= 2).any()
+    assert (entity == "").any()

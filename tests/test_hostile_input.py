@@ -36,8 +36,8 @@ from sqlalchemy.engine import URL, Engine
 
 from dashboard import lookup, queries
 from dealer360 import db
-from ingest import load_file
 from ingest.contract import BLANKS
+from ingest.loader import load_file
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -324,9 +324,9 @@ VALUE_POSITION = re.compile(
 )
 # Placeholders in a value position that hold SQL built from constants, by reason.
 ALLOWED = {
-    ("dealer360/privacy.py", "row_hash"): "an SQL expression ingest.merge.row_hash_sql builds "
+    ("dealer360/forget.py", "row_hash"): "an SQL expression ingest.merge.row_hash_sql builds "
     "from the landing contract's column names",
-    ("dealer360/privacy.py", "kept_param"): "the name of a bind parameter (':kept'), passed "
+    ("dealer360/suppression.py", "kept_param"): "the name of a bind parameter (':kept'), passed "
     "as a literal by the one caller",
 }
 

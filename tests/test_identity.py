@@ -21,7 +21,7 @@ from entity_resolution import (
     resolve,
     share_linked,
 )
-from ingest import load_inbox
+from ingest.loader import load_inbox
 
 _VIN_VALUES = {
     **{str(d): d for d in range(10)},

@@ -16,8 +16,8 @@ from rich.console import Console
 from sqlalchemy.engine import Engine
 
 from dealer360.errors import UserError
-from ingest import load_file, load_inbox
 from ingest.contract import SOURCES
+from ingest.loader import load_file, load_inbox
 
 VIN = "1HGCM82633A004352"  # North-American, check digit right
 OTHER_VIN = "1M8GDM9AXKP042788"  # check digit X
@@ -138,6 +138,11 @@ def test_every_source_lands_under_its_natural_key(engine, tmp_path):
         "crm_leads/l.csv",
         "dealer_code,lead_id,created_at\nD01,L3,2024-01-05T10:30:00-05:00\n",
     )
+    write(
+        tmp_path,
+        "oem_recalls/r.csv",
+        f"brand,campaign_id,vin,issued_date\nHonda,24V-123,{VIN},2024-03-01\n",
+    )
 
     summary = load_inbox(engine, tmp_path)
 
@@ -150,8 +155,9 @@ def test_every_source_lands_under_its_natural_key(engine, tmp_path):
         "service_orders": "D01:R7",
         "oem_registrations": "REG-1",
         "crm_leads": "D01:L3",
+        "oem_recalls": f"Honda:24V-123:{VIN}",
     }
-    assert summary.total.rows_inserted == 5
+    assert summary.total.rows_inserted == 6
     assert query(engine, "select brands from raw.dealers") == [("Honda|Acura",)]
 
 
@@ -620,6 +626,131 @@ def test_a_missing_inbox_is_a_user_error(engine, tmp_path):
     write(tmp_path, "file.csv", "x")
     with pytest.raises(UserError, match="is a file, not a folder"):
         load_inbox(engine, tmp_path / "file.csv")
+
+
+RECALLS_HEADER = "brand,campaign_id,vin,issued_date,description,remedy_available"
+
+
+def test_recall_campaigns_land_per_vin_and_bad_rows_are_quarantined_with_reasons(engine, tmp_path):
+    write(
+        tmp_path,
+        "oem_recalls/honda.csv",
+        sales_file(
+            f"Honda,24V-123,{VIN},2024-03-01,Airbag inflator may rupture,yes",
+            f"Honda,24V-123,{OTHER_VIN},2024-03-01,Airbag inflator may rupture,",
+            f"Honda,24V-124,{VIN},01/03/2024,Fuel pump,N",
+            f"Honda,24V-125,{VIN},2024-03-01,Fuel pump,maybe",
+            f"Honda,,{VIN},2024-03-01,Fuel pump,Y",
+            "Honda,24V-126,NOT-A-VIN,2024-04-01,Hood latch,n",
+            header=RECALLS_HEADER,
+        ),
+    )
+
+    summary = load_inbox(engine, tmp_path)
+    again = load_inbox(engine, tmp_path)
+
+    assert sorted(
+        query(
+            engine,
+            "select source_record_id, issued_date, remedy_available, is_vin_valid"
+            " from raw.oem_recalls",
+        )
+    ) == [
+        (f"Honda:24V-123:{VIN}", "2024-03-01", "Y", True),
+        (f"Honda:24V-123:{OTHER_VIN}", "2024-03-01", None, True),
+        ("Honda:24V-126:NOT-A-VIN", "2024-04-01", "N", False),
+    ]
+    assert [r[1:] for r in quarantine(engine)] == [
+        (4, "issued_date '01/03/2024' is not a date (expected YYYY-MM-DD)"),
+        (5, "remedy_available 'maybe' is not one of Y, N"),
+        (6, "campaign_id is missing (required)"),
+    ]
+    assert query(engine, "select source, status, rows_loaded from raw.files") == [
+        ("oem_recalls", "loaded", 3)
+    ]
+    assert summary.by_source["oem_recalls"].rows_quarantined == 3
+    assert again.files[0].status == "unchanged"
+
+
+def test_the_second_rounds_columns_land_checked_and_a_rerun_changes_nothing(engine, tmp_path):
+    write(
+        tmp_path,
+        "dealers/d.csv",
+        "dealer_code,dealer_name,brands,legal_entity\n"
+        "D01,Alpha Honda,Honda,Groupe Roy inc.\nD02,Alpha Acura,Acura,Groupe Roy inc.\n"
+        "D03,Beta Ford,Ford,\n",
+    )
+    write(
+        tmp_path,
+        "dealer_sales/s.csv",
+        sales_file(
+            f"D01,1,2024-01-02,Ann,{VIN},finance,30000.00,27000.00,5.99,521.86",
+            f"D01,2,2024-01-02,Bob,{VIN},cash,30000.00,,,",
+            f"D01,3,2024-01-02,Cam,{VIN},lease,30000.00,27 000 $,4.99,",
+            header=SALES_HEADER + ",payment_type,sale_price,amount_financed,apr,monthly_payment",
+        ),
+    )
+    write(
+        tmp_path,
+        "service_orders/r.csv",
+        f"dealer_code,ro_number,open_date,vin,recall_campaign\nD01,R1,2024-04-01,{VIN},24V-123\n",
+    )
+    write(
+        tmp_path,
+        "crm_leads/l.csv",
+        "dealer_code,lead_id,created_at,source,provider,cost_amount\n"
+        "D01,1,2024-03-05T10:00:00,third_party,CarGurus,42.50\n"
+        "D01,2,2024-03-05T10:00:00,third_party,AutoTrader,forty\n"
+        "D01,3,2024-03-05T10:00:00,walk_in,,\n",
+    )
+
+    load_inbox(engine, tmp_path)
+    before = snapshot(engine)
+    for path in tmp_path.rglob("*.csv"):  # the same rows under new names: nothing changes
+        path.rename(path.with_name("again_" + path.name))
+    rerun = load_inbox(engine, tmp_path)
+
+    assert query(engine, "select dealer_code, legal_entity from raw.dealers order by 1") == [
+        ("D01", "Groupe Roy inc."),
+        ("D02", "Groupe Roy inc."),
+        ("D03", None),
+    ]
+    assert query(
+        engine,
+        "select deal_id, amount_financed, apr, monthly_payment from raw.dealer_sales order by 1",
+    ) == [("1", "27000.00", "5.99", "521.86"), ("2", None, None, None)]
+    assert query(engine, "select recall_campaign from raw.service_orders") == [("24V-123",)]
+    assert query(engine, "select lead_id, provider, cost_amount from raw.crm_leads order by 1") == [
+        ("1", "CarGurus", "42.50"),
+        ("3", None, None),
+    ]
+    assert sorted({r[2] for r in quarantine(engine)}) == [  # once per name the file had
+        "amount_financed '27 000 $' is not a number (expected digits with a dot, e.g. 24999.95)",
+        "cost_amount 'forty' is not a number (expected digits with a dot, e.g. 24999.95)",
+    ]
+    assert rerun.total.rows_inserted == rerun.total.rows_updated == 0
+    after = snapshot(engine)
+    for table in ("raw.dealers", "raw.dealer_sales", "raw.service_orders", "raw.crm_leads"):
+        assert after[table] == before[table], table
+
+
+def test_files_without_the_optional_columns_load_as_before(engine, tmp_path):
+    write(tmp_path, "dealers/d.csv", "dealer_code,dealer_name,brands\nD01,Alpha Honda,Honda\n")
+    write(tmp_path, "dealer_sales/s.csv", sales_file(f"D01,1,2024-01-02,Ann,{VIN}"))
+    write(
+        tmp_path,
+        "crm_leads/l.csv",
+        "dealer_code,lead_id,created_at,source\nD01,1,2024-03-05T10:00:00,web\n",
+    )
+
+    summary = load_inbox(engine, tmp_path)
+
+    assert summary.total.rows_inserted == 3 and summary.total.rows_quarantined == 0
+    assert query(engine, "select legal_entity from raw.dealers") == [(None,)]
+    assert query(engine, "select amount_financed, apr, monthly_payment from raw.dealer_sales") == [
+        (None, None, None)
+    ]
+    assert query(engine, "select provider, cost_amount from raw.crm_leads") == [(None, None)]
 
 
 def test_the_summary_counts_per_source_and_renders_for_the_cli(engine, tmp_path):

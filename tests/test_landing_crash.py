@@ -14,12 +14,12 @@ import pytest
 import sqlalchemy as sa
 
 from dealer360 import db
-from ingest import load_inbox
 from ingest.contract import SOURCES
+from ingest.loader import load_inbox
 
 VIN = "1HGCM82633A004352"
 BIG_ROWS = 200_000
-LOAD = "import sys; from pathlib import Path; from dealer360.db import get_engine; from ingest import load_inbox; load_inbox(get_engine(), Path(sys.argv[1]))"
+LOAD = "import sys; from pathlib import Path; from dealer360.db import get_engine; from ingest.loader import load_inbox; load_inbox(get_engine(), Path(sys.argv[1]))"
 
 
 def write_inbox(inbox: Path) -> None:

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from ingest import load_file
 from ingest.contract import SOURCES
+from ingest.loader import load_file
 
 SALES = SOURCES["dealer_sales"]
 PROPERTY = settings(

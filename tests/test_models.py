@@ -35,8 +35,8 @@ from dbt.cli.main import dbtRunner
 from sqlalchemy.engine import URL, Engine
 
 import entity_resolution
-import ingest
 from dealer360 import db
+from ingest.loader import load_inbox
 
 DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
 AS_OF = "2026-11-01"
@@ -199,7 +199,7 @@ def journey(template_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Iter
     url = db.create_database(template_url, name, template=template_url.database)
     engine = db.get_engine(url)
     work = tmp_path_factory.mktemp("journey")
-    ingest.load_inbox(engine, write_inbox(work / "inbox"))
+    load_inbox(engine, write_inbox(work / "inbox"))
     entity_resolution.resolve(engine)
     run_dbt(url, work, "build")
     yield engine
@@ -278,6 +278,51 @@ def test_service_after_a_resale_belongs_to_the_new_owner(journey: Engine) -> Non
         vin=COROLLA_ALICE,
     )
     assert [r.customer_id for r in owner_at_service] == [bruno]
+
+
+def test_each_ownership_period_counts_its_owners_service_visits(journey: Engine) -> None:
+    alice = _customer_of(journey, "dealer_sales", "D01:A100")
+    bruno = _customer_of(journey, "dealer_sales", "D01:A102")
+    periods = {
+        r.customer_id: r
+        for r in _query(
+            journey,
+            "select ownership_id, customer_id, service_visit_count, last_service_date,"
+            " service_billed_amount from marts.vehicle_ownership where vin = :vin",
+            vin=COROLLA_ALICE,
+        )
+    }
+    # the dealer's own reconditioning (R300, no customer) is nobody's visit
+    assert (periods[alice].service_visit_count, str(periods[alice].last_service_date)) == (
+        1,
+        "2020-03-12",
+    )
+    assert periods[alice].service_billed_amount == Decimal("189.95")
+    assert (periods[bruno].service_visit_count, periods[bruno].service_billed_amount) == (
+        1,
+        Decimal("412.30"),
+    )
+    visit = _query(
+        journey,
+        "select ownership_id from marts.customer_events where source_record_id = 'D01:R101'",
+    )
+    assert [r.ownership_id for r in visit] == [periods[bruno].ownership_id]
+
+
+def test_a_repair_orders_free_text_name_is_split_as_identity_resolution_split_it(
+    journey: Engine,
+) -> None:
+    names = {
+        r.source_record_id: (r.first_name, r.last_name)
+        for r in _query(
+            journey,
+            "select source_record_id, first_name, last_name"
+            " from intermediate.int_person_records where source = 'service_orders'",
+        )
+    }
+    assert names["D01:R100"] == ("ALICE", "MARTIN")  # LAST, FIRST, as typed
+    assert names["D01:R200"] == ("Claire", "Tremblay")  # no comma: the resolver decides
+    assert names["D01:R300"] == (None, None)
 
 
 def test_a_trade_in_closes_the_previous_owners_period(journey: Engine) -> None:
@@ -387,6 +432,21 @@ def test_a_lease_ending_in_three_months_is_in_market(journey: Engine) -> None:
     assert at_d02.driver_codes[0] == "lease_maturity"
     assert "lease" in at_d02.next_best_action
     assert 0 < at_d02.score <= 100
+
+
+def test_an_in_market_customer_carries_the_makes_they_dealt_with(journey: Engine) -> None:
+    daniel = _customer_of(journey, "dealer_sales", "D02:C100")
+    brands = _query(journey, "select brands from marts.in_market where customer_id = :c", c=daniel)
+    assert "Honda" in brands[0].brands
+
+
+def test_a_ladder_step_is_a_make_with_a_next_rung(journey: Engine) -> None:
+    moves = _query(
+        journey, "select distinct from_brand, is_from_ladder_step from marts.brand_ladder_moves"
+    )
+    assert moves
+    steps = {r.from_brand: r.is_from_ladder_step for r in moves}
+    assert steps.get("Toyota", True) and not steps.get("Lexus", False)
 
 
 def test_an_open_lead_brings_a_customer_in_market_at_its_dealer(journey: Engine) -> None:

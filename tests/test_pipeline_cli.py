@@ -1,21 +1,54 @@
-"""`dealer360 run` on a hostile inbox: no traceback, exit 0, and exactly what was rejected is reported."""
+"""`dealer360 run` on a hostile inbox: no traceback, exit 0, and exactly what was rejected is reported;
+on a failing stage: one sentence that names the log to open."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import sqlalchemy as sa
+from sqlalchemy.engine import URL
 
 from generator import generate_inbox
+
+# Long enough that an 80-column table would cut it: a log or a pipe must keep it whole.
+LONG_NAME = "crm_leads/export_from_the_dealer_crm_for_the_quarter_ending_2024_12_31_latin1.csv"
+
+
+def _run(inbox: Path, url: URL, home: Path) -> subprocess.CompletedProcess:
+    """`dealer360 run` with its output to pipes, as in a log or a CI job (COLUMNS as a shell
+    that exports it would leave it), and a DEALER360_HOME of its own."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "DATABASE_URL")}
+    env |= {
+        "DATABASE_URL": url.render_as_string(hide_password=False),
+        "DEALER360_HOME": str(home),
+        "COLUMNS": "80",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "dealer360.cli", "run", "--inbox", str(inbox)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def _dagster_runs(home: Path) -> list[dg.DagsterRun]:
+    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
+    try:
+        return list(instance.get_runs())
+    finally:
+        instance.dispose()
 
 
 def _hostile_inbox(root: Path) -> Path:
     inbox = root / "inbox"
     generate_inbox(inbox, people=60, seed=11, bad_rows=0.02)
-    (inbox / "crm_leads" / "latin1_export.csv").write_bytes(
+    (inbox / LONG_NAME).write_bytes(
         "dealer_code,lead_id,created_at,first_name\nQA,1,2025-01-02T10:00:00,Amélie\n".encode(
             "latin-1"
         )
@@ -30,19 +63,12 @@ def _hostile_inbox(root: Path) -> Path:
 
 def test_a_hostile_inbox_never_crashes_run_and_every_rejected_file_is_named(tmp_path, database_url):
     inbox = _hostile_inbox(tmp_path)
-    env = {**os.environ, "DATABASE_URL": database_url.render_as_string(hide_password=False)}
-    result = subprocess.run(
-        [sys.executable, "-m", "dealer360.cli", "run", "--inbox", str(inbox)],
-        env={**env, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    result = _run(inbox, database_url, tmp_path / "home")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "Traceback" not in output
-    for name in ("latin1_export.csv", "spreadsheet.csv", "empty.csv", "no_vin.csv"):
-        assert name in output, f"{name} is not named in the summary"
+    for name in (LONG_NAME, "spreadsheet.csv", "empty.csv", "no_vin.csv"):
+        assert name in output, f"{name} is not named whole in the summary"
     assert "Pipeline completed" in output
 
     engine = sa.create_engine(database_url)
@@ -54,10 +80,65 @@ def test_a_hostile_inbox_never_crashes_run_and_every_rejected_file_is_named(tmp_
         customers = conn.scalar(sa.text("select count(*) from marts.customers"))
     engine.dispose()
     assert rejected == {
-        "crm_leads/latin1_export.csv",
+        LONG_NAME,
         "dealer_sales/spreadsheet.csv",
         "service_orders/empty.csv",
         "oem_registrations/no_vin.csv",
     }
     assert quarantined > 0  # the generator's contract-breaking rows
     assert customers > 0  # and the good rows still made it all the way to the marts
+    assert [run.job_name for run in _dagster_runs(tmp_path / "home")] == ["dealer360_pipeline"]
+
+
+def test_a_failed_dbt_build_is_one_sentence_naming_its_log(tmp_path, database_url):
+    inbox = tmp_path / "inbox"
+    generate_inbox(inbox, people=20, seed=5)
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        # The database refuses one staging view, as it would a model with a broken query.
+        conn.execute(
+            sa.text(
+                """
+                create function public.refuse_crm_leads() returns event_trigger
+                language plpgsql as $$
+                begin
+                    if exists (select 1 from pg_event_trigger_ddl_commands()
+                               where object_identity like 'staging.stg_raw__crm_leads%') then
+                        raise exception 'the test refuses this view';
+                    end if;
+                end $$;
+                create event trigger refuse_crm_leads on ddl_command_end
+                execute function public.refuse_crm_leads();
+                """
+            )
+        )
+    engine.dispose()
+
+    result = _run(inbox, database_url, tmp_path / "home")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    errors = re.findall(r"^error: .*", result.stderr, flags=re.MULTILINE)
+    assert len(errors) == 1, result.stderr
+    log = tmp_path / "home" / "logs" / "dbt-last-run.log"
+    assert errors[0].endswith(f"; its log is {log}."), errors[0]
+    assert "model staging.stg_raw__crm_leads: the test refuses this view" in errors[0]
+    assert "the test refuses this view" in log.read_text()
+
+
+def test_a_stage_that_crashes_is_one_sentence_and_its_traceback_is_in_the_named_log(
+    tmp_path, monkeypatch
+):
+    from orchestration.runner import _failure_sentence
+
+    @dg.asset(name="land_inbox")
+    def crashing_landing() -> None:
+        raise ValueError("the inbox exploded")
+
+    monkeypatch.setenv("DEALER360_HOME", str(tmp_path))
+    result = dg.materialize([crashing_landing], raise_on_error=False)
+    sentence = _failure_sentence(result)
+    log = tmp_path / "logs" / "last-failed-run.log"
+    assert sentence == (
+        f"the land stage failed (ValueError: the inbox exploded); its log is {log}."
+    )
+    assert 'raise ValueError("the inbox exploded")' in log.read_text()  # the traceback

@@ -22,9 +22,9 @@ from sqlalchemy.engine import URL, Engine
 from typer.testing import CliRunner
 
 import entity_resolution
-import ingest
-from dealer360 import db, privacy
+from dealer360 import db, forget, suppression
 from dealer360.cli import app
+from ingest.loader import load_inbox
 from tests.test_models import SALES, SERVICE_ORDERS, make_vin, rows, run_dbt, write_inbox
 
 CLAIRE_DEAL = "D01:B100"
@@ -69,7 +69,7 @@ def modelled(template_url: URL, tmp_path: Path) -> Iterator[tuple[Engine, URL, P
     url = db.create_database(template_url, name, template=template_url.database)
     engine = db.get_engine(url)
     inbox = _write(tmp_path / "inbox")
-    ingest.load_inbox(engine, inbox)
+    load_inbox(engine, inbox)
     entity_resolution.resolve(engine)
     run_dbt(url, tmp_path, "build")
     yield engine, url, inbox
@@ -166,7 +166,7 @@ def test_a_forgotten_person_is_gone_everywhere_and_stays_gone_when_their_files_c
     )
     assert _totals(engine) == _raw_totals(engine) == (sales, service)
 
-    result = privacy.forget_customer(engine, claire, actor="pytest")
+    result = forget.forget_customer(engine, claire, actor="pytest")
 
     assert result.records == claire_records
     assert _where_found(engine, CLAIRE) == []
@@ -196,7 +196,7 @@ def test_a_forgotten_person_is_gone_everywhere_and_stays_gone_when_their_files_c
         CLAIRE_LEADS.replace("L901", "L902"), encoding="utf-8"
     )
     os.utime(sales_file)
-    summary = ingest.load_inbox(engine, inbox)
+    summary = load_inbox(engine, inbox)
     sales_result = summary.result("dealer_sales/dealer_sales.csv")
     assert sales_result.status == "loaded"
     assert sales_result.rows_suppressed == 3  # B100 and B101 again, and the new B102
@@ -238,7 +238,7 @@ def test_the_old_id_of_a_forgotten_person_no_longer_resolves_to_anyone(
             ),
             {"c": claire},
         )
-    privacy.forget_customer(engine, "C999000001")  # a retired ID is followed to her
+    forget.forget_customer(engine, "C999000001")  # a retired ID is followed to her
     assert _customer_of(engine, "dealer_sales", CLAIRE_DEAL).startswith("anon-")
     for old in (claire, "C999000001"):
         assert (
@@ -258,7 +258,7 @@ def test_the_old_id_of_a_forgotten_person_no_longer_resolves_to_anyone(
             )
             == 0
         )
-    assert privacy.forget_customer(engine, claire).already
+    assert forget.forget_customer(engine, claire).already
 
 
 def test_forget_changes_nothing_when_it_fails_half_way(
@@ -271,24 +271,24 @@ def test_forget_changes_nothing_when_it_fails_half_way(
     def broken(*args, **kwargs):
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(privacy, "_scrub_models", broken)
+    monkeypatch.setattr(forget, "_scrub_models", broken)
     with pytest.raises(RuntimeError):
-        privacy.forget_customer(engine, claire)
+        forget.forget_customer(engine, claire)
     assert _where_found(engine, CLAIRE) == before
     assert _customer_of(engine, "dealer_sales", CLAIRE_DEAL) == claire
     assert _scalar(engine, "select count(*) from privacy.suppression_list") == 0
     assert _scalar(engine, "select count(*) from raw.audit_log") == 0
 
 
-def _suppression(fields: dict[str, list]) -> privacy.Suppression:
+def _suppression(fields: dict[str, list]) -> suppression.Suppression:
     """The list as `forget` makes it for one person, under a test salt."""
-    keys = privacy.identifier_keys(pd.DataFrame(fields))
+    keys = suppression.identifier_keys(pd.DataFrame(fields))
     hashes = {
-        (kind, privacy.keyed_hash("salt", kind, value))
-        for kind in privacy.KINDS
+        (kind, suppression.keyed_hash("salt", kind, value))
+        for kind in suppression.KINDS
         for value in keys[kind].dropna()
     }
-    return privacy.Suppression("salt", frozenset(hashes), (len(hashes), ""))
+    return suppression.Suppression("salt", frozenset(hashes), (len(hashes), ""))
 
 
 def _fields(**values) -> pd.DataFrame:
@@ -332,7 +332,7 @@ def test_a_spouse_sharing_the_forgotten_persons_landline_is_not_suppressed() -> 
 @pytest.fixture
 def resolved(engine: Engine, tmp_path: Path) -> Engine:
     """The inbox landed and resolved (no marts: forget works before the first model run)."""
-    ingest.load_inbox(engine, _write(tmp_path / "inbox"))
+    load_inbox(engine, _write(tmp_path / "inbox"))
     entity_resolution.resolve(engine)
     return engine
 

@@ -40,6 +40,22 @@ def test_emails_are_case_and_space_insensitive_and_placeholders_are_dropped():
     assert out.iloc[1:].isna().all()
 
 
+def test_every_placeholder_of_the_seed_is_a_placeholder_to_matching_and_nothing_else_is():
+    """The dbt seed is the one list: what SQL drops from golden records, matching drops."""
+    seed = pd.read_csv(std.PLACEHOLDER_CONTACTS, dtype=str, keep_default_na=False)
+    by_channel = seed.groupby("channel")["value"].agg(list)
+    locals_ = pd.Series([f"{v}@gmail.com" for v in by_channel["email_local_part"]])
+    domains = pd.Series([f"marie.cote@{v}.com" for v in by_channel["email_domain"]])
+    phones = pd.Series(by_channel["phone"])
+    assert std.standardize_email(locals_).isna().all()
+    assert std.standardize_email(domains).isna().all()
+    assert std.standardize_phone(phones).isna().all()
+    # Only whole local parts and a domain's first label count: these are real addresses.
+    kept = s("noemail.roy@gmail.com", "client.services@toituresroy.ca", "marie@test-auto.ca",
+             "xx@videotron.ca", "bob@mail.none.ca")  # fmt: skip
+    assert std.standardize_email(kept).notna().all()
+
+
 def test_names_fold_accents_case_and_punctuation():
     out = std.standardize_names(s("JOSÉE", "Marie-Ève"), s("Côté", "st-pierre"))
     assert out["first_name"].tolist() == ["josee", "marie eve"]

@@ -36,6 +36,13 @@ source_map as (
 
 ),
 
+standardized_records as (
+
+    select * from {{ ref('stg_resolve__standardized_records') }}
+    where source = 'service_orders'
+
+),
+
 placeholder_contacts as (
 
     select * from {{ ref('placeholder_contacts') }}
@@ -63,22 +70,25 @@ person_records as (
 
     union all
 
+    -- a repair order's customer_name is free text: its parts as identity resolution split it
     select
         'service_orders' as source,
-        source_record_id,
-        open_date as record_date,
-        dealer_code,
-        first_name,
-        last_name,
+        service_orders.source_record_id,
+        service_orders.open_date as record_date,
+        service_orders.dealer_code,
+        standardized_records.first_name,
+        standardized_records.last_name,
         null as company_name,
-        email,
-        phone_number,
+        service_orders.email,
+        service_orders.phone_number,
         null as street,
         null as city,
         null as region,
         null as postal_code,
         null as birth_date
     from service_orders
+    left join standardized_records
+        on service_orders.source_record_id = standardized_records.source_record_id
 
     union all
 

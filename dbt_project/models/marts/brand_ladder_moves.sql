@@ -16,6 +16,15 @@ sales as (
 
 ),
 
+-- a ladder step: a make with a next rung in its group (seed brands.next_ladder_make), the
+-- ladder brand_ladder_opportunities offers
+ladder_steps as (
+
+    select make from {{ ref('brands') }}
+    where next_ladder_make is not null
+
+),
+
 purchase_pairs as (
 
     select
@@ -58,6 +67,7 @@ final as (
         end as move_type,
         from_tier,
         to_tier,
+        ladder_steps.make is not null as is_from_ladder_step,
         from_date,
         to_date,
         from_price_amount,
@@ -68,6 +78,7 @@ final as (
         to_source_record_id
 
     from purchase_pairs
+    left join ladder_steps on purchase_pairs.from_brand = ladder_steps.make
     where from_source_record_id is not null
 
 )

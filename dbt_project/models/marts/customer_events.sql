@@ -32,6 +32,12 @@ leads as (
 
 ),
 
+service_visits as (
+
+    select * from {{ ref('int_service_visits') }}
+
+),
+
 events as (
 
     select
@@ -132,25 +138,29 @@ events as (
 final as (
 
     select
-        source || ':' || source_record_id as event_id,
-        customer_id,
-        event_date,
-        event_type,
-        dealer_code,
-        brand,
-        vin,
-        amount,
-        source,
-        source_record_id,
-        description,
-        model,
-        model_year,
-        pay_type,
-        mileage,
-        is_vin_valid
+        events.source || ':' || events.source_record_id as event_id,
+        events.customer_id,
+        events.event_date,
+        events.event_type,
+        events.dealer_code,
+        events.brand,
+        events.vin,
+        events.amount,
+        events.source,
+        events.source_record_id,
+        events.description,
+        events.model,
+        events.model_year,
+        events.pay_type,
+        events.mileage,
+        events.is_vin_valid,
+        service_visits.ownership_id
 
     from events
-    where customer_id is not null
+    left join service_visits
+        on events.source = 'service_orders'
+        and events.source_record_id = service_visits.source_record_id
+    where events.customer_id is not null
 
 )
 

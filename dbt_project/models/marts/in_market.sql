@@ -7,13 +7,15 @@
     large recent customer-pay repair bills, a recent high odometer reading on a vehicle
     still owned. A (customer, dealer) scores the sum of its drivers' points, capped at 100;
     its next best action is the one of its strongest driver. Only facts dated up to
-    as_of_date count.
+    as_of_date count. A customer is in market "for" every make they have an event of (sale,
+    service, registration, lead): `brands`, which exports and the dashboard filter on.
 -#}
 {{
     config(
         indexes=[
             {'columns': ['customer_id', 'dealer_code'], 'unique': true},
             {'columns': ['dealer_code', 'score']},
+            {'columns': ['brands'], 'type': 'gin'},
         ],
     )
 }}
@@ -50,6 +52,21 @@ ownership_periods as (
 in_market_drivers as (
 
     select * from {{ ref('in_market_drivers') }}
+
+),
+
+customer_events as (
+
+    select * from {{ ref('customer_events') }}
+
+),
+
+customer_brands as (
+
+    select customer_id, array_agg(distinct brand order by brand) as brands
+    from customer_events
+    where brand is not null
+    group by customer_id
 
 ),
 
@@ -286,7 +303,7 @@ drivers as (
 
 ),
 
-final as (
+scores as (
 
     select
         customer_id,
@@ -295,11 +312,28 @@ final as (
         string_agg(phrases, '; ' order by points desc, priority) as drivers,
         (array_agg(next_best_action order by points desc, priority))[1] as next_best_action,
         jsonb_agg(driver_code order by points desc, priority) as driver_codes,
-        (array_agg(driver_code order by points desc, priority))[1] as top_driver_code,
-        {{ as_of_date() }} as as_of_date
+        (array_agg(driver_code order by points desc, priority))[1] as top_driver_code
 
     from drivers
     group by customer_id, dealer_code
+
+),
+
+final as (
+
+    select
+        scores.customer_id,
+        scores.dealer_code,
+        scores.score,
+        scores.drivers,
+        scores.next_best_action,
+        scores.driver_codes,
+        scores.top_driver_code,
+        coalesce(customer_brands.brands, '{}') as brands,
+        {{ as_of_date() }} as as_of_date
+
+    from scores
+    left join customer_brands on scores.customer_id = customer_brands.customer_id
 
 )
 

@@ -16,12 +16,32 @@ ownership_periods as (
 
 ),
 
-final as (
+service_visits as (
+
+    select * from {{ ref('int_service_visits') }}
+
+),
+
+-- the owner's repair orders on the vehicle while they owned it (every pay type)
+service_summaries as (
 
     select
         ownership_id,
-        vin,
-        customer_id,
+        count(*) as service_visit_count,
+        max(open_date) as last_service_date,
+        sum(total_amount) as service_billed_amount
+
+    from service_visits
+    group by ownership_id
+
+),
+
+final as (
+
+    select
+        ownership_periods.ownership_id,
+        ownership_periods.vin,
+        ownership_periods.customer_id,
         owned_from,
         owned_to,
         make,
@@ -34,9 +54,13 @@ final as (
         acquired_source_record_id,
         ended_by,
         ended_source,
-        ended_source_record_id
+        ended_source_record_id,
+        coalesce(service_summaries.service_visit_count, 0) as service_visit_count,
+        service_summaries.last_service_date,
+        coalesce(service_summaries.service_billed_amount, 0) as service_billed_amount
 
     from ownership_periods
+    left join service_summaries on ownership_periods.ownership_id = service_summaries.ownership_id
 
 )
 

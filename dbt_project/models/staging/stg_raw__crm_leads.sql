@@ -22,7 +22,9 @@ final as (
         {{ clean_phone('phone') }} as phone_number,
         {{ clean_text('interest_make') }} as interest_make,
         {{ clean_text('interest_model') }} as interest_model,
-        lower(status) as lead_status
+        lower(status) as lead_status,
+        {{ clean_text('provider') }} as lead_provider,
+        cast(cost_amount as numeric) as cost_amount
 
     from source
 

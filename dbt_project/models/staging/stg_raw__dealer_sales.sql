@@ -33,7 +33,10 @@ final as (
         lower(payment_type) as payment_type,
         cast(term_months as integer) as term_months,
         upper(trade_in_vin) as trade_in_vin,
-        coalesce(is_trade_in_vin_valid, false) as is_trade_in_vin_valid
+        coalesce(is_trade_in_vin_valid, false) as is_trade_in_vin_valid,
+        cast(amount_financed as numeric) as financed_amount,
+        cast(apr as numeric) as apr_percent,
+        cast(monthly_payment as numeric) as monthly_payment_amount
 
     from source
 

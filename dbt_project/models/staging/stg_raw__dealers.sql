@@ -14,7 +14,8 @@ final as (
         regexp_split_to_array(brands, '\s*\|\s*') as brands,
         {{ clean_text('city') }} as city,
         upper(region) as region,
-        {{ clean_phone('phone') }} as phone_number
+        {{ clean_phone('phone') }} as phone_number,
+        {{ clean_text('legal_entity') }} as legal_entity
 
     from source
 

@@ -14,19 +14,6 @@ final as (
         ro_number,
         cast(open_date as date) as open_date,
         customer_name,
-        -- customer_name is free text: `LAST, FIRST` split at the comma, otherwise the last
-        -- word taken as the last name (a best effort: `LAST FIRST` comes out swapped, so
-        -- golden records prefer the names of the other sources)
-        case
-            when strpos(customer_name, ',') > 0
-                then nullif(trim(split_part(customer_name, ',', 2)), '')
-            else nullif(rtrim(left(customer_name, -length(split_part(reverse(customer_name), ' ', 1)))), '')
-        end as first_name,
-        case
-            when strpos(customer_name, ',') > 0
-                then nullif(trim(split_part(customer_name, ',', 1)), '')
-            else reverse(split_part(reverse(customer_name), ' ', 1))
-        end as last_name,
         {{ clean_email('email') }} as email,
         {{ clean_phone('phone') }} as phone_number,
         upper(vin) as vin,
@@ -42,7 +29,8 @@ final as (
             cast(labor_amount as numeric),
             cast(parts_amount as numeric)
         ) as total_amount,
-        description
+        description,
+        upper(recall_campaign) as recall_campaign_id
 
     from source
 

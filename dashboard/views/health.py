@@ -55,12 +55,12 @@ left.dataframe(
     hide_index=True,
     column_config={
         "source": "Source",
-        "files_loaded": st.column_config.NumberColumn("Files loaded", format="%d"),
-        "files_unchanged": st.column_config.NumberColumn("Files unchanged", format="%d"),
-        "files_rejected": st.column_config.NumberColumn("Files rejected", format="%d"),
-        "rows_loaded": st.column_config.NumberColumn("Rows loaded", format="%d"),
-        "rows_quarantined": st.column_config.NumberColumn("Rows quarantined", format="%d"),
-        "last_loaded_at": st.column_config.DatetimeColumn("Last load", format="MMM D, YYYY HH:mm"),
+        "files_loaded": fmt.count_column("Files loaded"),
+        "files_unchanged": fmt.count_column("Files unchanged"),
+        "files_rejected": fmt.count_column("Files rejected"),
+        "rows_loaded": fmt.count_column("Rows loaded"),
+        "rows_quarantined": fmt.count_column("Rows quarantined"),
+        "last_loaded_at": fmt.moment_column("Last load"),
     },
 )
 right.plotly_chart(
@@ -84,8 +84,8 @@ else:
         hide_index=True,
         column_config={
             "source": "Source",
-            "reason": st.column_config.TextColumn("Reason", width="large"),
-            "rows": st.column_config.NumberColumn("Rows", format="%d"),
+            "reason": fmt.text_column("Reason"),
+            "rows": fmt.count_column("Rows"),
             "example_file": "Example file",
         },
     )
@@ -101,8 +101,8 @@ else:
         column_config={
             "file_name": "File",
             "source": "Source",
-            "message": st.column_config.TextColumn("Why", width="large"),
-            "loaded_at": st.column_config.DatetimeColumn("Seen", format="MMM D, YYYY HH:mm"),
+            "message": fmt.text_column("Why"),
+            "loaded_at": fmt.moment_column("Seen"),
         },
     )
 
@@ -203,8 +203,8 @@ else:
         runs[["started_at", "finished_at", "status"]],
         hide_index=True,
         column_config={
-            "started_at": st.column_config.DatetimeColumn("Started", format="MMM D, YYYY HH:mm"),
-            "finished_at": st.column_config.DatetimeColumn("Finished", format="MMM D, YYYY HH:mm"),
+            "started_at": fmt.moment_column("Started"),
+            "finished_at": fmt.moment_column("Finished"),
             "status": "Status",
         },
     )

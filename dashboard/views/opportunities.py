@@ -115,7 +115,7 @@ else:
             "next_best_action": st.column_config.TextColumn("Next best action", width="large"),
             "consent": "Consent",
             "is_contactable": st.column_config.CheckboxColumn("May be contacted"),
-            "last_seen_date": st.column_config.DateColumn("Last seen", format="MMM D, YYYY"),
+            "last_seen_date": fmt.date_column("Last seen"),
             "profile": st.column_config.LinkColumn("Profile", display_text="Open profile"),
         },
     )
@@ -180,7 +180,7 @@ if exports is not None and not exports.empty:
             ),
             hide_index=True,
             column_config={
-                "at": st.column_config.DatetimeColumn("When", format="MMM D, YYYY HH:mm"),
+                "at": fmt.moment_column("When"),
                 "actor": "Who",
                 "action": "What",
                 "filters": "Filters",

@@ -193,7 +193,7 @@ if not decisions.empty:
         ),
         hide_index=True,
         column_config={
-            "decided_at": st.column_config.DatetimeColumn("When", format="MMM D, YYYY HH:mm"),
+            "decided_at": fmt.moment_column("When"),
             "decision": "Verdict",
             "first": "First record",
             "second": "Second record",

@@ -163,6 +163,37 @@ def export_links(
     console.print(f"wrote {written.row_count:,} links to {written.path}")
 
 
+@export_app.command("leads")
+@friendly_errors
+def export_leads(
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    dealer: Annotated[
+        str | None, typer.Option("--dealer", help="Only the leads of this dealer code.")
+    ] = None,
+    outcome: Annotated[
+        str | None,
+        typer.Option(
+            "--outcome",
+            help="sold_here, sold_in_group, sold_elsewhere, open or lost; or a worklist:"
+            " known_paid (paid leads for people already customers, with the earlier record"
+            " that proves it) or lost_in_group (leads the CRM marked lost who bought at a"
+            " sister rooftop).",
+        ),
+    ] = None,
+) -> None:
+    """Leads and what became of them (marts.lead_outcomes), with the person's contact.
+
+    Written to the audit log (who, when, filters, row count, sha256 of the file).
+    """
+    from dealer360 import db, exports
+
+    written = exports.write_leads(db.connect_checked(), out, dealer, outcome)
+    console.print(
+        f"wrote {written.row_count:,} leads to {written.path}"
+        f" (sha256 {written.sha256[:12]}…, written to the audit log)"
+    )
+
+
 @export_app.command("audience")
 @friendly_errors
 def export_audience(

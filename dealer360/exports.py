@@ -1,5 +1,7 @@
-"""Personal data leaving dealer360: the campaign audience and the links file, each written to
-raw.audit_log with who, when, the filters, the row count and the sha256 of the exact bytes.
+"""Personal data leaving dealer360: the campaign audience, the leads and the links file, each
+written to raw.audit_log with who, when, the filters, the row count and the sha256 of the
+exact bytes. The Leads page's worklist downloads and `dealer360 export leads` share
+`leads_query`.
 
 One query, one place: the dashboard's Opportunities download and `dealer360 export
 audience` both build their list with `audience_query`, which reads `marts.campaign_audience`
@@ -12,6 +14,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,6 +155,94 @@ def export_audience(
     return export
 
 
+LEAD_COLUMNS = (
+    "source_record_id",
+    "dealer_code",
+    "created_date",
+    "lead_source",
+    "provider",
+    "cost_amount",
+    "crm_status",
+    "outcome",
+    "sale_source_record_id",
+    "sale_dealer_code",
+    "sale_date",
+    "days_to_sale",
+    "sale_amount",
+    "was_known_customer",
+    "known_since_date",
+    "known_since_source_record_id",
+    "known_since_dealer_code",
+    "customer_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+)
+
+# `--outcome`: the mart's five outcomes, and the two worklists a sales manager acts on.
+LEAD_WORKLISTS = {
+    "known_paid": "o.is_paid and o.was_known_customer",
+    "lost_in_group": "o.crm_status = 'lost' and o.outcome = 'sold_in_group'",
+}
+LEAD_OUTCOMES = ("sold_here", "sold_in_group", "sold_elsewhere", "open", "lost")
+
+
+def leads_query(
+    dealer_code: str | None = None, outcome: str | None = None
+) -> tuple[str, dict[str, str]]:
+    """SQL over marts.lead_outcomes (and the person's golden record) for an export or a
+    worklist: one place for the dashboard's downloads and `dealer360 export leads`."""
+    where, params = ["true"], {}
+    if dealer_code:
+        where.append("o.dealer_code = :dealer_code")
+        params["dealer_code"] = dealer_code
+    if outcome in LEAD_WORKLISTS:
+        where.append(LEAD_WORKLISTS[outcome])
+    elif outcome in LEAD_OUTCOMES:
+        where.append("o.outcome = :outcome")
+        params["outcome"] = outcome
+    elif outcome:
+        raise UserError(
+            f"Unknown lead outcome {outcome!r}: use one of"
+            f" {', '.join((*LEAD_OUTCOMES, *LEAD_WORKLISTS))}."
+        )
+    columns = ", ".join(
+        f"c.{c}" if c in ("first_name", "last_name", "email", "phone") else f"o.{c}"
+        for c in LEAD_COLUMNS
+    )
+    sql = (
+        f"select {columns} from marts.lead_outcomes as o"
+        " left join marts.customers as c on c.customer_id = o.customer_id"
+        f" where {' and '.join(where)}"
+        " order by o.dealer_code, o.created_date desc, o.source_record_id"
+    )
+    return sql, params
+
+
+def export_leads(
+    conn: Connection,
+    dealer_code: str | None = None,
+    outcome: str | None = None,
+    *,
+    actor: str | None = None,
+) -> AudienceExport:
+    """Build the leads file and write its audit row on `conn` (commit with the caller)."""
+    sql, params = leads_query(dealer_code, outcome)
+    rows = pd.read_sql_query(sa.text(sql), conn, params=params)
+    data = rows.to_csv(index=False, columns=list(LEAD_COLUMNS)).encode("utf-8")
+    export = AudienceExport(data, len(rows), hashlib.sha256(data).hexdigest())
+    record_audit(
+        conn,
+        "export_leads",
+        {"dealer_code": dealer_code, "outcome": outcome},
+        export.row_count,
+        export.sha256,
+        actor,
+    )
+    return export
+
+
 def cli_actor() -> str:
     """Who runs a command: the operating-system user (the role is recorded beside it)."""
     try:
@@ -215,26 +306,55 @@ def write_audience(
     """`dealer360 export audience`: the consent-filtered campaign list to `out`, audited.
 
     A dealer or brand the data does not know is an error naming it (a typo must not
-    silently produce an empty list); the file is written before the audit row commits, and
-    removed again if the audit cannot be written, so every file on disk has its row.
+    silently produce an empty list).
     """
+
+    def build(conn: Connection) -> tuple[AudienceExport, dict]:
+        dealer = _canonical_dealer(conn, dealer_code) if dealer_code else None
+        make = _canonical_brand(conn, brand) if brand else None
+        export = export_audience(conn, dealer, make, actor=cli_actor())
+        return export, {"dealer_code": dealer, "brand": make}
+
+    return _write_audited(engine, out, "marts.campaign_audience", "campaign audience", build)
+
+
+def write_leads(
+    engine: Engine, out: Path, dealer_code: str | None = None, outcome: str | None = None
+) -> WrittenExport:
+    """`dealer360 export leads`: marts.lead_outcomes with the person's contact, audited."""
+
+    def build(conn: Connection) -> tuple[AudienceExport, dict]:
+        dealer = _canonical_dealer(conn, dealer_code) if dealer_code else None
+        export = export_leads(conn, dealer, outcome, actor=cli_actor())
+        return export, {"dealer_code": dealer, "outcome": outcome}
+
+    return _write_audited(engine, out, "marts.lead_outcomes", "lead outcome", build)
+
+
+def _write_audited(
+    engine: Engine,
+    out: Path,
+    table: str,
+    what: str,
+    build: Callable[[Connection], tuple[AudienceExport, dict]],
+) -> WrittenExport:
+    """Build an export on one connection, write the file, then commit its audit row; the
+    file is removed again if the audit cannot be written, so every file on disk has its row."""
     out = out.expanduser()
     _check_writable(out)
     with engine.connect() as conn:
-        if not conn.scalar(sa.text("select to_regclass('marts.campaign_audience') is not null")):
-            raise UserError(
-                "There is no campaign audience yet: run `dealer360 run --inbox DIR` first."
-            )
-        dealer_code = _canonical_dealer(conn, dealer_code) if dealer_code else None
-        brand = _canonical_brand(conn, brand) if brand else None
-        export = export_audience(conn, dealer_code, brand, actor=cli_actor())
+        if not conn.scalar(sa.text("select to_regclass(:t) is not null"), {"t": table}):
+            raise UserError(f"There is no {what} yet: run `dealer360 run --inbox DIR` first.")
+        export, filters = build(conn)
         _write(out, export.data)
         try:
             conn.commit()
         except BaseException:
             out.unlink(missing_ok=True)
             raise
-    return WrittenExport(out, export.row_count, export.sha256, dealer_code, brand)
+    return WrittenExport(
+        out, export.row_count, export.sha256, filters.get("dealer_code"), filters.get("brand")
+    )
 
 
 def write_links(engine: Engine, out: Path) -> WrittenExport:

@@ -37,29 +37,17 @@ from sqlalchemy.engine import URL, Engine
 import entity_resolution
 from dealer360 import db
 from ingest.loader import load_inbox
+from ingest.vin import check_digit
 
 DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
 AS_OF = "2026-11-01"
-
-_VIN_VALUES = {
-    **{str(d): d for d in range(10)},
-    **dict(
-        zip(
-            "ABCDEFGHJKLMNPRSTUVWXYZ",
-            [1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9],
-            strict=True,
-        )
-    ),
-}
-_VIN_WEIGHTS = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2]
 
 
 def make_vin(prefix: str, serial: int) -> str:
     """A valid North-American VIN: 8 characters of make and model, its check digit, then
     model-year, plant and serial."""
     body = f"{prefix}0KC{serial:06d}"
-    remainder = sum(_VIN_VALUES[c] * w for c, w in zip(body, _VIN_WEIGHTS, strict=True)) % 11
-    return body[:8] + ("X" if remainder == 10 else str(remainder)) + body[9:]
+    return body[:8] + check_digit(body) + body[9:]
 
 
 COROLLA_ALICE = make_vin("2T1BURHE", 1001)

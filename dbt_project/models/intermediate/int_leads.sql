@@ -32,7 +32,9 @@ final as (
         coalesce(makes.make, leads.interest_make) as interest_brand,
         makes.manufacturer_group as interest_manufacturer_group,
         leads.interest_model,
-        leads.lead_status
+        leads.lead_status,
+        leads.lead_provider,
+        leads.cost_amount
 
     from leads
     left join source_map on leads.source_record_id = source_map.source_record_id

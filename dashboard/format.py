@@ -54,6 +54,21 @@ DRIVER_LABELS = {
     "high_mileage": "High mileage",
 }
 
+LEAD_SOURCE_LABELS = {
+    "web": "Own web site",
+    "phone": "Phone",
+    "walk_in": "Walk-in",
+    "third_party": "Third-party site",
+}
+
+LEAD_OUTCOME_LABELS = {
+    "sold_here": "Sold here",
+    "sold_in_group": "Sold at a sister rooftop",
+    "sold_elsewhere": "Bought elsewhere",
+    "open": "Open",
+    "lost": "Lost",
+}
+
 ACQUIRED_LABELS = {"new": "Bought new", "used": "Bought used", "transfer": "Transferred"}
 ENDED_LABELS = {"trade_in": "traded in", "resale": "resold", "transfer": "transferred"}
 

@@ -16,7 +16,9 @@ import streamlit as st
 
 VIEWS = Path(__file__).parent / "views"
 
-Name = Literal["search", "profile", "opportunities", "brand_ladder", "review", "health"]
+Name = Literal[
+    "search", "profile", "opportunities", "leads", "brand_ladder", "campaigns", "review", "health"
+]
 
 # section → page name → st.Page arguments. Pages live in `views/`, not `pages/`: Streamlit
 # still treats a `pages/` folder beside the main script as a v1 multipage app until
@@ -41,10 +43,20 @@ _SECTIONS: dict[str, dict[Name, dict]] = {
             "icon": ":material/campaign:",
             "url_path": "opportunities",
         },
+        "leads": {
+            "title": "Leads",
+            "icon": ":material/filter_alt:",
+            "url_path": "leads",
+        },
         "brand_ladder": {
             "title": "Brand ladder",
             "icon": ":material/stairs:",
             "url_path": "brand-ladder",
+        },
+        "campaigns": {
+            "title": "Campaigns",
+            "icon": ":material/experiment:",
+            "url_path": "campaigns",
         },
     },
     "Operations": {

@@ -25,6 +25,7 @@ from dealer360.exports import AudienceExport as AudienceExport
 from dealer360.exports import audience_csv as audience_csv
 from dealer360.exports import audience_query as audience_query
 from dealer360.exports import export_audience as export_audience
+from dealer360.exports import leads_csv as leads_csv
 
 TTL = 60
 SEARCH_LIMIT = 20
@@ -152,14 +153,21 @@ def search_customers(kind: str, value: str, limit: int = SEARCH_LIMIT) -> pd.Dat
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def customer(customer_id: str) -> dict | None:
-    """The golden record, its home dealer and, when they may be contacted, the consent's source."""
+    """The golden record, its home dealer and, when they may be contacted, the source of the
+    strongest consent (express, else the implied consent that lasts longest)."""
     return read_row(
         """
         select c.*, d.dealer_name as home_dealer_name,
                a.consent_source, a.consent_source_record_id
         from marts.customers as c
         left join marts.dealers as d on d.dealer_code = c.home_dealer_code
-        left join marts.campaign_audience as a on a.customer_id = c.customer_id
+        left join lateral (
+            select p.consent_source, p.source_record_id as consent_source_record_id
+            from marts.contact_permissions as p
+            where p.customer_id = c.customer_id
+            order by p.consent_expires_on desc nulls first, p.source_record_id
+            limit 1
+        ) as a on true
         where c.customer_id = :customer_id
         """,
         customer_id=customer_id,
@@ -406,6 +414,7 @@ def in_market(
         clauses.append("m.driver_codes ?| cast(:driver_codes as text[])")
     if contactable_only:
         clauses.append("a.customer_id is not null")
+    # contactable: the rooftop's sender may write to them (marts.contact_permissions)
     return read(
         f"""
         select m.customer_id, c.first_name, c.last_name, c.company_name, c.city,
@@ -415,7 +424,11 @@ def in_market(
                count(a.customer_id) over () as total_contactable
         from marts.in_market as m
         inner join marts.customers as c on c.customer_id = m.customer_id
-        left join marts.campaign_audience as a on a.customer_id = m.customer_id
+        left join lateral (
+            select p.customer_id from marts.contact_permissions as p
+            where p.customer_id = m.customer_id and p.sender = {exports.DEALER_SENDER}
+            limit 1
+        ) as a on true
         where {" and ".join(clauses)}
         order by m.score desc, c.last_seen_date desc, m.customer_id
         limit :limit
@@ -434,9 +447,25 @@ def audience(
     brand: str | None = None,
     min_score: int | None = None,
     driver_codes: tuple[str, ...] = (),
+    channel: str = "email",
 ) -> pd.DataFrame:
-    sql, params = audience_query(dealer_code, brand, min_score=min_score, driver_codes=driver_codes)
+    sql, params = audience_query(
+        dealer_code, brand, channel=channel, min_score=min_score, driver_codes=driver_codes
+    )
     return read(sql, **params)
+
+
+def record_audience_download(
+    filters: dict, customer_ids: list[str], sha256: str, actor: str | None = None
+) -> None:
+    """A campaign list downloaded from the dashboard: its audit row and its members (all
+    targets: the dashboard holds out no controls; `dealer360 export audience
+    --control-share` does), in one transaction."""
+    with engine().begin() as conn:
+        export_id = exports.record_audit(
+            conn, "export_audience", filters, len(customer_ids), sha256, actor
+        )
+        exports.record_members(conn, export_id, customer_ids)
 
 
 def record_audit(
@@ -459,6 +488,76 @@ def recent_exports(limit: int = 10) -> pd.DataFrame:
         """,
         limit=limit,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Leads: marts.lead_source_performance for the funnel and the providers, and the worklists of
+# marts.lead_outcomes through `dealer360.exports.leads_query` (the same rows as
+# `dealer360 export leads --outcome known_paid|lost_in_group`).
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def lead_dealers() -> pd.DataFrame:
+    """Rooftops that received leads, with how many, for the page's picker."""
+    return read(
+        """
+        select p.dealer_code, coalesce(d.dealer_name, p.dealer_code) as dealer_name,
+               sum(p.leads) as leads
+        from marts.lead_source_performance as p
+        left join marts.dealers as d on d.dealer_code = p.dealer_code
+        group by p.dealer_code, d.dealer_name
+        order by dealer_name, p.dealer_code
+        """
+    )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def lead_funnel(dealer_code: str) -> pd.DataFrame:
+    """Per lead source at a rooftop: leads, leads sold by the group, sold here, sold
+    elsewhere (a make registered by the OEM that no rooftop sold)."""
+    return read(
+        """
+        select lead_source, sum(leads) as leads, sum(sold) as sold,
+               sum(sold_here) as sold_here, sum(sold_elsewhere) as sold_elsewhere
+        from marts.lead_source_performance
+        where dealer_code = :dealer_code
+        group by lead_source
+        order by sum(leads) desc, lead_source
+        """,
+        dealer_code=dealer_code,
+    )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def lead_providers(dealer_code: str) -> pd.DataFrame:
+    """Per (lead source, provider) at a rooftop, over every month: what the leads cost, what
+    they sold, and how many paid leads were for people the group already had. The known
+    paid leads are recovered from each month's share (4 decimals of at most a few thousand
+    leads: exact once rounded)."""
+    return read(
+        """
+        select lead_source, provider, sum(leads) as leads, sum(sold) as sold,
+               sum(sold)::numeric / nullif(sum(leads), 0) as close_rate,
+               sum(sales_amount) as sales_amount, sum(cost_amount) as cost_amount,
+               sum(cost_amount) / nullif(sum(sold), 0) as cost_per_sale,
+               sum(paid_leads) as paid_leads,
+               round(sum(coalesce(known_customer_share, 0) * paid_leads))
+                   / nullif(sum(paid_leads), 0) as known_customer_share
+        from marts.lead_source_performance
+        where dealer_code = :dealer_code
+        group by lead_source, provider
+        order by sum(cost_amount) desc, sum(leads) desc, lead_source, provider
+        """,
+        dealer_code=dealer_code,
+    )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def lead_worklist(dealer_code: str, worklist: str) -> pd.DataFrame:
+    """One of `dealer360.exports.LEAD_WORKLISTS` at a rooftop, every row (it is downloaded
+    whole)."""
+    sql, params = exports.leads_query(dealer_code, worklist)
+    return read(sql, **params)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -555,11 +654,13 @@ def ladder_upsell(target_brand: str, limit: int = 500) -> pd.DataFrame:
         select b.customer_id, c.first_name, c.last_name, c.company_name, c.city,
                b.current_brand, b.score, b.reasons, b.dealer_code, d.dealer_name,
                b.last_purchase_date, b.last_price_amount,
-               a.customer_id is not null as is_contactable
+               exists (
+                   select 1 from marts.contact_permissions as p
+                   where p.customer_id = b.customer_id and p.sender = d.sender
+               ) as is_contactable
         from marts.brand_ladder_opportunities as b
         inner join marts.customers as c on c.customer_id = b.customer_id
         left join marts.dealers as d on d.dealer_code = b.dealer_code
-        left join marts.campaign_audience as a on a.customer_id = b.customer_id
         where b.target_brand = :target_brand
         order by b.score desc, b.last_purchase_date desc, b.customer_id
         limit :limit
@@ -802,4 +903,52 @@ def last_identity_run() -> dict | None:
         order by run_id desc
         limit 1
         """
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Campaigns: who may send to a customer (marts.contact_permissions) and what each audited
+# audience export achieved (marts.campaign_results).
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def dealer_sender(dealer_code: str) -> str:
+    """Who sends the rooftop's messages (its legal entity, else itself: marts.dealers)."""
+    sender = read_row(
+        "select sender from marts.dealers where dealer_code = :dealer_code",
+        dealer_code=dealer_code,
+    )
+    return sender["sender"] if sender else dealer_code
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def consent_by_sender(customer_id: str) -> pd.DataFrame:
+    """Each sender that may contact the customer, on which channels, on what ground."""
+    return read(
+        """
+        select sender, string_agg(channel, ', ' order by channel) as channels, consent_basis,
+               consent_source, source_record_id, consent_expires_on, granted_to
+        from marts.contact_permissions
+        where customer_id = :customer_id
+        group by sender, consent_basis, consent_source, source_record_id, consent_expires_on,
+                 granted_to
+        order by sender
+        """,
+        customer_id=customer_id,
+    )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def campaign_results(limit: int = 200) -> pd.DataFrame:
+    """Audited audience exports, latest first, with their targets, controls and lift."""
+    return read(
+        """
+        select export_id, exported_at, sender, channel, targets, controls,
+               target_responders, control_responders, target_response_rate,
+               control_response_rate, lift, lift_low, lift_high, response_window_ends_on
+        from marts.campaign_results
+        order by exported_at desc, export_id desc
+        limit :limit
+        """,
+        limit=limit,
     )

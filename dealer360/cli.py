@@ -199,34 +199,46 @@ def export_leads(
 def export_audience(
     out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
     dealer: Annotated[
-        str | None, typer.Option("--dealer", help="Only customers of this dealer code.")
+        str | None,
+        typer.Option("--dealer", help="Send as this rooftop (its legal entity, else itself)."),
     ] = None,
     brand: Annotated[
-        str | None, typer.Option("--brand", help="Only customers who dealt with this make.")
+        str | None, typer.Option("--brand", help="Send as this manufacturer (oem:BRAND).")
     ] = None,
+    channel: Annotated[
+        str, typer.Option("--channel", help="email (a usable e-mail) or sms (a phone).")
+    ] = "email",
+    control_share: Annotated[
+        float,
+        typer.Option(
+            "--control-share",
+            help="Hold out this share (0 to 0.99) at random as a control group, not written.",
+        ),
+    ] = 0.0,
 ) -> None:
-    """The campaign list: customers who may be contacted today (consent from the marts).
+    """The campaign list of one sender: customers it may contact today on one channel.
 
-    The same list as the dashboard's Opportunities download; every export is written to the
-    audit log (who, when, filters, row count, sha256 of the file). An unknown dealer or
-    brand is an error, not an empty file.
+    Consent belongs to its sender (marts.contact_permissions), so a list needs one: --dealer
+    or --brand. Every export is written to the audit log (who, when, filters, row count,
+    sha256 of the file) and its members, controls included, to raw.export_members. SMS
+    lists hold every phone: which ones are mobiles is not known. An unknown dealer or brand
+    is an error, not an empty file.
     """
     from dealer360 import db, exports
 
-    written = exports.write_audience(db.connect_checked(), out, dealer, brand)
-    filters = " and ".join(
-        f"{name} {value}"
-        for name, value in (("dealer", written.dealer_code), ("brand", written.brand))
-        if value
+    written = exports.write_audience(
+        db.connect_checked(), out, dealer, brand, channel=channel, control_share=control_share
     )
+    sender = f"dealer {written.dealer_code}" if written.dealer_code else f"brand {written.brand}"
     if written.row_count == 0:
         err_console.print(
-            f"[yellow]warning:[/] no customer may be contacted{' for ' + filters if filters else ''};"
+            f"[yellow]warning:[/] no customer may be contacted by {sender} by {channel};"
             f" {written.path} holds only the header."
         )
+    held_out = f", {written.controls:,} held out as controls" if written.controls else ""
     console.print(
-        f"wrote {written.row_count:,} contactable customers to {written.path}"
-        f" (sha256 {written.sha256[:12]}…, written to the audit log)"
+        f"wrote {written.row_count:,} contactable customers to {written.path}{held_out}"
+        f" (export {written.export_id}, sha256 {written.sha256[:12]}…, written to the audit log)"
     )
 
 

@@ -5,8 +5,9 @@ exact bytes. The Leads page's worklist downloads and `dealer360 export leads` sh
 
 One query, one place: the dashboard's Opportunities download and `dealer360 export
 audience` both build their list with `audience_query`, which reads `marts.campaign_audience`
-only. Consent is decided there, in dbt (int_customer_consent: the latest explicit statement
-across all of a customer's merged records wins, implied consent expires), never here.
+only, for one sender and one channel. Consent is decided there, in dbt (int_sender_consent:
+consent belongs to the sender it was given to), never here. Every audience export records
+its members (targets and held-out controls) in raw.export_members beside its audit row.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -33,39 +35,59 @@ AUDIENCE_COLUMNS = (
     "phone",
     "city",
     "region",
+    "sender",
+    "channel",
     "consent_basis",
     "consent_expires_on",
 )
+CHANNELS = ("email", "sms")
 
 # An in-market customer "of a make" (`marts.in_market` as `m`): the mart lists the makes of
 # their events (`brands`), so the in-market list and its campaign list count the same people.
 IN_MARKET_FOR_BRAND = "m.brands @> array[cast(:brand as text)]"
+
+# The sender of a rooftop's list (`marts.dealers.sender`: its legal entity, else itself).
+DEALER_SENDER = "(select d.sender from marts.dealers as d where d.dealer_code = :dealer_code)"
 
 
 def audience_query(
     dealer_code: str | None = None,
     brand: str | None = None,
     *,
+    channel: str = "email",
     min_score: int | None = None,
     driver_codes: tuple[str, ...] = (),
 ) -> tuple[str, dict]:
-    """The campaign list as (sql, params): only customers who may be contacted today.
+    """The campaign list as (sql, params): the customers one sender may contact on one
+    channel today.
 
-    Consent is decided by the mart (`marts.campaign_audience`: express or implied consent,
-    never withdrawn or expired, and a way to reach them), so the CLI and the dashboard can
-    only ever export what it allows. `dealer_code` and `brand` target the rooftops and makes
-    the customer dealt with (the mart's `dealer_codes` and `brands`). With `min_score` or
-    `driver_codes` (the dashboard's Opportunities filters) the list is instead the customers
-    in market at `dealer_code`, exactly those the in-market list marks as contactable.
+    Consent is decided by the mart (`marts.campaign_audience`, from contact_permissions), so
+    the CLI and the dashboard can only ever export what it allows. The sender is the
+    rooftop's (`dealer_code`: its legal entity, else itself) or the manufacturer's
+    (`brand` alone: `oem:BRAND`); a list has one sender, so one of them is needed. With
+    `min_score` or `driver_codes` (the dashboard's Opportunities filters) the list is the
+    customers in market at `dealer_code` (of `brand`, when given) whom that rooftop's sender
+    may contact, exactly those the in-market list marks as contactable.
     """
-    clauses = ["true"]
-    params = {
-        name: value for name, value in (("dealer_code", dealer_code), ("brand", brand)) if value
-    }
+    if channel not in CHANNELS:
+        raise UserError(f"Unknown channel {channel!r}: use email or sms.")
+    params: dict = {"channel": channel}
+    clauses = ["a.channel = :channel"]
     in_market_mode = min_score is not None or bool(driver_codes)
+    if dealer_code:
+        params["dealer_code"] = dealer_code
+        clauses.append(f"a.sender = {DEALER_SENDER}")
+    elif in_market_mode:
+        raise ValueError("In-market filters need a dealer: a customer is in market at one.")
+    elif brand:
+        params["brand"] = brand
+        clauses.append("a.sender = 'oem:' || cast(:brand as text)")
+    else:
+        raise UserError(
+            "A campaign list needs its sender: give --dealer CODE (that rooftop's) or"
+            " --brand BRAND (the manufacturer's)."
+        )
     if in_market_mode:
-        if not dealer_code:
-            raise ValueError("In-market filters need a dealer: a customer is in market at one.")
         in_market_clauses = ["m.customer_id = a.customer_id", "m.dealer_code = :dealer_code"]
         if min_score is not None:
             in_market_clauses.append("m.score >= :min_score")
@@ -75,14 +97,15 @@ def audience_query(
             params["driver_codes"] = list(driver_codes)
         if brand:
             in_market_clauses.append(IN_MARKET_FOR_BRAND)
+            params["brand"] = brand
         clauses.append(
             f"exists (select 1 from marts.in_market as m where {' and '.join(in_market_clauses)})"
         )
-    else:
-        if dealer_code:
-            clauses.append("a.dealer_codes @> array[cast(:dealer_code as text)]")
-        if brand:
-            clauses.append("a.brands @> array[cast(:brand as text)]")
+    elif dealer_code and brand:
+        raise UserError(
+            "Give --dealer or --brand, not both: a campaign list has one sender, the rooftop's"
+            " or the manufacturer's."
+        )
     sql = f"""
         select {", ".join(f"a.{column}" for column in AUDIENCE_COLUMNS)}
         from marts.campaign_audience as a
@@ -97,6 +120,41 @@ def audience_csv(rows: pd.DataFrame) -> bytes:
     return rows.to_csv(index=False, columns=list(AUDIENCE_COLUMNS)).encode("utf-8")
 
 
+def control_group(customer_ids: list[str], share: float, seed: int) -> set[str]:
+    """The held-out controls: round(share × n) customers drawn at random with `seed` (the
+    export's audit ID), so the same list and seed always hold out the same people."""
+    if not 0 <= share < 1:
+        raise UserError(f"--control-share {share} is not a share: give a number from 0 to 0.99.")
+    ordered = sorted(customer_ids)
+    size = round(share * len(ordered))
+    drawn = np.random.default_rng(seed).choice(len(ordered), size=size, replace=False)
+    return {ordered[i] for i in drawn}
+
+
+def next_export_id(conn: Connection) -> int:
+    """Reserve the audit row's ID before the file is built: it seeds the control group."""
+    return conn.scalar(
+        sa.text("select nextval(pg_get_serial_sequence('raw.audit_log', 'audit_id'))")
+    )
+
+
+def record_members(
+    conn: Connection, export_id: int, targets: list[str], controls: set[str] = frozenset()
+) -> None:
+    """Who was on list `export_id` (raw.export_members, append-only): the targets written to
+    the file and the controls held out of it."""
+    ids = [*targets, *sorted(controls)]
+    conn.execute(
+        sa.text(
+            "insert into raw.export_members (export_id, customer_id, is_control)"
+            " select :e, member.customer_id, member.is_control"
+            " from unnest(cast(:ids as text[]), cast(:flags as boolean[]))"
+            " as member (customer_id, is_control)"
+        ),
+        {"e": export_id, "ids": ids, "flags": [c in controls for c in ids]},
+    )
+
+
 def record_audit(
     conn: Connection,
     action: str,
@@ -104,18 +162,23 @@ def record_audit(
     row_count: int | None,
     sha256: str | None,
     actor: str | None = None,
-) -> None:
-    """Write one audit row on `conn` (committed with the caller); without an actor, the
-    database role is the actor. The role itself is always recorded (`db_role`)."""
-    conn.execute(
+    audit_id: int | None = None,
+) -> int:
+    """Write one audit row on `conn` (committed with the caller) and return its ID; without
+    an actor, the database role is the actor. The role itself is always recorded
+    (`db_role`). `audit_id` is one reserved with `next_export_id`."""
+    return conn.scalar(
         sa.text(
             """
-            insert into raw.audit_log (actor, action, filters, row_count, sha256)
-            values (coalesce(:actor, current_user), :action, cast(:filters as jsonb),
-                    :row_count, :sha256)
+            insert into raw.audit_log (audit_id, actor, action, filters, row_count, sha256)
+            values (coalesce(:audit_id, nextval(pg_get_serial_sequence('raw.audit_log',
+                    'audit_id'))), coalesce(:actor, current_user), :action,
+                    cast(:filters as jsonb), :row_count, :sha256)
+            returning audit_id
             """
         ),
         {
+            "audit_id": audit_id,
             "actor": actor,
             "action": action,
             "filters": json.dumps(filters, sort_keys=True),
@@ -130,6 +193,8 @@ class AudienceExport:
     data: bytes
     row_count: int
     sha256: str
+    export_id: int | None = None
+    controls: int = 0
 
 
 def export_audience(
@@ -137,21 +202,42 @@ def export_audience(
     dealer_code: str | None = None,
     brand: str | None = None,
     *,
+    channel: str = "email",
+    control_share: float = 0.0,
     actor: str | None = None,
 ) -> AudienceExport:
-    """Build the audience file and write its audit row on `conn` (commit with the caller)."""
-    sql, params = audience_query(dealer_code, brand)
+    """Build the audience file of one sender and channel, hold out a seeded control share,
+    and write its audit row and members on `conn` (commit with the caller).
+
+    The controls are recorded as such in raw.export_members and are not in the file; the
+    seed is the export's audit ID, written in its filters, so the draw can be replayed.
+    """
+    sql, params = audience_query(dealer_code, brand, channel=channel)
     rows = pd.read_sql_query(sa.text(sql), conn, params=params)
-    data = audience_csv(rows)
-    export = AudienceExport(data, len(rows), hashlib.sha256(data).hexdigest())
-    record_audit(
-        conn,
-        "export_audience",
-        {"dealer_code": dealer_code, "brand": brand},
-        export.row_count,
-        export.sha256,
-        actor,
+    export_id = next_export_id(conn)
+    controls = control_group(list(rows["customer_id"]), control_share, export_id)
+    targets = rows[~rows["customer_id"].isin(controls)]
+    data = audience_csv(targets)
+    export = AudienceExport(
+        data, len(targets), hashlib.sha256(data).hexdigest(), export_id, len(controls)
     )
+    sender = conn.scalar(
+        sa.text(f"select {DEALER_SENDER}" if dealer_code else "select 'oem:' || :brand"),
+        {"dealer_code": dealer_code} if dealer_code else {"brand": brand},
+    )
+    filters = {
+        "dealer_code": dealer_code,
+        "brand": brand,
+        "sender": sender,
+        "channel": channel,
+        "control_share": control_share,
+        "controls": len(controls),
+        "seed": export_id,
+    }
+    record_audit(
+        conn, "export_audience", filters, export.row_count, export.sha256, actor, export_id
+    )
+    record_members(conn, export_id, list(targets["customer_id"]), controls)
     return export
 
 
@@ -220,6 +306,11 @@ def leads_query(
     return sql, params
 
 
+def leads_csv(rows: pd.DataFrame) -> bytes:
+    """The bytes of a leads file: UTF-8 CSV with a header, one lead per line."""
+    return rows.to_csv(index=False, columns=list(LEAD_COLUMNS)).encode("utf-8")
+
+
 def export_leads(
     conn: Connection,
     dealer_code: str | None = None,
@@ -230,7 +321,7 @@ def export_leads(
     """Build the leads file and write its audit row on `conn` (commit with the caller)."""
     sql, params = leads_query(dealer_code, outcome)
     rows = pd.read_sql_query(sa.text(sql), conn, params=params)
-    data = rows.to_csv(index=False, columns=list(LEAD_COLUMNS)).encode("utf-8")
+    data = leads_csv(rows)
     export = AudienceExport(data, len(rows), hashlib.sha256(data).hexdigest())
     record_audit(
         conn,
@@ -298,12 +389,21 @@ class WrittenExport:
     sha256: str
     dealer_code: str | None
     brand: str | None
+    export_id: int | None = None
+    controls: int = 0
 
 
 def write_audience(
-    engine: Engine, out: Path, dealer_code: str | None = None, brand: str | None = None
+    engine: Engine,
+    out: Path,
+    dealer_code: str | None = None,
+    brand: str | None = None,
+    *,
+    channel: str = "email",
+    control_share: float = 0.0,
 ) -> WrittenExport:
-    """`dealer360 export audience`: the consent-filtered campaign list to `out`, audited.
+    """`dealer360 export audience`: one sender's campaign list for one channel to `out`,
+    audited, its members and held-out controls recorded.
 
     A dealer or brand the data does not know is an error naming it (a typo must not
     silently produce an empty list).
@@ -312,7 +412,14 @@ def write_audience(
     def build(conn: Connection) -> tuple[AudienceExport, dict]:
         dealer = _canonical_dealer(conn, dealer_code) if dealer_code else None
         make = _canonical_brand(conn, brand) if brand else None
-        export = export_audience(conn, dealer, make, actor=cli_actor())
+        export = export_audience(
+            conn,
+            dealer,
+            make,
+            channel=channel,
+            control_share=control_share,
+            actor=cli_actor(),
+        )
         return export, {"dealer_code": dealer, "brand": make}
 
     return _write_audited(engine, out, "marts.campaign_audience", "campaign audience", build)
@@ -353,7 +460,13 @@ def _write_audited(
             out.unlink(missing_ok=True)
             raise
     return WrittenExport(
-        out, export.row_count, export.sha256, filters.get("dealer_code"), filters.get("brand")
+        out,
+        export.row_count,
+        export.sha256,
+        filters.get("dealer_code"),
+        filters.get("brand"),
+        export.export_id,
+        export.controls,
     )
 
 

@@ -29,7 +29,7 @@ landing locks of every source and the resolver's lock, so no load or resolve int
   remembers only that the ID was erased, not its anonymous key.
 * **intermediate.*, marts.* and any other schema dbt builds**: scrubbed at once, the same way (the person's rows carry
   the anonymous key and no identifying value; a household or other ID column naming the
-  old ID is cleared; the campaign audience loses them), so the dashboard shows nothing
+  old ID is cleared; the campaign audience and contact permissions lose them; raw.export_members keeps their rows under the anonymous key), so the dashboard shows nothing
   before the next run; the next run rebuilds them from the scrubbed raw rows and the pins.
 * **Suppression list** (`privacy.suppression_list`): keyed hashes (HMAC-SHA-256) of the
   person's identifiers, normalized by entity resolution's own standardizers so another
@@ -149,6 +149,7 @@ def forget_customer(engine: Engine, customer_id: str, *, actor: str | None = Non
         result.counts["raw.quarantine"] = _scrub_quarantine(conn, records)
         result.counts.update(_scrub_resolve(conn, records, ids, anonymous_id))
         result.counts.update(_scrub_models(conn, ids, anonymous_id))
+        result.counts["raw.export_members"] = _scrub_export_members(conn, ids, anonymous_id)
         _audit(conn, actor, customer_id, result)
     log.info("forgot %s: %s", customer_id, result.counts)
     return result
@@ -457,7 +458,7 @@ def _scrub_models(conn: Connection, ids: set[str], anonymous_id: str) -> dict[st
     for (schema, table), types in tables.items():
         name = f'"{schema}"."{table}"'
         changed = 0
-        if "customer_id" in types and table == "campaign_audience":
+        if "customer_id" in types and table in ("campaign_audience", "contact_permissions"):
             changed += conn.execute(
                 sa.text(f"delete from {name} where customer_id = any(:ids)"), {"ids": sorted(ids)}
             ).rowcount
@@ -483,6 +484,16 @@ def _scrub_models(conn: Connection, ids: set[str], anonymous_id: str) -> dict[st
         if changed:
             counts[f"{schema}.{table}"] = changed
     return counts
+
+
+def _scrub_export_members(conn: Connection, ids: set[str], anonymous_id: str) -> int:
+    """The campaign lists keep their rows (a list's count and its controls stay provable) but
+    no longer say who: the person's customer IDs become their anonymous key, the one update
+    raw.export_members' append-only trigger allows."""
+    return conn.execute(
+        sa.text("update raw.export_members set customer_id = :a where customer_id = any(:ids)"),
+        {"a": anonymous_id, "ids": sorted(ids)},
+    ).rowcount
 
 
 def _audit(conn: Connection, actor: str | None, customer_id: str, result: ForgetResult) -> None:

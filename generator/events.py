@@ -34,7 +34,9 @@ def build_events(
     silent = np.flatnonzero(~seen)
     if len(silent):
         leads = pd.concat([leads, _shopper_leads(rng, people, cat, silent)], ignore_index=True)
-    leads["source"] = choice(rng, LEAD_SOURCES[0], len(leads), LEAD_SOURCES[1])
+    drawn = choice(rng, LEAD_SOURCES[0], len(leads), LEAD_SOURCES[1])
+    preset = leads["source"].fillna("").to_numpy()
+    leads["source"] = np.where(preset != "", preset, drawn).astype(object)
     _number(rng, ref, cat, sales, service, registrations, leads)
     return {
         "dealer_sales": sales,
@@ -216,13 +218,64 @@ def _leads(
     other = chance(rng, k, 0.15)
     model[other] = _random_model(rng, cat, won["make_i"].to_numpy()[other], created[other])
     model[chance(rng, k, 0.1)] = ""
-    parts.append(_lead_frame(won["eid"], created, won["dealer"], won["make"], model, status))
+    # Third-party sites sell one inquiry to several dealers: about one won lead in eight came
+    # from such a site, which sent the same shopper to one or two other rooftops of the group
+    # within two days; those rooftops mark it lost while the shopper buys at the first.
+    multi = chance(rng, k, 0.12)
+    source = np.where(multi, "third_party", "").astype(object)
+    parts.append(
+        _lead_frame(won["eid"], created, won["dealer"], won["make"], model, status, source)
+    )
+    rep = np.repeat(np.flatnonzero(multi), 1 + rng.integers(0, 2, int(multi.sum())))
+    first = won["dealer"].to_numpy()[rep]
+    pick = rng.random((len(rep), n_dealers)) * cat.sells[:, won["make_i"].to_numpy()[rep]].T
+    pick[np.arange(len(rep)), first] = -1.0  # another rooftop than the one that sold
+    parts.append(
+        _lead_frame(
+            won["eid"].to_numpy()[rep],
+            created[rep] + rng.integers(-2, 3, len(rep)),
+            pick.argmax(axis=1),
+            won["make"].to_numpy()[rep],
+            model[rep],
+            "lost",
+            "third_party",
+        )
+    )
 
-    # Cross-shopping: asked another rooftop (maybe another brand), bought elsewhere.
+    # Late closers: about one deal in twenty-five was asked about 121 to 240 days before it,
+    # past the 120-day window, so the lead itself counts as lost (the CRM gave up on it too).
+    slow = sales[chance(rng, len(sales), 0.04)]
+    created = slow["date"].to_numpy() - rng.integers(121, 241, len(slow))
+    parts.append(
+        _lead_frame(slow["eid"], created, slow["dealer"], slow["make"], slow["model"], "lost")
+    )
+
+    # Known customers sold back as "new" leads: about one purchase in twenty is followed, two
+    # to six years later, by a paid third-party lead for the same person at that rooftop.
+    back = sales[chance(rng, len(sales), 0.05)]
+    created = back["date"].to_numpy() + rng.integers(2 * 365, 6 * 365, len(back))
+    keep = created < END
+    back, created = back[keep], created[keep]
+    make = back["make_i"].to_numpy()
+    parts.append(
+        _lead_frame(
+            back["eid"],
+            created,
+            back["dealer"],
+            back["make"],
+            _random_model(rng, cat, make, created),
+            "lost",
+            "third_party",
+        )
+    )
+
+    # Cross-shopping: asked a sister rooftop (maybe another brand) and was marked lost there;
+    # the shopper bought at another rooftop of the group 5 to 90 days later.
     n_extra = rng.poisson(0.2, len(sales))
     rep = np.repeat(np.arange(len(sales)), n_extra)
     shop = sales.iloc[rep]
-    dealer = rng.integers(0, n_dealers, len(rep))
+    other = rng.integers(1, max(n_dealers, 2), len(rep))
+    dealer = (shop["dealer"].to_numpy() + other) % n_dealers
     make = _dealer_make(rng, cat, dealer)
     created = shop["date"].to_numpy() - rng.integers(5, 91, len(rep))
     parts.append(
@@ -270,7 +323,8 @@ def _leads(
     return leads.reset_index(drop=True)
 
 
-def _lead_frame(eid, created, dealer, make, model, status) -> pd.DataFrame:
+def _lead_frame(eid, created, dealer, make, model, status, source="") -> pd.DataFrame:
+    """Lead rows; `source` empty leaves the channel to the random draw in `build_events`."""
     return pd.DataFrame(
         {
             "eid": np.asarray(eid),
@@ -279,6 +333,7 @@ def _lead_frame(eid, created, dealer, make, model, status) -> pd.DataFrame:
             "interest_make": np.asarray(make, dtype=object),
             "interest_model": np.asarray(model, dtype=object),
             "status": status if isinstance(status, str) else np.asarray(status, dtype=object),
+            "source": source if isinstance(source, str) else np.asarray(source, dtype=object),
         }
     )
 

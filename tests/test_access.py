@@ -500,3 +500,15 @@ def test_revoke_drops_a_granted_role_and_its_url_stops_working(
     again = runner.invoke(app, ["revoke", granted.role])
     assert again.exit_code == 1 and "No role named" in again.output
     assert "Traceback" not in again.output
+
+
+def test_a_dealer_sees_only_its_own_rooftops_leads_and_their_performance(group: Group) -> None:
+    for code in ("D01", "D02"):
+        for table in ("marts.lead_outcomes", "marts.lead_source_performance"):
+            seen = {
+                r.dealer_code for r in read(group.urls[code], f"select dealer_code from {table}")
+            }
+            assert seen <= {code}, (code, table)
+    chloe = read(group.urls["D02"], "select customer_id from marts.lead_outcomes")
+    assert {r.customer_id for r in chloe} == group.ids("Chloé")
+    assert read(group.urls["Honda"], "select 1 from marts.lead_source_performance") == []

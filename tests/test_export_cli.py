@@ -59,13 +59,15 @@ def _customer_of(url: URL, source: str, source_record_id: str) -> str:
 def test_withdrawn_and_expired_consent_never_reach_the_exported_file(
     modelled: URL, tmp_path: Path
 ) -> None:
-    out = tmp_path / "audience.csv"
-    result = _cli(modelled, "export", "audience", "--out", str(out))
-    assert result.exit_code == 0, result.output
-    exported = set(pd.read_csv(out)["customer_id"])
+    exported = set()
+    for sender in (("--brand", "Honda"), ("--dealer", "D02"), ("--dealer", "D03")):
+        out = tmp_path / f"{sender[1]}.csv"
+        result = _cli(modelled, "export", "audience", "--out", str(out), *sender)
+        assert result.exit_code == 0, result.output
+        exported |= set(pd.read_csv(out)["customer_id"])
     emma = _customer_of(modelled, "oem_registrations", "HON-0003")  # opted out last
     helene = _customer_of(modelled, "dealer_sales", "D03:E100")  # implied consent expired
-    daniel = _customer_of(modelled, "oem_registrations", "HON-0001")  # express
+    daniel = _customer_of(modelled, "oem_registrations", "HON-0001")  # express, Honda's
     isabelle = _customer_of(modelled, "dealer_sales", "D03:E200")  # implied, current
     assert emma not in exported
     assert helene not in exported
@@ -75,8 +77,8 @@ def test_withdrawn_and_expired_consent_never_reach_the_exported_file(
 def test_every_audience_export_is_audited_with_the_files_checksum(
     modelled: URL, tmp_path: Path
 ) -> None:
-    out = tmp_path / "d02.csv"
-    result = _cli(modelled, "export", "audience", "--out", str(out), "--dealer", "d02")
+    out = tmp_path / "d01.csv"
+    result = _cli(modelled, "export", "audience", "--out", str(out), "--dealer", "d01")
     assert result.exit_code == 0, result.output
     data = out.read_bytes()
     audit = _query(
@@ -88,7 +90,8 @@ def test_every_audience_export_is_audited_with_the_files_checksum(
     assert audit[0].action == "export_audience"
     assert audit[0].actor == getpass.getuser()
     assert audit[0].db_role == modelled.username
-    assert audit[0].filters == {"dealer_code": "D02", "brand": None}  # as the data spells it
+    assert audit[0].filters["dealer_code"] == "D01"  # as the data spells it
+    assert audit[0].filters["sender"] == "D01" and audit[0].filters["channel"] == "email"
     assert audit[0].row_count == len(pd.read_csv(out)) > 0
 
 
@@ -117,7 +120,7 @@ def test_an_unwritable_path_is_one_sentence_and_leaves_no_audit_row(
 ) -> None:
     before = _query(modelled, "select count(*) as n from raw.audit_log")[0].n
     for out in (tmp_path / "missing" / "audience.csv", tmp_path):
-        result = _cli(modelled, "export", "audience", "--out", str(out))
+        result = _cli(modelled, "export", "audience", "--out", str(out), "--dealer", "D01")
         assert result.exit_code == 1
         assert f"Cannot write {out}" in result.output
         assert "Traceback" not in result.output
@@ -159,7 +162,10 @@ def test_an_export_after_a_merge_honours_the_latest_explicit_statement(
     said_no = _customer_of(database_url, "oem_registrations", "HON-0802")
     assert said_yes != said_no
     before = tmp_path / "before.csv"
-    assert _cli(database_url, "export", "audience", "--out", str(before)).exit_code == 0
+    assert (
+        _cli(database_url, "export", "audience", "--out", str(before), "--brand", "Honda").exit_code
+        == 0
+    )
     assert said_yes in set(pd.read_csv(before)["customer_id"])
 
     with engine.begin() as conn:  # a reviewer accepts the pair (the dashboard's review page)
@@ -175,5 +181,8 @@ def test_an_export_after_a_merge_honours_the_latest_explicit_statement(
     merged = _customer_of(database_url, "oem_registrations", "HON-0801")
     assert merged == _customer_of(database_url, "oem_registrations", "HON-0802")
     after = tmp_path / "after.csv"
-    assert _cli(database_url, "export", "audience", "--out", str(after)).exit_code == 0
+    assert (
+        _cli(database_url, "export", "audience", "--out", str(after), "--brand", "Honda").exit_code
+        == 0
+    )
     assert merged not in set(pd.read_csv(after)["customer_id"])

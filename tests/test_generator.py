@@ -511,3 +511,30 @@ def test_some_rooftops_of_one_owner_share_a_legal_entity_and_others_leave_it_emp
     shared = entity[entity != ""].value_counts()
     assert (shared >= 2).any()
     assert (entity == "").any()
+
+
+def test_leads_behave_like_a_dealer_groups_crm(clean):
+    """Shoppers sent to several rooftops at once, leads that close after the 120-day window,
+    leads marked lost whose person bought at a sister rooftop, and paid third-party leads for
+    people who had already bought: what marts.lead_outcomes is there to find."""
+    _, data = clean
+    leads = data["crm_leads"].assign(day=lambda f: pd.to_datetime(f["created_at"].str[:10]))
+    sales = data["dealer_sales"].assign(day=lambda f: pd.to_datetime(f["deal_date"]))
+    third = leads[leads["source"] == "third_party"]
+
+    # One shopper's third-party inquiry at two or more rooftops within a few days.
+    spread = third.groupby("_person").agg(
+        rooftops=("dealer_code", "nunique"), days=("day", lambda d: (d.max() - d.min()).days)
+    )
+    assert ((spread["rooftops"] >= 2) & (spread["days"] <= 4)).sum() >= 5
+
+    pairs = leads.merge(sales, on="_person", suffixes=("_lead", "_sale"))
+    after = (pairs["day_sale"] - pairs["day_lead"]).dt.days
+    same = pairs["dealer_code_lead"] == pairs["dealer_code_sale"]
+    # A sale at the lead's rooftop 121 to 240 days after it: too late to credit the lead.
+    assert (same & after.between(121, 240)).sum() >= 5
+    # Marked lost here, bought at a sister rooftop within 120 days.
+    assert (~same & after.between(0, 120) & (pairs["status"] == "lost")).sum() >= 10
+    # A paid third-party lead for a person who had bought years before.
+    paid = pairs[(pairs["source"] == "third_party") & (pairs["cost_amount"] != "")]
+    assert ((paid["day_lead"] - paid["day_sale"]).dt.days >= 2 * 365).sum() >= 5

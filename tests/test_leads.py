@@ -35,11 +35,12 @@ from sqlalchemy.engine import URL
 from typer.testing import CliRunner
 
 import entity_resolution
-from dealer360 import db
+from dealer360 import access, db
 from dealer360.cli import app
 from dealer360.forget import forget_customer
 from dealer360.suppression import ANONYMOUS_PREFIX
 from ingest.loader import load_inbox
+from tests.test_access import read
 from tests.test_models import make_vin, run_dbt
 
 RAV4_ALICE = make_vin("2T3W1RFV", 8001)
@@ -215,13 +216,15 @@ def test_every_landed_lead_is_counted_once_and_sold_leads_carry_their_sales_amou
 ) -> None:
     landed = _query(leads_db, "select count(*) as n from raw.crm_leads")[0].n
     outcomes = _query(
-        leads_db, "select count(*) as n, count(distinct source_record_id) as d from marts.lead_outcomes"
+        leads_db,
+        "select count(*) as n, count(distinct source_record_id) as d from marts.lead_outcomes",
     )[0]
     performance = _query(
-        leads_db, "select sum(leads) as n, sum(cost_amount) as cost from marts.lead_source_performance"
+        leads_db,
+        "select sum(leads) as n, sum(cost_amount) as cost from marts.lead_source_performance",
     )[0]
     assert landed == outcomes.n == outcomes.d == performance.n == 8
-    assert performance.cost == Decimal("185.00")
+    assert performance.cost == Decimal("160.00")
     mismatched = _query(
         leads_db,
         """
@@ -265,14 +268,22 @@ def test_export_leads_writes_the_filtered_csv_and_an_audit_row(
 
     known = tmp_path / "known.csv"
     result = _cli(
-        leads_db, "export", "leads", "--out", str(known), "--dealer", "d01", "--outcome", "known_paid"
+        leads_db,
+        "export",
+        "leads",
+        "--out",
+        str(known),
+        "--dealer",
+        "d01",
+        "--outcome",
+        "known_paid",
     )
     assert result.exit_code == 0, result.output
     data = known.read_bytes()
     rows = pd.read_csv(io.BytesIO(data), dtype=str)
     assert rows["source_record_id"].tolist() == ["D01:L400"]
     assert rows["known_since_source_record_id"].tolist() == ["D02:S400"]
-    assert rows["first_name"].tolist() == ["Robert"]  # the golden record, to claim the credit
+    assert rows["last_name"].tolist() == ["Tremblay"]  # the golden record, to claim the credit
     audit = _query(
         leads_db,
         "select actor, action, filters, row_count from raw.audit_log where sha256 = :s",
@@ -293,8 +304,24 @@ def test_an_unknown_outcome_is_one_sentence_and_no_file(leads_db: URL, tmp_path:
     before = _query(leads_db, "select count(*) as n from raw.audit_log")[0].n
     result = _cli(leads_db, "export", "leads", "--out", str(out), "--outcome", "sold")
     assert result.exit_code == 1
-    assert "Unknown outcome 'sold'" in result.output
+    assert "Unknown lead outcome 'sold'" in result.output
     assert "known_paid" in result.output
     assert "Traceback" not in result.output
     assert not out.exists()
     assert _query(leads_db, "select count(*) as n from raw.audit_log")[0].n == before
+
+
+def test_a_dealer_role_reads_only_its_rooftops_leads_and_an_oem_role_none(leads_db: URL) -> None:
+    engine = db.get_engine(leads_db)
+    grants = [access.grant_dealer(engine, "D01"), access.grant_oem(engine, "Toyota")]
+    try:
+        dealer, oem = (grant.url for grant in grants)
+        seen = {r.source_record_id for r in read(dealer, "select * from marts.lead_outcomes")}
+        assert seen == {"D01:L100", "D01:L200", "D01:L300", "D01:L400", "D01:L600"}
+        rooftops = read(dealer, "select distinct dealer_code from marts.lead_source_performance")
+        assert [r.dealer_code for r in rooftops] == ["D01"]
+        assert read(oem, "select * from marts.lead_outcomes") == []  # personal data
+        assert read(oem, "select * from marts.lead_source_performance") == []  # no brand column
+    finally:
+        for grant in grants:
+            access.revoke(engine, grant.role)

@@ -466,12 +466,14 @@ def test_express_consent_holds_until_withdrawn(journey: Engine) -> None:
     daniel = _customer_of(journey, "oem_registrations", "HON-0001")
     audience = _query(
         journey,
-        "select email, phone, consent_basis, consent_expires_on"
-        " from marts.campaign_audience where customer_id = :c",
+        "select sender, channel, email, phone, consent_basis, consent_expires_on"
+        " from marts.campaign_audience where customer_id = :c order by channel",
         c=daniel,
     )
+    # the opt-in is Honda's (his lease's implied consent at D02 has expired)
     assert [tuple(r) for r in audience] == [
-        ("daniel.roy@outlook.com", "+15145554004", "express_opt_in", None)
+        ("oem:Honda", channel, "daniel.roy@outlook.com", "+15145554004", "express_opt_in", None)
+        for channel in ("email", "sms")
     ]
 
 
@@ -494,7 +496,7 @@ def test_implied_consent_expires_two_years_after_the_purchase(journey: Engine) -
         for r in _query(
             journey,
             "select customer_id, consent_basis, consent_expires_on from marts.campaign_audience"
-            " where customer_id in (:h, :i)",
+            " where customer_id in (:h, :i) and sender = 'D03' and channel = 'email'",
             h=helene,
             i=isabelle,
         )

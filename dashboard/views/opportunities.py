@@ -37,6 +37,7 @@ dealer_code = st.selectbox(
     format_func=labels.get,
 )
 st.query_params["dealer"] = dealer_code
+dealer_sender = queries.dealer_sender(dealer_code)
 
 filters = st.columns([2, 2, 3, 2])
 min_score = filters[0].slider("Minimum score", 0, 100, 0, step=5)
@@ -125,11 +126,19 @@ else:
         )
 
 st.subheader("Campaign list")
+channel = st.radio(
+    "Channel",
+    ["email", "sms"],
+    horizontal=True,
+    key="channel",
+    help="Email needs a usable e-mail, SMS a phone (whether it takes texts is not known).",
+)
 audience = queries.audience(
     dealer_code,
     brand,
     min_score=min_score,
     driver_codes=tuple(chosen_drivers),
+    channel=channel,
 )
 data = queries.audience_csv(audience)
 digest = hashlib.sha256(data).hexdigest()
@@ -138,6 +147,8 @@ export_filters = {
     "brand": brand,
     "min_score": min_score,
     "driver_codes": sorted(chosen_drivers),
+    "sender": dealer_sender,
+    "channel": channel,
 }
 left_out = total - len(audience) if consent_view == "Everyone" else 0
 st.markdown(
@@ -159,14 +170,15 @@ st.download_button(
     mime="text/csv",
     icon=":material/download:",
     disabled=audience.empty or not may_export,
-    on_click=queries.record_audit,
-    args=("export_audience", export_filters, len(audience), digest),
+    on_click=queries.record_audience_download,
+    args=(export_filters, list(audience["customer_id"]), digest),
     key="download_audience",
 )
 st.caption(
-    "The same list as `dealer360 export audience --dealer "
-    f"{dealer_code}{' --brand ' + brand if brand else ''}`, narrowed by the score and driver "
-    "filters above. Each download is written to the audit log with its filters and checksum."
+    f"Sent as {dealer_sender}: the customers that rooftop's sender may contact, the list of"
+    f" `dealer360 export audience --dealer {dealer_code} --channel {channel}`, narrowed to"
+    " those in market with the filters above. Each download is written to the audit log with"
+    " its filters, checksum and members; its results show on the Campaigns page."
 )
 
 exports = queries.recent_exports() if connection.can("select", "raw.audit_log") else None

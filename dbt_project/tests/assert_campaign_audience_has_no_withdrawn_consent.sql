@@ -1,7 +1,8 @@
 -- No one who withdrew consent may be contacted: recomputed here from the landed OEM
 -- registrations (the only explicit Y/N statements), a customer whose latest explicit
 -- statement up to as_of_date is N must not be in the audience, nor anyone whose golden
--- record says withdrawn, nor anyone whose implied consent has expired.
+-- record says withdrawn, nor anyone whose implied consent has expired (it holds through
+-- consent_expires_on).
 {{ config(meta={'dagster': {'ref': {'name': 'campaign_audience'}}}) }}  -- shown in Dagster as a check on this mart
 with
 
@@ -57,5 +58,5 @@ union all
 
 select customer_id, 'implied consent expired on ' || consent_expires_on
 from audience
-where consent_expires_on <= {{ as_of_date() }}
+where consent_expires_on < {{ as_of_date() }}
     or (consent_basis <> 'express_opt_in' and consent_expires_on is null)

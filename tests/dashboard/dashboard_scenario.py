@@ -35,7 +35,7 @@ class Person:
 class Scenario:
     url: URL
     engine: Engine
-    gisele: Person  # accented name, phone typed four ways, five events
+    gisele: Person  # accented name, phone typed four ways, five events, a paid lead
     rosaire: Person  # in market, withdrew consent: never in a campaign list
     mireille: Person  # in market, express consent: always in the campaign list
 
@@ -229,6 +229,10 @@ def write_scenario(inbox: Path) -> tuple[Person, Person, Person]:
             lead
             | {
                 "lead_id": "L1",
+                # bought a RAV4 here in 2019: a paid lead for a person already known
+                "source": "third_party",
+                "provider": "AutoTrader",
+                "cost_amount": "30.00",
                 "first_name": "Gisele",
                 "last_name": "Thibodeau",
                 "email": "gisele.thibodeau@videotron.ca",

@@ -123,6 +123,24 @@ def assert_no_exception(page) -> None:
     assert errors.count() == 0, errors.first.inner_text()
 
 
+def audit_row_of(scenario: Scenario, data: bytes):
+    """The audit row of a downloaded file, found by its sha256; the server writes it on click."""
+    digest = hashlib.sha256(data).hexdigest()
+    deadline = time.monotonic() + 15
+    with scenario.engine.connect() as conn:
+        while True:
+            audit = conn.execute(
+                sa.text("select action, row_count, filters from raw.audit_log where sha256 = :s"),
+                {"s": digest},
+            ).first()
+            conn.rollback()
+            if audit or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+    assert audit is not None, "the download was not written to the audit log"
+    return audit
+
+
 def test_search_then_profile_draws_the_customers_timeline(page, scenario: Scenario):
     page.goto("/")
     settle(page, "Find a customer")
@@ -152,6 +170,7 @@ def test_search_then_profile_draws_the_customers_timeline(page, scenario: Scenar
     [
         ("/", "Find a customer"),
         ("/opportunities?dealer=" + TEST_DEALER, "Opportunities"),
+        ("/leads?dealer=" + TEST_DEALER, "Leads"),
         ("/brand-ladder", "Brand ladder"),
         ("/review", "Identity review"),
         ("/health", "Data health"),
@@ -202,19 +221,34 @@ def test_the_downloaded_campaign_list_skips_withdrawn_consent_and_is_audited(
     assert scenario.customer_of(scenario.mireille) in customers
     assert scenario.customer_of(scenario.rosaire) not in customers
 
-    digest = hashlib.sha256(data).hexdigest()
-    deadline = time.monotonic() + 15
-    with scenario.engine.connect() as conn:
-        while True:
-            audit = conn.execute(
-                sa.text("select action, row_count, filters from raw.audit_log where sha256 = :s"),
-                {"s": digest},
-            ).first()
-            conn.rollback()
-            if audit or time.monotonic() > deadline:
-                break
-            time.sleep(0.3)
-    assert audit is not None, "the download was not written to the audit log"
+    audit = audit_row_of(scenario, data)
     assert audit.action == "export_audience"
     assert audit.row_count == len(customers)
     assert audit.filters["dealer_code"] == TEST_DEALER
+
+
+def test_the_leads_page_shows_the_providers_and_an_audited_worklist_download(
+    page, scenario: Scenario
+):
+    page.goto(f"/leads?dealer={TEST_DEALER}")
+    settle(page, "Leads")
+    assert_no_exception(page)
+    page.get_by_role("heading", name="Providers").wait_for()
+    providers = page.locator('[data-testid="stDataFrame"]').first
+    providers.wait_for(state="visible")
+    # The grid draws on a canvas; its accessible table carries the cells' text.
+    assert "AutoTrader" in providers.locator("table").first.inner_text()
+    page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
+    shoot(page, "leads")
+
+    with page.expect_download() as download:
+        page.get_by_role(
+            "button", name="Download: paid leads for people already known (CSV)"
+        ).click()
+    data = Path(download.value.path()).read_bytes()
+    rows = pd.read_csv(io.BytesIO(data))
+    assert rows["source_record_id"].tolist() == [f"{TEST_DEALER}:L1"]
+    assert rows["customer_id"].tolist() == [scenario.customer_of(scenario.gisele)]
+    audit = audit_row_of(scenario, data)
+    assert (audit.action, audit.row_count) == ("export_leads", 1)
+    assert audit.filters == {"dealer_code": TEST_DEALER, "outcome": "known_paid"}

@@ -10,8 +10,9 @@ from dashboard_scenario import TEST_DEALER, Scenario
 from streamlit.testing.v1 import AppTest
 
 from dashboard import queries
+from dealer360 import exports
 
-PAGES = ["search", "profile", "opportunities", "brand_ladder", "review", "health"]
+PAGES = ["search", "profile", "opportunities", "leads", "brand_ladder", "review", "health"]
 
 
 def search(text: str) -> AppTest:
@@ -192,8 +193,51 @@ def test_cli_export_skips_withdrawn_consent_and_writes_an_audit_row(dashboard_en
         ).one()
     assert audit.actor == "pytest"
     assert audit.action == "export_audience"
-    assert audit.filters == {"dealer_code": TEST_DEALER, "brand": None}
+    assert audit.filters["dealer_code"] == TEST_DEALER and audit.filters["brand"] is None
+    assert audit.filters["sender"] == TEST_DEALER and audit.filters["channel"] == "email"
     assert audit.row_count == len(rows)
+
+
+def test_leads_page_shows_each_providers_cost_and_known_customer_share(dashboard_env: Scenario):
+    at = open_page("leads", dealer=TEST_DEALER)
+    assert [m.value for m in at.metric][:2] == ["3", "0"]  # Gisèle, Rosaire, Mireille; none sold
+    providers = at.dataframe[0].value.set_index("provider")
+    autotrader = providers.loc["AutoTrader"]  # Gisèle's paid lead: she bought here in 2019
+    assert (autotrader["leads"], autotrader["paid_leads"]) == (1, 1)
+    assert autotrader["cost_amount"] == 30
+    assert autotrader["known_customer_share"] == 1
+    assert providers.loc["—", "leads"] == 2  # the rooftop's own web site, no provider
+
+
+def test_leads_page_lists_paid_leads_for_known_customers_with_the_proof(dashboard_env: Scenario):
+    gisele = dashboard_env.customer_of(dashboard_env.gisele)
+    at = open_page("leads", dealer=TEST_DEALER)
+    known = at.dataframe[1].value
+    assert known["source_record_id"].tolist() == [f"{TEST_DEALER}:L1"]
+    assert known["known_since_source_record_id"].tolist() == [f"{TEST_DEALER}:D1"]
+    assert known["profile"].tolist() == [f"profile?customer_id={gisele}"]
+    buttons = at.get("download_button")
+    assert len(buttons) == 1  # the other worklist is empty at this rooftop
+    downloaded = queries.lead_worklist(TEST_DEALER, "known_paid")
+    assert list(pd.read_csv(pd.io.common.BytesIO(queries.leads_csv(downloaded))).columns) == list(
+        exports.LEAD_COLUMNS
+    )
+
+
+def test_leads_page_funnel_counts_every_lead_of_a_generated_rooftop(dashboard_env: Scenario):
+    with dashboard_env.engine.connect() as conn:
+        busiest = conn.execute(
+            sa.text(
+                "select dealer_code, count(*) as leads,"
+                " count(*) filter (where outcome in ('sold_here', 'sold_in_group')) as sold"
+                " from marts.lead_outcomes group by dealer_code order by 2 desc, 1 limit 1"
+            )
+        ).one()
+    at = open_page("leads", dealer=busiest.dealer_code)
+    assert [m.value for m in at.metric][:2] == [f"{busiest.leads:,}", f"{busiest.sold:,}"]
+    assert at.get("plotly_chart"), "no funnel"
+    providers = at.dataframe[0].value
+    assert providers["leads"].sum() == busiest.leads
 
 
 def test_accepting_a_pair_in_review_writes_a_must_link_decision(dashboard_env: Scenario):

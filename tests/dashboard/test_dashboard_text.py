@@ -12,6 +12,7 @@ from markdown_it import MarkdownIt
 from dashboard import format as fmt
 from dashboard.lookup import parse
 from dashboard.queries import audience_query
+from dealer360.errors import UserError
 
 
 @pytest.mark.parametrize(
@@ -72,14 +73,19 @@ def test_names_phones_and_counts():
     assert fmt.dealer("TOY-LAV", {"TOY-LAV": "Toyota Laval"}) == "Toyota Laval (TOY-LAV)"
 
 
-def test_the_cli_audience_targets_the_marts_dealers_and_brands():
-    sql, params = audience_query("TOY-LAV", "Lexus")
-    assert "marts.campaign_audience" in sql
-    assert "dealer_codes @>" in sql and "brands @>" in sql
-    assert params == {"dealer_code": "TOY-LAV", "brand": "Lexus"}
-    sql, params = audience_query()
-    assert params == {}
+def test_the_cli_audience_is_one_senders_list_on_one_channel():
+    sql, params = audience_query("TOY-LAV")
+    assert "marts.campaign_audience" in sql and "marts.dealers" in sql
+    assert params == {"dealer_code": "TOY-LAV", "channel": "email"}
+    sql, params = audience_query(brand="Lexus", channel="sms")
+    assert "'oem:' ||" in sql
+    assert params == {"brand": "Lexus", "channel": "sms"}
     assert "in_market" not in sql
+    for no_single_sender in ({}, {"dealer_code": "TOY-LAV", "brand": "Lexus"}):
+        with pytest.raises(UserError, match="sender"):
+            audience_query(**no_single_sender)
+    with pytest.raises(UserError, match="channel"):
+        audience_query("TOY-LAV", channel="fax")
 
 
 def test_in_market_filters_need_a_dealer():

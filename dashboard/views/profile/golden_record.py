@@ -95,6 +95,28 @@ def consent(golden: dict, record_said: Callable[[object, object], str]) -> None:
             f"From {record_said(golden['consent_source'], golden['consent_source_record_id'])}"
         )
     st.markdown("  \n".join(lines) or "No consent statement on record.")
+    senders = queries.consent_by_sender(golden["customer_id"])
+    if not senders.empty:
+        st.markdown("**Who may write, on what ground** (consent belongs to its sender)")
+        st.markdown(
+            "  \n".join(
+                f"{fmt.literal(row.sender)} · {row.channels} · "
+                f"{fmt.label({}, row.consent_basis)} from "
+                f"{record_said(row.consent_source, row.source_record_id)}"
+                + (
+                    f", given to {fmt.literal(row.granted_to)}"
+                    if row.granted_to != row.sender
+                    else ""
+                )
+                + (
+                    f" · holds through {fmt.day(row.consent_expires_on)}"
+                    if not fmt.is_missing(row.consent_expires_on)
+                    else ""
+                )
+                for row in senders.itertuples(index=False)
+            )
+        )
+        st.caption("Whether a phone takes text messages is not known.")
 
 
 def household(customer_id: str, golden: dict) -> None:

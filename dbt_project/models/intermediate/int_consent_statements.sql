@@ -1,7 +1,9 @@
 {#-
-    Every fact that says something about a customer's marketing consent, and the CASL rule
-    (seed consent_rules) it falls under: an explicit Y or N on an OEM registration, a
-    purchase or lease, a customer-paid repair, an inquiry (lead).
+    Every fact that says something about a customer's marketing consent, the CASL rule
+    (seed consent_rules) it falls under, and whom it concerns: an explicit Y or N on an OEM
+    registration (the manufacturer's, `oem:BRAND`), a purchase or lease, a customer-paid
+    repair, an inquiry (lead), each with the rooftop it happened at and that rooftop's sender
+    (int_senders). expires_on is the last day implied consent holds.
 -#}
 {{ config(materialized='view') }}
 
@@ -37,6 +39,12 @@ consent_rules as (
 
 ),
 
+senders as (
+
+    select * from {{ ref('int_senders') }}
+
+),
+
 statements as (
 
     select
@@ -44,6 +52,8 @@ statements as (
         'oem_registrations' as source,
         source_record_id,
         registration_date as statement_date,
+        cast(null as text) as dealer_code,
+        brand,
         case when has_marketing_consent then 'express_opt_in' else 'opt_out' end as consent_rule
     from registrations
     where has_marketing_consent is not null
@@ -55,6 +65,8 @@ statements as (
         'dealer_sales' as source,
         source_record_id,
         deal_date as statement_date,
+        dealer_code,
+        brand,
         case when payment_type = 'lease' then 'implied_lease' else 'implied_purchase' end as consent_rule
     from sales
 
@@ -65,6 +77,8 @@ statements as (
         'service_orders' as source,
         source_record_id,
         open_date as statement_date,
+        dealer_code,
+        brand,
         'implied_service_purchase' as consent_rule
     from service_orders
     where is_customer_paid
@@ -76,6 +90,8 @@ statements as (
         'crm_leads' as source,
         source_record_id,
         created_date as statement_date,
+        dealer_code,
+        interest_brand as brand,
         'implied_inquiry' as consent_rule
     from leads
 
@@ -89,6 +105,12 @@ final as (
         statements.source,
         statements.source_record_id,
         statements.statement_date,
+        statements.dealer_code,
+        statements.brand,
+        case
+            when statements.source = 'oem_registrations' then 'oem:' || statements.brand
+            else coalesce(senders.sender, statements.dealer_code)
+        end as sender,
         statements.consent_rule,
         consent_rules.marketing_consent,
         cast(
@@ -98,6 +120,7 @@ final as (
 
     from statements
     inner join consent_rules on statements.consent_rule = consent_rules.consent_rule
+    left join senders on statements.dealer_code = senders.dealer_code
     where statements.customer_id is not null
 
 )

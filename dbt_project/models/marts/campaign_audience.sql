@@ -1,14 +1,24 @@
+{#-
+    The campaign lists: one row per (customer, sender, channel) that may be contacted on
+    as_of_date (marts.contact_permissions), with what a list needs to reach them. Every export
+    reads this mart for one sender and one channel; consent is never decided downstream.
+-#}
 {{
     config(
         indexes=[
-            {'columns': ['customer_id'], 'unique': true},
-            {'columns': ['dealer_codes'], 'type': 'gin'},
-            {'columns': ['brands'], 'type': 'gin'},
+            {'columns': ['customer_id', 'sender', 'channel'], 'unique': true},
+            {'columns': ['sender', 'channel']},
         ],
     )
 }}
 
 with
+
+permissions as (
+
+    select * from {{ ref('contact_permissions') }}
+
+),
 
 golden_records as (
 
@@ -16,80 +26,28 @@ golden_records as (
 
 ),
 
-consent as (
-
-    select * from {{ ref('int_customer_consent') }}
-
-),
-
-value_by_dealer_brand as (
-
-    select * from {{ ref('customer_value_by_dealer_brand') }}
-
-),
-
-leads as (
-
-    select * from {{ ref('int_leads') }}
-
-),
-
-registrations as (
-
-    select * from {{ ref('int_registrations') }}
-
-),
-
--- the rooftops and makes a customer has dealt with, so an export can target one of them
-relationships as (
-
-    select customer_id, dealer_code, nullif(brand, 'Unknown') as brand from value_by_dealer_brand
-    union
-    select customer_id, dealer_code, interest_brand from leads
-    union
-    select customer_id, null, brand from registrations
-
-),
-
-customer_relationships as (
-
-    select
-        customer_id,
-        coalesce(array_agg(distinct dealer_code) filter (where dealer_code is not null), '{}') as dealer_codes,
-        coalesce(array_agg(distinct brand) filter (where brand is not null), '{}') as brands
-
-    from relationships
-    where customer_id is not null
-    group by customer_id
-
-),
-
 final as (
 
     select
-        golden_records.customer_id,
+        permissions.customer_id,
+        permissions.sender,
+        permissions.channel,
         golden_records.email,
         golden_records.phone,
-        consent.consent_basis,
-        consent.consent_expires_on,
-        consent.marketing_consent,
-        consent.consent_statement_date,
-        consent.consent_source,
-        consent.consent_source_record_id,
+        permissions.consent_basis,
+        permissions.consent_expires_on,
+        permissions.consent_source,
+        permissions.source_record_id as consent_source_record_id,
+        permissions.granted_to,
         golden_records.first_name,
         golden_records.last_name,
         golden_records.company_name,
         golden_records.city,
         golden_records.region,
-        coalesce(customer_relationships.dealer_codes, '{}') as dealer_codes,
-        coalesce(customer_relationships.brands, '{}') as brands,
-        {{ as_of_date() }} as as_of_date
+        permissions.as_of_date
 
-    from golden_records
-    inner join consent on golden_records.customer_id = consent.customer_id
-    left join customer_relationships on golden_records.customer_id = customer_relationships.customer_id
-    where consent.marketing_consent in ('express', 'implied')
-        and (golden_records.email is not null or golden_records.phone is not null)
+    from permissions
+    inner join golden_records on permissions.customer_id = golden_records.customer_id
 
 )
 

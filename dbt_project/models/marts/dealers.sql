@@ -25,6 +25,12 @@ makes as (
 
 ),
 
+senders as (
+
+    select * from {{ ref('int_senders') }}
+
+),
+
 events as (
 
     select * from {{ ref('customer_events') }}
@@ -70,6 +76,7 @@ final as (
     select
         dealers.dealer_code,
         dealers.dealer_name,
+        senders.sender,
         coalesce(dealer_brands.brands, '{}') as brands,
         coalesce(dealer_brands.manufacturer_groups, '{}') as manufacturer_groups,
         dealers.city,
@@ -84,6 +91,7 @@ final as (
 
     from dealers
     left join dealer_brands on dealers.dealer_code = dealer_brands.dealer_code
+    left join senders on dealers.dealer_code = senders.dealer_code
     left join activity on dealers.dealer_code = activity.dealer_code
 
 )

@@ -63,6 +63,9 @@ class LockKey(IntEnum):
     RESOLVE = 360_360_004
     # Per transaction: one `dealer360 grant` at a time (two would race on the login role).
     GRANTS = 360_360_006
+    # Per session: one pipeline run at a time on a database, whoever started it (the CLI,
+    # the inbox sensor, a schedule); the holder's connection names the run.
+    PIPELINE = 360_360_007
 
 
 class DatabaseError(UserError):

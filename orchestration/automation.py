@@ -13,6 +13,9 @@ pipeline_job = dg.define_asset_job(
     "dealer360_pipeline",
     selection=dg.AssetSelection.all(),
     description="Land the inbox, resolve identities and build every mart.",
+    # One process for the whole run: the stages run one after another anyway, and the
+    # Dealer360 resource then holds the pipeline lock from the first step to the last.
+    executor_def=dg.in_process_executor,
 )
 
 nightly_schedule = dg.ScheduleDefinition(

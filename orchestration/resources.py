@@ -1,14 +1,80 @@
-"""The one resource every asset shares: where the inbox is and which database to use."""
+"""The one resource every asset shares: where the inbox is and which database to use.
+
+It also makes a pipeline run the only one on its database while it lives: the CLI, the inbox
+sensor and the schedules can start runs that overlap, and two dbt builds at once break each
+other (two processes creating one view). A run that finds another in progress says which
+and waits for it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dealer360 import db
 from dealer360.settings import get_settings
+
+# PostgreSQL shows a one-key advisory lock as (classid, objid) = its high and low 32 bits.
+_LOCK_CLASSID, _LOCK_OBJID = divmod(int(db.LockKey.PIPELINE), 1 << 32)
+
+
+def _trigger(tags: dict[str, str]) -> str:
+    if tags.get("dealer360/trigger") == "cli":
+        return "dealer360 run"
+    if "dagster/schedule_name" in tags:
+        return f"schedule {tags['dagster/schedule_name']}"
+    if "dagster/sensor_name" in tags:
+        return f"sensor {tags['dagster/sensor_name']}"
+    return "Dagster"
+
+
+def running_pipeline(conn: sa.Connection) -> str | None:
+    """How the run holding the pipeline lock names itself, or None when no run holds it."""
+    return conn.scalar(
+        sa.text(
+            "select activity.application_name from pg_locks as locks"
+            " join pg_stat_activity as activity on activity.pid = locks.pid"
+            " where locks.locktype = 'advisory' and locks.granted"
+            " and locks.classid = :classid and locks.objid = :objid and locks.objsubid = 1"
+        ),
+        {"classid": _LOCK_CLASSID, "objid": _LOCK_OBJID},
+    )
+
+
+@contextlib.contextmanager
+def pipeline_lock(engine: Engine, run_name: str, log, *, announce: bool = False) -> Iterator[None]:
+    """Hold the pipeline lock while the block runs; wait for it, saying for whom, when another
+    run holds it. `log` is Dagster's run log; `announce` also prints the wait on stderr (the
+    CLI's console is quiet). The lock goes with the session, so a killed run frees it."""
+    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    key = {"k": int(db.LockKey.PIPELINE)}
+    try:
+        if not conn.scalar(sa.text("select pg_try_advisory_lock(:k)"), key):
+            holder = running_pipeline(conn) or "a run whose name could not be read"
+            message = f"Another pipeline run is in progress ({holder}); waiting for it to finish."
+            log.warning(message)
+            if announce:
+                print(message, file=sys.stderr, flush=True)
+            conn.execute(sa.text("select pg_advisory_lock(:k)"), key)
+            log.info("The other run finished; this one starts.")
+        # application_name holds at most 63 bytes.
+        conn.execute(
+            sa.text("select set_config('application_name', :n, false)"), {"n": run_name[:63]}
+        )
+        yield
+    finally:
+        try:
+            conn.execute(sa.text("select pg_advisory_unlock_all()"))
+        except sa.exc.DBAPIError:
+            conn.invalidate()  # the database went away, and the lock with it
+        conn.close()
 
 
 class Dealer360(dg.ConfigurableResource):
@@ -24,3 +90,17 @@ class Dealer360(dg.ConfigurableResource):
         engine = db.connect_checked()
         db.migrate(engine)
         return engine
+
+    @contextlib.contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[Dealer360]:
+        """A run's steps share one process (the job's in-process executor), so this resource
+        lives as long as the run does and holds the pipeline lock for all of it."""
+        run = context.dagster_run
+        if run is None:  # built outside a run (a check or a test): nothing to serialize
+            yield self
+            return
+        started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        run_id = run.tags.get("dealer360/run_id", run.run_id)  # raw.pipeline_runs's, if any
+        name = f"{_trigger(run.tags)} {run_id[:8]}, started {started}"
+        with pipeline_lock(self.engine(), name, context.log, announce=self.progress):
+            yield self

@@ -50,7 +50,11 @@ def dagster_instance() -> dg.DagsterInstance:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+        # One run at a time from the run queue (`dagster dev`, the daemon); the pipeline
+        # lock (orchestration.resources) also serializes runs started elsewhere.
+        config.write_text(
+            "telemetry:\n  enabled: false\nconcurrency:\n  runs:\n    max_concurrent_runs: 1\n"
+        )
     os.environ["DAGSTER_HOME"] = str(home)
     return dg.DagsterInstance.get()
 

@@ -317,6 +317,47 @@ def test_a_run_killed_in_landing_identity_or_dbt_converges_on_rerun_to_an_undist
     assert not diverged, f"tables that differ from an undisturbed run: {diverged}"
 
 
+def waits_for_the_pipeline_lock(engine: Engine) -> bool:
+    """Whether a session of this database waits for the one-run-at-a-time lock."""
+    return scalar(
+        engine,
+        "select exists (select 1 from pg_locks where locktype = 'advisory' and not granted"
+        " and classid = 0 and objid = :k and objsubid = 1)",
+        k=int(db.LockKey.PIPELINE),
+    )
+
+
+def test_two_runs_at_once_take_turns_and_the_second_says_which_run_it_waits_for(
+    database_url: URL, inbox: Path, undisturbed, tmp_path: Path
+):
+    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    env = run_env(database_url, tmp_path / "home")
+    # The first run stalls while landing (the pipeline lock held), so the second surely
+    # starts while the first is in progress, however loaded the machine is.
+    blocker = hold(engine, "raw.files")
+    first = start_run(inbox, env, tmp_path, "first")
+    wait_for(lambda: queued_behind(engine, "raw.files"), first, "the first run landing")
+    second = start_run(inbox, env, tmp_path, "second")
+    wait_for(lambda: waits_for_the_pipeline_lock(engine), second, "the second run waiting")
+    assert first.poll() is None and second.poll() is None
+    blocker.rollback()
+    blocker.close()
+
+    assert first.wait(timeout=900) == 0, output(tmp_path, "first")
+    assert second.wait(timeout=900) == 0, output(tmp_path, "second")
+    first_id = scalar(engine, "select run_id from raw.pipeline_runs order by started_at limit 1")
+    stdout, stderr = output(tmp_path, "second")
+    assert (
+        f"Another pipeline run is in progress (dealer360 run {first_id[:8]}, started " in stderr
+    ), stderr
+    assert "Traceback" not in stdout + stderr
+    assert runs(engine) == [("succeeded", None)] * 2
+    now = checksums(engine)
+    assert (
+        sorted(n for n in now.keys() | undisturbed.keys() if now.get(n) != undisturbed.get(n)) == []
+    )
+
+
 @pytest.fixture
 def own_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A DEALER360_HOME of its own, whose embedded server `dealer360 run` starts itself."""

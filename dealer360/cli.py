@@ -133,6 +133,14 @@ def run(
     inbox: Annotated[
         Path, typer.Option("--inbox", help="The inbox folder: one sub-folder per source.")
     ],
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Build the marts as they were known on this day (YYYY-MM-DD): rows dated"
+            " later are left out, and 'today' is that day (for backtests).",
+        ),
+    ] = None,
 ) -> None:
     """Land the inbox, resolve identities and build every mart; print a summary.
 
@@ -142,7 +150,7 @@ def run(
     from dealer360.summary import render_pipeline_summary
     from orchestration.runner import run_pipeline
 
-    summary = run_pipeline(inbox, progress=True)
+    summary = run_pipeline(inbox, progress=True, as_of=as_of or "")
     render_pipeline_summary(summary, console)
     if not summary.succeeded:
         raise UserError(f"The pipeline did not complete: {summary.error}")

@@ -31,6 +31,11 @@ def render_pipeline_summary(summary: PipelineSummary, console: Console) -> None:
     )
     verdict = "[green]completed[/]" if summary.succeeded else "[red]failed[/]"
     console.print(f"Pipeline {verdict} ({stages or 'no stage ran'}).")
+    if summary.as_of:
+        console.print(
+            f"The marts show what was known on {summary.as_of}: rows dated later are left"
+            " out until a run without --as-of."
+        )
 
 
 def _render_files(files: list[dict], console: Console, detail_limit: int = 20) -> None:

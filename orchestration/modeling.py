@@ -1,6 +1,7 @@
 """The dbt project as Dagster assets: staging → intermediate → marts, dbt tests as asset checks."""
 
 import contextlib
+import json
 import os
 import sys
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ from dagster_dbt import (
 
 from dealer360 import db
 from dealer360.settings import get_settings
+from orchestration.resources import Dealer360
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 
@@ -71,9 +73,14 @@ class Dealer360DbtTranslator(DagsterDbtTranslator):
 @dbt_assets(
     manifest=ensure_manifest(), dagster_dbt_translator=Dealer360DbtTranslator(), name="dbt_models"
 )
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    """Build the selected models and run their tests against the database in use."""
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, dealer360: Dealer360):
+    """Build the selected models and run their tests against the database in use (as known
+    on the resource's as_of date when it has one)."""
     os.environ.update(db.dbt_env())
+    dbt_vars = dealer360.dbt_vars()
+    arguments = ["build", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])]
+    if dbt_vars:
+        context.log.info(f"building the marts as known on {dbt_vars['as_of_date']}")
     # dagster-dbt echoes every dbt log line to stdout; keep them in a file instead, so the CLI
     # shows its own summary (Dagster records the structured events either way).
     log_dir = get_settings().home / "logs"
@@ -81,7 +88,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     log_path = log_dir / "dbt-last-run.log"
     context.log.info(f"dbt output goes to {log_path}")
     with log_path.open("w") as log, contextlib.redirect_stdout(log):
-        invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+        invocation = dbt.cli(arguments, context=context, raise_on_error=False)
         yield from invocation.stream()
     if invocation.get_error() is not None:
         raise dg.Failure(description=_failure_sentence(invocation, log_path))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dealer360 import db
+from dealer360.errors import UserError
 from dealer360.settings import get_settings
 
 # PostgreSQL shows a one-key advisory lock as (classid, objid) = its high and low 32 bits.
@@ -77,11 +78,33 @@ def pipeline_lock(engine: Engine, run_name: str, log, *, announce: bool = False)
         conn.close()
 
 
+def parse_as_of(value: str) -> date:
+    """The date of `run --as-of`: a past or today's date as YYYY-MM-DD, else one sentence."""
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        raise UserError(f"--as-of takes a date as YYYY-MM-DD, not {value!r}.") from None
+    if day > date.today():
+        raise UserError(
+            f"--as-of {day} is after today: the marts can be built as known on a past day,"
+            " not on one to come."
+        )
+    return day
+
+
 class Dealer360(dg.ConfigurableResource):
-    """The inbox to land and the database to land it in (embedded unless DATABASE_URL is set)."""
+    """The inbox to land and the database to land it in (embedded unless DATABASE_URL is set).
+
+    `as_of` (YYYY-MM-DD, empty for today) builds the marts as they were known on that day:
+    the landed rows dated later are left out of every model (the dbt var as_of_date).
+    """
 
     inbox: str = ""
     progress: bool = False
+    as_of: str = ""
+
+    def dbt_vars(self) -> dict[str, str]:
+        return {"as_of_date": parse_as_of(self.as_of).isoformat()} if self.as_of else {}
 
     def inbox_path(self) -> Path:
         return Path(self.inbox) if self.inbox else get_settings().inbox

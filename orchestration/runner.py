@@ -43,6 +43,7 @@ class PipelineSummary:
     marts: dict[str, int] = field(default_factory=dict)
     failed_checks: list[str] = field(default_factory=list)
     error: str | None = None
+    as_of: str = ""  # the day the marts were built as known on; empty for today
 
 
 def dagster_instance() -> dg.DagsterInstance:
@@ -216,12 +217,15 @@ def _failure_sentence(result: dg.ExecuteInProcessResult) -> str:
     return " ".join(sentences)
 
 
-def run_pipeline(inbox: Path, *, progress: bool = False) -> PipelineSummary:
-    """Land `inbox`, resolve identities and build every mart; never raises for bad input files."""
+def run_pipeline(inbox: Path, *, progress: bool = False, as_of: str = "") -> PipelineSummary:
+    """Land `inbox`, resolve identities and build every mart (as known on `as_of` when it is
+    given); never raises for bad input files."""
     from orchestration.automation import pipeline_job
     from orchestration.definitions import ASSETS, CHECKS, RESOURCES
-    from orchestration.resources import Dealer360
+    from orchestration.resources import Dealer360, parse_as_of
 
+    if as_of:
+        as_of = parse_as_of(as_of).isoformat()
     inbox = inbox.expanduser()
     if not inbox.is_dir():
         raise UserError(f"The inbox {inbox} does not exist or is not a folder.")
@@ -243,7 +247,9 @@ def run_pipeline(inbox: Path, *, progress: bool = False) -> PipelineSummary:
                 jobs=[pipeline_job],
                 resources={
                     **RESOURCES,
-                    "dealer360": Dealer360(inbox=str(inbox.resolve()), progress=progress),
+                    "dealer360": Dealer360(
+                        inbox=str(inbox.resolve()), progress=progress, as_of=as_of
+                    ),
                 },
             ).resolve_job_def(pipeline_job.name)
             result = job.execute_in_process(
@@ -252,7 +258,7 @@ def run_pipeline(inbox: Path, *, progress: bool = False) -> PipelineSummary:
                 run_config={"loggers": {"console": {"config": {"log_level": _console_level()}}}},
                 tags={"dealer360/run_id": run_id, "dealer360/trigger": "cli"},
             )
-            summary = PipelineSummary(run_id=run_id, succeeded=result.success)
+            summary = PipelineSummary(run_id=run_id, succeeded=result.success, as_of=as_of)
             summary.stage_seconds = _stage_seconds(instance, result.run_id)
             summary.failed_checks = [
                 f"{e.asset_key.to_user_string()}: {e.check_name}"
@@ -270,6 +276,7 @@ def run_pipeline(inbox: Path, *, progress: bool = False) -> PipelineSummary:
                     "stage_seconds": summary.stage_seconds,
                     "marts": summary.marts,
                     "error": summary.error,
+                    "as_of": as_of or None,
                 },
             )
             _mark_interrupted_runs(engine)  # those whose sessions outlived them a moment

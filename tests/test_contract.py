@@ -32,6 +32,14 @@ def test_dbt_declares_every_contract_source_and_column_and_nothing_else():
         assert sorted(declared[name]) == sorted(expected), name
 
 
+def test_each_dated_source_is_staged_as_known_on_the_as_of_date_by_its_record_date():
+    """`--as-of` hides later facts in staging, by the date the contract names per source."""
+    for name, source in SOURCES.items():
+        staged = (ROOT / f"dbt_project/models/staging/stg_raw__{name}.sql").read_text()
+        filters = re.findall(r"known_as_of\('(\w+)'\)", staged)
+        assert filters == ([source.record_date] if source.record_date else []), name
+
+
 def test_the_person_sources_are_the_four_about_people_in_matching_order():
     assert PERSON_SOURCES == ("dealer_sales", "service_orders", "oem_registrations", "crm_leads")
     assert "oem_recalls" in SOURCES and "oem_recalls" not in PERSON_SOURCES

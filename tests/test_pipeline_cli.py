@@ -14,12 +14,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from generator import generate_inbox
+from tests.test_leads import INBOX as LEADS_INBOX
 
 # Long enough that an 80-column table would cut it: a log or a pipe must keep it whole.
 LONG_NAME = "crm_leads/export_from_the_dealer_crm_for_the_quarter_ending_2024_12_31_latin1.csv"
 
 
-def _run(inbox: Path, url: URL, home: Path) -> subprocess.CompletedProcess:
+def _run(inbox: Path, url: URL, home: Path, *options: str) -> subprocess.CompletedProcess:
     """`dealer360 run` with its output to pipes, as in a log or a CI job (COLUMNS as a shell
     that exports it would leave it), and a DEALER360_HOME of its own."""
     env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "DATABASE_URL")}
@@ -29,7 +30,7 @@ def _run(inbox: Path, url: URL, home: Path) -> subprocess.CompletedProcess:
         "COLUMNS": "80",
     }
     return subprocess.run(
-        [sys.executable, "-m", "dealer360.cli", "run", "--inbox", str(inbox)],
+        [sys.executable, "-m", "dealer360.cli", "run", "--inbox", str(inbox), *options],
         env=env,
         capture_output=True,
         text=True,
@@ -142,3 +143,52 @@ def test_a_stage_that_crashes_is_one_sentence_and_its_traceback_is_in_the_named_
         f"the land stage failed (ValueError: the inbox exploded); its log is {log}."
     )
     assert 'raise ValueError("the inbox exploded")' in log.read_text()  # the traceback
+
+
+def test_as_of_builds_the_marts_as_known_that_day_and_a_plain_run_restores_today(
+    tmp_path, database_url
+):
+    inbox = tmp_path / "inbox"
+    for source, text in LEADS_INBOX.items():
+        (inbox / source).mkdir(parents=True)
+        (inbox / source / f"{source}.csv").write_text(text, encoding="utf-8")
+    engine = sa.create_engine(database_url)
+
+    def known() -> tuple[set[str], set[str], str]:
+        with engine.connect() as conn:
+            events = set(conn.scalars(sa.text("select event_id from marts.customer_events")))
+            leads = set(conn.scalars(sa.text("select source_record_id from marts.lead_outcomes")))
+            as_of = str(
+                conn.scalar(sa.text("select max(as_of_date) from marts.contact_permissions"))
+            )
+        return events, leads, as_of
+
+    result = _run(inbox, database_url, tmp_path / "home", "--as-of", "2026-04-01")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "what was known on 2026-04-01" in output
+    events, leads, as_of = known()
+    # S200 (3 March) happened; S100 (10 April) and Daniel's registration (August) had not.
+    assert "dealer_sales:D02:S200" in events
+    assert not any(e.endswith(("D01:S100", "HON-0500")) for e in events), events
+    assert leads == {"D01:L100", "D02:L101", "D01:L200", "D01:L300"}
+    assert as_of == "2026-04-01"  # Bruno's sale of 3 March implies consent that day
+
+    result = _run(inbox, database_url, tmp_path / "home")
+    assert result.returncode == 0, result.stdout + result.stderr
+    events, leads, _ = known()
+    assert "dealer_sales:D01:S100" in events
+    assert "D01:L600" in leads
+
+
+def test_a_bad_as_of_date_is_one_sentence_and_lands_nothing(tmp_path, database_url):
+    inbox = tmp_path / "inbox"
+    generate_inbox(inbox, people=5, seed=3)
+    for value, words in (("2026-13-01", "YYYY-MM-DD"), ("2999-01-01", "after today")):
+        result = _run(inbox, database_url, tmp_path / "home", "--as-of", value)
+        assert result.returncode == 1
+        assert "Traceback" not in result.stdout + result.stderr
+        errors = re.findall(r"^error: .*", result.stderr, flags=re.MULTILINE)
+        assert len(errors) == 1 and words in errors[0], result.stderr
+    with sa.create_engine(database_url).connect() as conn:
+        assert conn.scalar(sa.text("select count(*) from raw.files")) == 0

@@ -8,3 +8,15 @@
         date '{{ value | string | trim }}'
     {%- endif -%}
 {%- endmacro %}
+
+{#- Whether a landed row was known on as_of_date: its record date (the landing contract's
+    record_date of its source) is not later. With no as_of_date var every row is known, so a
+    nightly run keeps what the files say even when a date lies in the future; `dealer360 run
+    --as-of DATE` hides what happened after DATE from every model. -#}
+{% macro known_as_of(record_date) -%}
+    {%- if as_of_date() | trim == 'current_date' -%}
+        true
+    {%- else -%}
+        cast({{ record_date }} as date) <= {{ as_of_date() }}
+    {%- endif -%}
+{%- endmacro %}

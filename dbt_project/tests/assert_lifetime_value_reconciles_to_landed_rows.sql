@@ -1,5 +1,6 @@
 -- Every landed sale counts its price once and every landed repair order its total once,
--- in each mart that shows money: a row here is a measure that is off by even a cent.
+-- in each mart that shows money (those known on as_of_date when it is set): a row here is
+-- a measure that is off by even a cent.
 {{ config(meta={'dagster': {'ref': {'name': 'customers'}}}) }}  -- shown in Dagster as a check on this mart
 with
 
@@ -9,6 +10,7 @@ landed_sales as (
         'sales' as measure,
         coalesce(sum(cast(sale_price as numeric)), 0) as amount
     from {{ source('raw', 'dealer_sales') }}
+    where {{ known_as_of('deal_date') }}
 
 ),
 
@@ -28,6 +30,7 @@ landed_service as (
             cast(parts_amount as numeric)
         )), 0) as amount
     from {{ source('raw', 'service_orders') }}
+    where {{ known_as_of('open_date') }}
     group by 1
 
 ),

@@ -27,6 +27,7 @@ final as (
         cast(cost_amount as numeric) as cost_amount
 
     from source
+    where {{ known_as_of('created_at') }}
 
 )
 

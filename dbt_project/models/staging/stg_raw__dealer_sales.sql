@@ -39,6 +39,7 @@ final as (
         cast(monthly_payment as numeric) as monthly_payment_amount
 
     from source
+    where {{ known_as_of('deal_date') }}
 
 )
 

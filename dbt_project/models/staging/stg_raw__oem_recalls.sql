@@ -22,6 +22,7 @@ final as (
         end as has_remedy
 
     from source
+    where {{ known_as_of('issued_date') }}
 
 )
 

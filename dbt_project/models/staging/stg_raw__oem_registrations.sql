@@ -30,6 +30,7 @@ final as (
         end as has_marketing_consent
 
     from source
+    where {{ known_as_of('registration_date') }}
 
 )
 

@@ -33,6 +33,7 @@ final as (
         upper(recall_campaign) as recall_campaign_id
 
     from source
+    where {{ known_as_of('open_date') }}
 
 )
 

@@ -66,17 +66,26 @@ def dealer_names() -> dict[str, str]:
 # What each kind of search matches, as (customer_id, match_score, matched_on). Names are
 # compared lower-cased and unaccented with trigrams: `<%` keeps the names holding a run of
 # words similar to what was typed (typos, missing accents, first and last swapped, a last
-# name alone), and the score (whole-name and best-run similarity averaged) ranks exact full
-# names first. `<%` alone is five times faster than also testing `%`, and finds as well
-# (benchmarks/dashboard_speed.py).
+# name alone). A name holding every typed word whole is an exact match (score 1, "exact
+# name"), ranked above every fuzzy one; a fuzzy match scores the whole-name and best-run
+# similarity averaged, below 1. `<%` alone is five times faster than also testing `%`, and
+# finds as well (benchmarks/dashboard_speed.py).
 _SEARCH_MATCHES = {
-    "name": """
+    "name": r"""
         select customer_id,
-               (similarity(search_name, lower(unaccent(:value)))
-                + word_similarity(lower(unaccent(:value)), search_name)) / 2 as match_score,
-               'name' as matched_on
-        from marts.customers
-        where lower(unaccent(:value)) <% search_name
+               case when exact then 1.0
+                    else least((similarity(search_name, typed)
+                                + word_similarity(typed, search_name)) / 2, 0.99)
+               end as match_score,
+               case when exact then 'exact name' else 'name' end as matched_on
+        from (
+            select customer_id, search_name, typed,
+                   regexp_split_to_array(typed, '\s+')
+                       <@ regexp_split_to_array(search_name, '\s+') as exact
+            from marts.customers
+            cross join (select lower(unaccent(trim(:value))) as typed) as query
+            where lower(unaccent(:value)) <% search_name
+        ) as named
     """,
     "phone": """
         select customer_id, 1.0 as match_score, 'phone' as matched_on

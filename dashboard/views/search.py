@@ -54,7 +54,9 @@ for row in results.itertuples(index=False):
             icon=":material/person:",
             query_params={"customer_id": row.customer_id},
         )
-        matched = f"name {row.match_score:.0%} similar" if search.kind == "name" else row.matched_on
+        matched = (
+            f"name {row.match_score:.0%} similar" if row.matched_on == "name" else row.matched_on
+        )
         facts = [
             " · ".join(p for p in (row.city, row.region) if not fmt.is_missing(p)) or "No address",
             fmt.phone(row.phone),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -57,6 +59,45 @@ def test_search_finds_a_customer_by_email_and_by_vin(dashboard_env: Scenario):
             {"c": gisele},
         )
     assert profile_links(search(vin.lower()))[0] == gisele
+
+
+def test_search_ranks_names_typed_exactly_above_fuzzy_ones(dashboard_env: Scenario):
+    # A surname of the data that other customers' names only resemble (Roy and Royer).
+    with dashboard_env.engine.connect() as conn:
+        surname = conn.scalar(
+            sa.text(
+                r"""
+                select c.last_name
+                from marts.customers as c
+                where c.last_name ~ '^[A-Za-z]+$'
+                    and exists (
+                        select 1 from marts.customers as o
+                        where lower(c.last_name) <% o.search_name
+                            and not lower(c.last_name)
+                                = any(regexp_split_to_array(o.search_name, '\s+'))
+                    )
+                group by c.last_name
+                order by count(*) desc, c.last_name
+                limit 1
+                """
+            )
+        )
+    assert surname, "the generated inbox has no surname with a look-alike"
+    found = queries.search_customers("name", surname.lower(), limit=200)
+    kinds = found["matched_on"].tolist()
+    assert "exact name" in kinds and "name" in kinds, kinds
+    first_fuzzy = kinds.index("name")
+    assert set(kinds[first_fuzzy:]) == {"name"}, "an exact match ranks below a fuzzy one"
+    assert (found["match_score"][:first_fuzzy] == 1).all()
+    assert (found["match_score"][first_fuzzy:] < 1).all()
+    for row in found[:first_fuzzy].itertuples():
+        name = " ".join(str(p) for p in (row.first_name, row.last_name, row.company_name) if p)
+        plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+        assert surname.lower() in plain.lower().split(), name
+
+    at = search(surname)
+    cards = " ".join(m.value for m in at.markdown)
+    assert "Matched on exact name" in cards
 
 
 def test_search_says_what_to_do_when_nothing_matches(dashboard_env: Scenario):

@@ -24,6 +24,7 @@ from entity_resolution.settings import (
     DateTypo,
     Else,
     Exact,
+    LettersDiffer,
     LinkSettings,
     Nickname,
     Null,
@@ -168,6 +169,13 @@ def _shares_word(a: str, b: str) -> bool:
     return bool(set(a.split()) & set(b.split()))
 
 
+_DIGITS = str.maketrans("", "", "0123456789")
+
+
+def _letters_differ(a: str, b: str) -> bool:
+    return a.translate(_DIGITS) != b.translate(_DIGITS)
+
+
 def _prefix_equal(a: np.ndarray, b: np.ndarray, enc: Encoded, length: int) -> np.ndarray:
     prefixes = pd.Series(enc.values.astype(str)).str[:length]
     pcodes, _ = pd.factorize(prefixes)
@@ -239,6 +247,8 @@ def _evaluate(when, pairs: _Pairs) -> np.ndarray:
         return _value_pair_test(a, b, enc, nickname_related)
     if isinstance(when, SharedWord):
         return _value_pair_test(a, b, enc, _shares_word)
+    if isinstance(when, LettersDiffer):
+        return _value_pair_test(a, b, enc, _letters_differ)
     if isinstance(when, Prefix):
         return _prefix_equal(a, b, enc, when.length)
     if isinstance(when, DateTypo):

@@ -74,6 +74,13 @@ class SharedWord:
 
 
 @dataclass(frozen=True)
+class LettersDiffer:
+    """The values differ in more than their digits: `isabelle.roy30` and `isabelle.roy31`
+    (or `marie.roy` and `marie.roy417`) do not, so they are two mailboxes. Providers hand
+    numbered names to namesakes; a typo is a slip in the letters."""
+
+
+@dataclass(frozen=True)
 class DateTypo:
     """Two ISO dates that differ by one typed character or by day/month transposition."""
 
@@ -121,6 +128,7 @@ Predicate = (
     | Prefix
     | Nickname
     | SharedWord
+    | LettersDiffer
     | DateTypo
     | AnyEqual
     | OneSided
@@ -360,7 +368,8 @@ _EMAIL = Comparison(
     (
         null_level(),
         Level("exact", Exact()),
-        Level("one typo", Similar("damerau", 1)),
+        # A one-character difference in the digits alone is a numbered namesake's mailbox.
+        Level("one typo", AllOf((Similar("damerau", 1), LettersDiffer()))),
         Level("different", Else()),
     ),
 )

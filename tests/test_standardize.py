@@ -282,3 +282,17 @@ def test_pairwise_quality(predicted, expected_f1):
     assert quality(np.array(predicted), np.array(["a", "a", "b", "b"])).f1 == pytest.approx(
         expected_f1
     )
+
+
+def test_an_email_differing_only_in_its_digits_is_another_mailbox_not_a_typo():
+    from entity_resolution.comparisons import compare_one, encode
+    from entity_resolution.settings import DEALER
+
+    (email,) = [c for c in DEALER.comparisons if c.name == "email"]
+    left = ["isabelle.roy30@gmail.com", "marie.roy@gmail.com", "isabele.roy30@gmail.com"]
+    right = ["isabelle.roy31@gmail.com", "marie.roy4@gmail.com", "isabelle.roy30@gmail.com"]
+    (enc,) = encode(pd.DataFrame({"email": s(*left, *right)}), ["email"])
+    n = len(left)
+    levels = compare_one(email, [enc.codes[:n]], [enc.codes[n:]], [enc])
+    named = [email.levels[k].label for k in levels]
+    assert named == ["different", "different", "one typo"]

@@ -592,3 +592,74 @@ def test_small_batches_give_the_same_customers_evidence_and_review_queue(
         first.review_pairs,
     )
     assert snapshot() == before
+
+
+def _audit(engine: Engine, action: str) -> list[sa.Row]:
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.text("select actor, filters, row_count from raw.audit_log where action = :a"),
+            {"a": action},
+        ).all()
+
+
+def test_a_marketers_split_and_join_are_audited_honoured_and_reversible(inbox, engine):
+    from dealer360 import merge_fixes
+
+    background(inbox)
+    sale = inbox.sale(
+        first_name="Lise", last_name="Gingras", phone="418-555-4114", vin=(car := vin())
+    )
+    lead = inbox.add("crm_leads", first_name="Lise", last_name="Gingras", phone="4185554114")
+    service = inbox.service(customer_name="GINGRAS, LISE", phone="418 555 4114", vin=car)
+    other = inbox.sale(first_name="Léo", last_name="Bédard", phone="418-555-5225")
+    inbox.land(engine)
+    resolve(engine)
+    lise = customer_of(engine, "dealer_sales", sale)
+    assert customer_of(engine, "crm_leads", lead) == lise
+    assert customer_of(engine, "service_orders", service) == lise
+    leo = customer_of(engine, "dealer_sales", other)
+    assert leo != lise
+
+    # "This record is not this person": the lead leaves Lise; the others stay with her.
+    split = merge_fixes.split_record(engine, lise, "crm_leads", lead, actor="marie@dealer")
+    resolve(engine)
+    assert customer_of(engine, "crm_leads", lead) != lise
+    assert customer_of(engine, "service_orders", service) == lise
+    # "Same person as": Léo joins Lise (the older ID survives).
+    join = merge_fixes.join_customers(engine, lise, leo.lower(), actor="marie@dealer")
+    resolve(engine)
+    assert customer_of(engine, "dealer_sales", other) == customer_of(engine, "dealer_sales", sale)
+    (fix_split,) = [r for r in _audit(engine, "merge_fix") if r.filters["fix"] == "not_this_person"]
+    assert fix_split.actor == "marie@dealer"
+    assert fix_split.filters["record"] == f"crm_leads:{lead}" and fix_split.row_count == 2
+    assert [f.fix_id for f in merge_fixes.fixes_of(engine, lise)] == [join, split]
+
+    # Each fix is undone on its own; the next run decides on the evidence again.
+    assert merge_fixes.undo_fix(engine, split, actor="marie@dealer") == 2
+    assert merge_fixes.undo_fix(engine, join, actor="marie@dealer") == 1
+    resolve(engine)
+    assert customer_of(engine, "crm_leads", lead) == customer_of(engine, "dealer_sales", sale)
+    assert customer_of(engine, "dealer_sales", other) != customer_of(engine, "dealer_sales", sale)
+    assert {r.filters["fix_id"] for r in _audit(engine, "merge_fix_undone")} == {split, join}
+    assert merge_fixes.fixes_of(engine, lise) == []
+
+
+def test_a_fix_that_cannot_apply_is_one_sentence(inbox, engine):
+    from dealer360 import merge_fixes
+    from dealer360.errors import UserError
+
+    background(inbox)
+    alone = inbox.sale(first_name="Omer", last_name="Laflamme", phone="418-555-6336")
+    inbox.land(engine)
+    resolve(engine)
+    omer = customer_of(engine, "dealer_sales", alone)
+    for attempt, words in (
+        (lambda: merge_fixes.split_record(engine, omer, "dealer_sales", alone, None), "only"),
+        (lambda: merge_fixes.split_record(engine, omer, "crm_leads", "X:1", None), "not in"),
+        (lambda: merge_fixes.join_customers(engine, omer, omer, None), "is this customer"),
+        (lambda: merge_fixes.join_customers(engine, omer, "C999999999", None), "no customer"),
+        (lambda: merge_fixes.undo_fix(engine, 10**9, None), "no merge fix"),
+    ):
+        with pytest.raises(UserError, match=words):
+            attempt()
+    assert _audit(engine, "merge_fix") == []

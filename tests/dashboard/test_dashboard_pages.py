@@ -138,6 +138,47 @@ def test_profile_explains_which_records_make_the_customer(dashboard_env: Scenari
         assert any(record.endswith(record_id) for record in records), record_id
 
 
+def test_a_marketer_splits_a_record_out_on_the_profile_and_undoes_it(dashboard_env: Scenario):
+    gisele = dashboard_env.customer_of(dashboard_env.gisele)
+    source, record = dashboard_env.gisele.records[-1]
+    at = open_page("profile", customer_id=gisele, section="Why one person")
+    label = next(o for o in at.selectbox(key="split_pick").options if record in o)
+    at.selectbox(key="split_pick").select(label)
+    at.button(key="split_record").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "a customer of its own after the next run" in at.success[0].value
+
+    def decisions() -> int:
+        with dashboard_env.engine.connect() as conn:
+            return conn.scalar(
+                sa.text(
+                    "select count(*) from resolve.review_decisions where decision = 'cannot_link'"
+                    " and source_a = :s and source_record_id_a = :r"
+                ),
+                {"s": source, "r": record},
+            )
+
+    assert decisions() == len(dashboard_env.gisele.records) - 1
+    with dashboard_env.engine.connect() as conn:
+        fix = conn.execute(
+            sa.text(
+                "select audit_id, filters from raw.audit_log where action = 'merge_fix'"
+                " order by audit_id desc limit 1"
+            )
+        ).one()
+    assert fix.filters == {
+        "fix": "not_this_person",
+        "customer_id": gisele,
+        "record": f"{source}:{record}",
+    }
+
+    at = open_page("profile", customer_id=gisele, section="Why one person")
+    at.button(key=f"undo_fix_{fix.audit_id}").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert decisions() == 0
+    assert not any(b.key == f"undo_fix_{fix.audit_id}" for b in at.button)
+
+
 def test_profile_runs_only_the_open_panel(dashboard_env: Scenario):
     """A profile computes the tab a person opened, not all four; `?section=` picks it."""
     gisele = dashboard_env.customer_of(dashboard_env.gisele)

@@ -8,6 +8,8 @@ import streamlit as st
 
 from dashboard import connection, queries
 from dashboard import format as fmt
+from dealer360 import merge_fixes
+from dealer360.errors import UserError
 
 
 def why_one_person(customer_id: str, timeline: pd.DataFrame, dealer_names: dict[str, str]) -> None:
@@ -26,6 +28,75 @@ def why_one_person(customer_id: str, timeline: pd.DataFrame, dealer_names: dict[
         )
     else:
         _links(links)
+    if connection.can("insert", "resolve.review_decisions"):
+        _fixes(customer_id, records)
+
+
+def _fixes(customer_id: str, records: pd.DataFrame) -> None:
+    """Fix who is who where the mistake shows; the next run applies the fix."""
+    st.markdown("**Fix who is who.** The next pipeline run applies a fix; each is audited.")
+    shown = st.session_state.pop("merge_fix_message", None)
+    if shown is not None:
+        (st.success if shown[0] == "done" else st.error)(shown[1])
+    labels = {
+        fmt.record(s, r): (s, r)
+        for s, r in zip(records["source"], records["source_record_id"], strict=True)
+    }
+    engine = connection.engine()
+    left, right = st.columns(2)
+    with left, st.container(border=True):
+        st.selectbox("This record is not this person", list(labels), key="split_pick")
+        st.button(
+            "Split it out",
+            key="split_record",
+            disabled=len(labels) < 2,
+            on_click=lambda: _apply(
+                lambda: merge_fixes.split_record(
+                    engine, customer_id, *labels[st.session_state["split_pick"]], actor=None
+                ),
+                f"{st.session_state['split_pick']} will be a customer of its own after the"
+                " next run.",
+            ),
+        )
+    with right, st.container(border=True):
+        st.text_input("Same person as customer", placeholder="C000001234", key="join_other")
+        st.button(
+            "Join them",
+            key="join_customer",
+            on_click=lambda: _apply(
+                lambda: merge_fixes.join_customers(
+                    engine, customer_id, st.session_state.get("join_other") or "", actor=None
+                ),
+                f"{customer_id} and {(st.session_state.get('join_other') or '').strip().upper()}"
+                " will be one customer after the next run.",
+            ),
+        )
+    for fix in merge_fixes.fixes_of(engine, customer_id):
+        what = (
+            f"{fix.record} is not {fix.customer_id}"
+            if fix.kind == merge_fixes.NOT_THIS_PERSON
+            else f"{fix.customer_id} is the same person as {fix.other_customer_id}"
+        )
+        line, button = st.columns([4, 1])
+        line.caption(f"Fix {fix.fix_id}: {what} (by {fix.actor}, {fmt.day(fix.at)})")
+        button.button(
+            "Undo",
+            key=f"undo_fix_{fix.fix_id}",
+            on_click=lambda fix_id=fix.fix_id: _apply(
+                lambda: merge_fixes.undo_fix(engine, fix_id, actor=None),
+                f"Fix {fix_id} undone: the next run decides on the evidence again.",
+            ),
+        )
+
+
+def _apply(fix, done: str) -> None:
+    """Run a fix from a button's callback; its outcome shows on the rerun that follows."""
+    try:
+        fix()
+    except UserError as error:
+        st.session_state["merge_fix_message"] = ("error", str(error))
+        return
+    st.session_state["merge_fix_message"] = ("done", done)
 
 
 def _records(records: pd.DataFrame) -> None:

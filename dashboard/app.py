@@ -1,15 +1,17 @@
 """The dealer360 dashboard: `dealer360 dashboard` serves this file with Streamlit.
 
-One file per page in `views/`; `dashboard/pages.py` names them.
+One file per page in `views/`; `dashboard/pages.py` names them. Before any page runs,
+`sign_in.gate()` decides who is looking (and draws sign-out, or the sign-in-is-off notice).
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import pages, queries
+from dashboard import pages, queries, sign_in
 
 st.set_page_config(page_title="dealer360", page_icon="🚗", layout="wide")
+sign_in.gate()
 
 navigation = st.navigation(pages.navigation())
 if navigation.url_path == "" and "customer_id" in st.query_params:

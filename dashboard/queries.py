@@ -14,9 +14,10 @@ dashboard or exported.
 from __future__ import annotations
 
 import pandas as pd
-import streamlit as st
+import sqlalchemy as sa
 
-from dashboard.connection import engine, execute, read, read_row
+from dashboard.connection import actor as _actor
+from dashboard.connection import as_viewer, cached, engine, read, read_row
 from dealer360 import exports
 
 # Shared with `dealer360 export audience` (one query, one place), re-exported for the pages.
@@ -35,7 +36,7 @@ LIST_LIMIT = 5000
 # Reference
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def marts_ready() -> bool:
     """Whether the pipeline has built the marts yet (a fresh database has only raw.*)."""
     return bool(
@@ -43,7 +44,7 @@ def marts_ready() -> bool:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def dealers() -> pd.DataFrame:
     """Rooftops with their names and makes, for labels and pickers."""
     return read(
@@ -148,7 +149,7 @@ _SEARCH = """
 """
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def search_customers(kind: str, value: str, limit: int = SEARCH_LIMIT) -> pd.DataFrame:
     """Customers matching a parsed search (`dashboard.lookup.parse`), best first, with the
     facts that tell people of the same name apart."""
@@ -160,7 +161,7 @@ def search_customers(kind: str, value: str, limit: int = SEARCH_LIMIT) -> pd.Dat
 # Customer profile: one query per panel
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def customer(customer_id: str) -> dict | None:
     """The golden record, its home dealer and, when they may be contacted, the source of the
     strongest consent (express, else the implied consent that lasts longest)."""
@@ -183,7 +184,7 @@ def customer(customer_id: str) -> dict | None:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def customer_successor(customer_id: str) -> dict | None:
     """Where a retired customer ID went (merged into another), following the whole chain."""
     return read_row(
@@ -208,7 +209,7 @@ def customer_successor(customer_id: str) -> dict | None:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def household(customer_id: str) -> pd.DataFrame:
     """The other customers of the customer's household."""
     return read(
@@ -225,7 +226,7 @@ def household(customer_id: str) -> pd.DataFrame:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def events(customer_id: str) -> pd.DataFrame:
     """Every event of the customer's journey, oldest first."""
     return read(
@@ -242,7 +243,7 @@ def events(customer_id: str) -> pd.DataFrame:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def garage(customer_id: str) -> pd.DataFrame:
     """The customer's vehicles, now and before, one row per ownership period, with the
     owner's service visits in it."""
@@ -259,7 +260,7 @@ def garage(customer_id: str) -> pd.DataFrame:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def value_by_dealer_brand(customer_id: str) -> pd.DataFrame:
     """Lifetime value split by rooftop and make."""
     return read(
@@ -276,7 +277,7 @@ def value_by_dealer_brand(customer_id: str) -> pd.DataFrame:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def opportunities(customer_id: str) -> dict[str, pd.DataFrame]:
     """In-market drivers per dealer, brand-ladder targets and lapsed service, in one round trip."""
     row = read_row(
@@ -312,7 +313,7 @@ def opportunities(customer_id: str) -> dict[str, pd.DataFrame]:
     return {name: pd.DataFrame(value) for name, value in row.items()}
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def identity(customer_id: str) -> dict[str, pd.DataFrame]:
     """Why these records are one person: the records (as matched) and the links between them.
 
@@ -360,7 +361,7 @@ def identity(customer_id: str) -> dict[str, pd.DataFrame]:
 # Opportunities and the campaign audience
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def in_market_dealers() -> pd.DataFrame:
     """Rooftops with in-market customers, busiest first (the dealers this role may see)."""
     return read(
@@ -374,7 +375,7 @@ def in_market_dealers() -> pd.DataFrame:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def dealer_brands(dealer_code: str) -> list[str]:
     """The makes a rooftop's customers bought or serviced there."""
     rows = read(
@@ -390,7 +391,7 @@ def dealer_brands(dealer_code: str) -> list[str]:
     return rows["brand"].tolist()
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def dealer_drivers(dealer_code: str) -> pd.DataFrame:
     """The in-market drivers present at a rooftop, with how many customers each concerns."""
     return read(
@@ -405,7 +406,7 @@ def dealer_drivers(dealer_code: str) -> pd.DataFrame:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def in_market(
     dealer_code: str,
     min_score: int = 0,
@@ -450,7 +451,7 @@ def in_market(
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def audience(
     dealer_code: str | None = None,
     brand: str | None = None,
@@ -469,10 +470,11 @@ def record_audience_download(
 ) -> None:
     """A campaign list downloaded from the dashboard: its audit row and its members (all
     targets: the dashboard holds out no controls; `dealer360 export audience
-    --control-share` does), in one transaction."""
+    --control-share` does), in one transaction. Written as the dashboard itself, naming the
+    signed-in person: their role only reads."""
     with engine().begin() as conn:
         export_id = exports.record_audit(
-            conn, "export_audience", filters, len(customer_ids), sha256, actor
+            conn, "export_audience", filters, len(customer_ids), sha256, actor or _actor()
         )
         exports.record_members(conn, export_id, customer_ids)
 
@@ -480,12 +482,13 @@ def record_audience_download(
 def record_audit(
     action: str, filters: dict, row_count: int, sha256: str, actor: str | None = None
 ) -> None:
-    """Write one audit row in its own transaction; without an actor, the database role."""
+    """Write one audit row in its own transaction, naming the signed-in person (without
+    sign-in, the database role)."""
     with engine().begin() as conn:
-        exports.record_audit(conn, action, filters, row_count, sha256, actor)
+        exports.record_audit(conn, action, filters, row_count, sha256, actor or _actor())
 
 
-@st.cache_data(ttl=5, show_spinner=False)
+@cached(ttl=5)
 def recent_exports(limit: int = 10) -> pd.DataFrame:
     return read(
         """
@@ -505,7 +508,7 @@ def recent_exports(limit: int = 10) -> pd.DataFrame:
 # `dealer360 export leads --outcome known_paid|lost_in_group`).
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def lead_dealers() -> pd.DataFrame:
     """Rooftops that received leads, with how many, for the page's picker."""
     return read(
@@ -520,7 +523,7 @@ def lead_dealers() -> pd.DataFrame:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def lead_funnel(dealer_code: str) -> pd.DataFrame:
     """Per lead source at a rooftop: leads, leads sold by the group, sold here, sold
     elsewhere (a make registered by the OEM that no rooftop sold)."""
@@ -537,7 +540,7 @@ def lead_funnel(dealer_code: str) -> pd.DataFrame:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def lead_providers(dealer_code: str) -> pd.DataFrame:
     """Per (lead source, provider) at a rooftop, over every month: what the leads cost, what
     they sold, and how many paid leads were for people the group already had. The known
@@ -561,7 +564,7 @@ def lead_providers(dealer_code: str) -> pd.DataFrame:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def lead_worklist(dealer_code: str, worklist: str) -> pd.DataFrame:
     """One of `dealer360.exports.LEAD_WORKLISTS` at a rooftop, every row (it is downloaded
     whole)."""
@@ -573,7 +576,7 @@ def lead_worklist(dealer_code: str, worklist: str) -> pd.DataFrame:
 # Brand ladder
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def ladder_groups() -> pd.DataFrame:
     """Manufacturer groups with repeat purchases or upsell candidates, largest first."""
     return read(
@@ -597,7 +600,7 @@ def ladder_groups() -> pd.DataFrame:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def ladder_flows(manufacturer_group: str) -> pd.DataFrame:
     """Purchases that followed a purchase of the group's makes: from which make to which.
 
@@ -622,7 +625,7 @@ def ladder_flows(manufacturer_group: str) -> pd.DataFrame:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def ladder_conversion(manufacturer_group: str) -> pd.DataFrame:
     """Per ladder step (the mart's is_from_ladder_step) and year of the next purchase: how
     many next purchases there were and how many climbed (the mart's move_type)."""
@@ -641,7 +644,7 @@ def ladder_conversion(manufacturer_group: str) -> pd.DataFrame:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def ladder_targets(manufacturer_group: str) -> pd.DataFrame:
     return read(
         """
@@ -655,7 +658,7 @@ def ladder_targets(manufacturer_group: str) -> pd.DataFrame:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def ladder_upsell(target_brand: str, limit: int = 500) -> pd.DataFrame:
     """Customers to offer `target_brand`, best score first."""
     return read(
@@ -720,7 +723,7 @@ _RECORD_JOINS = """
 """
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def review_summary() -> dict:
     return read_row(
         f"""
@@ -734,7 +737,7 @@ def review_summary() -> dict:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def review_pairs(limit: int = 50) -> pd.DataFrame:
     """Pairs waiting for a person, the most uncertain first, each side with what it is."""
     return read(
@@ -773,34 +776,44 @@ def record_review_decision(
     """Settle a pair: `must_link` (same person) or `cannot_link` (different people).
 
     The next resolve run honours it; deciding a pair again replaces the earlier verdict.
+    Signed in, the verdict is the person's (whatever name was typed); either way it is
+    written to the audit log in the same transaction, a merge or a split being a change to
+    who a customer is.
     """
     if decision not in ("must_link", "cannot_link"):
         raise ValueError(f"Unknown review decision {decision!r}.")
-    execute(
-        """
-        insert into resolve.review_decisions
-            (source_a, source_record_id_a, source_b, source_record_id_b, decision, decided_by,
-             note)
-        values (:source_a, :source_record_id_a, :source_b, :source_record_id_b, :decision,
-                coalesce(:decided_by, current_user), :note)
-        on conflict (source_a, source_record_id_a, source_b, source_record_id_b) do update
-        set decision = excluded.decision, decided_by = excluded.decided_by,
-            decided_at = now(), note = excluded.note
-        """,
-        source_a=source_a,
-        source_record_id_a=source_record_id_a,
-        source_b=source_b,
-        source_record_id_b=source_record_id_b,
-        decision=decision,
-        decided_by=decided_by or None,
-        note=note or None,
-    )
+    pair = {
+        "source_a": source_a,
+        "source_record_id_a": source_record_id_a,
+        "source_b": source_b,
+        "source_record_id_b": source_record_id_b,
+    }
+    decided_by = _actor() or decided_by or None
+    with as_viewer(read_only=False) as conn:
+        conn.execute(
+            sa.text(
+                """
+                insert into resolve.review_decisions
+                    (source_a, source_record_id_a, source_b, source_record_id_b, decision,
+                     decided_by, note)
+                values (:source_a, :source_record_id_a, :source_b, :source_record_id_b,
+                        :decision, coalesce(:decided_by, current_user), :note)
+                on conflict (source_a, source_record_id_a, source_b, source_record_id_b) do update
+                set decision = excluded.decision, decided_by = excluded.decided_by,
+                    decided_at = now(), note = excluded.note
+                """
+            ),
+            pair | {"decision": decision, "decided_by": decided_by, "note": note or None},
+        )
+        exports.record_audit(
+            conn, "review_decision", pair | {"decision": decision}, None, None, decided_by
+        )
     review_summary.clear()
     review_pairs.clear()
     recent_decisions.clear()
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def recent_decisions(limit: int = 20) -> pd.DataFrame:
     return read(
         """
@@ -818,7 +831,7 @@ def recent_decisions(limit: int = 20) -> pd.DataFrame:
 # Data health
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def files_by_source() -> pd.DataFrame:
     return read(
         """
@@ -836,7 +849,7 @@ def files_by_source() -> pd.DataFrame:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def rows_per_source() -> pd.DataFrame:
     return read(
         """
@@ -849,7 +862,7 @@ def rows_per_source() -> pd.DataFrame:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def quarantine_reasons(limit: int = 50) -> pd.DataFrame:
     return read(
         """
@@ -863,7 +876,7 @@ def quarantine_reasons(limit: int = 50) -> pd.DataFrame:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def rejected_files() -> pd.DataFrame:
     return read(
         """
@@ -875,7 +888,7 @@ def rejected_files() -> pd.DataFrame:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def pipeline_runs(limit: int = 10) -> pd.DataFrame:
     return read(
         """
@@ -888,7 +901,7 @@ def pipeline_runs(limit: int = 10) -> pd.DataFrame:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def cluster_sizes() -> pd.DataFrame:
     """How many customers gather 1, 2, 3 … landed person records (resolve.customer_source_map,
     counted per customer by the mart: 50 times faster than counting 5M records again)."""
@@ -902,7 +915,7 @@ def cluster_sizes() -> pd.DataFrame:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def last_identity_run() -> dict | None:
     return read_row(
         """
@@ -920,7 +933,7 @@ def last_identity_run() -> dict | None:
 # audience export achieved (marts.campaign_results).
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def dealer_sender(dealer_code: str) -> str:
     """Who sends the rooftop's messages (its legal entity, else itself: marts.dealers)."""
     sender = read_row(
@@ -930,7 +943,7 @@ def dealer_sender(dealer_code: str) -> str:
     return sender["sender"] if sender else dealer_code
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def consent_by_sender(customer_id: str) -> pd.DataFrame:
     """Each sender that may contact the customer, on which channels, on what ground."""
     return read(
@@ -947,7 +960,7 @@ def consent_by_sender(customer_id: str) -> pd.DataFrame:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def campaign_results(limit: int = 200) -> pd.DataFrame:
     """Audited audience exports, latest first, with their targets, controls and lift."""
     return read(

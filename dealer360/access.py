@@ -123,7 +123,12 @@ def _known_brands(conn: Connection) -> list[str]:
     return sorted(set(brands))
 
 
-def _create_or_refresh_role(conn: Connection, role: str, password: str) -> None:
+def _create_or_refresh_role(conn: Connection, role: str, password: str | None) -> None:
+    """Create `role`, or bring an existing one back to exactly what a granted role may do.
+
+    With a password the role logs in with it (a refresh gives it a new one); without, an
+    existing role keeps its login and password, and a new one cannot log in at all: it exists
+    for the people the dashboard serves as it (`grant_user`)."""
     exists = conn.scalar(sa.text("select 1 from pg_roles where rolname = :r"), {"r": role})
     listed = conn.scalar(sa.text("select 1 from access.roles where role_name = :r"), {"r": role})
     if exists and not listed:
@@ -131,9 +136,12 @@ def _create_or_refresh_role(conn: Connection, role: str, password: str) -> None:
             f"A role named {role!r} already exists and dealer360 did not create it; "
             "drop or rename it first."
         )
-    attributes = sql.SQL(
-        "login nosuperuser nocreatedb nocreaterole noinherit noreplication nobypassrls password {}"
-    ).format(sql.Literal(_scram_verifier(conn, role, password)))
+    attributes = sql.SQL("nosuperuser nocreatedb nocreaterole noinherit noreplication nobypassrls")
+    if password is not None:
+        verifier = sql.Literal(_scram_verifier(conn, role, password))
+        attributes = sql.SQL("login {} password {}").format(attributes, verifier)
+    elif not exists:
+        attributes = sql.SQL("nologin {}").format(attributes)
     verb = sql.SQL("alter role" if exists else "create role")
     _run(conn, sql.SQL("{} {} with {}").format(verb, sql.Identifier(role), attributes))
     # A read-only role is a member of nothing: no SET ROLE to anything wider.
@@ -196,48 +204,52 @@ def _url_for(engine: Engine, role: str, password: str) -> str:
     return db.libpq_url(engine.url.set(username=role, password=password))
 
 
-def _grant(engine: Engine, kind: str, subject: str) -> Grant:
+def _grant(engine: Engine, kind: str, subject: str, password: str | None) -> str:
+    """Create or refresh the role of a dealer or a brand in one transaction; its name."""
     with engine.connect() as conn:
         _require_createrole(conn)
     db.migrate(engine)
-    password = secrets.token_urlsafe(24)
     with engine.begin() as conn:
-        # One grant at a time per database: two refreshes at once would race on the role.
-        conn.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": db.LockKey.GRANTS})
-        if kind == "dealer":
-            subject = _pick(subject, _known_dealers(conn), "dealer code")
-        else:
-            subject = _pick(subject, _known_brands(conn), "brand")
-        database = conn.scalar(sa.text("select current_database()"))
-        role = role_name(database, kind, subject)
-        other = conn.scalar(
-            sa.text(
-                "select coalesce(dealer_code, brand) from access.roles"
-                " where role_name = :r and coalesce(dealer_code, brand) <> :s"
-            ),
-            {"r": role, "s": subject},
+        return _grant_on(conn, kind, subject, password)
+
+
+def _grant_on(conn: Connection, kind: str, subject: str, password: str | None) -> str:
+    # One grant at a time per database: two refreshes at once would race on the role.
+    conn.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": db.LockKey.GRANTS})
+    if kind == "dealer":
+        subject = _pick(subject, _known_dealers(conn), "dealer code")
+    else:
+        subject = _pick(subject, _known_brands(conn), "brand")
+    database = conn.scalar(sa.text("select current_database()"))
+    role = role_name(database, kind, subject)
+    other = conn.scalar(
+        sa.text(
+            "select coalesce(dealer_code, brand) from access.roles"
+            " where role_name = :r and coalesce(dealer_code, brand) <> :s"
+        ),
+        {"r": role, "s": subject},
+    )
+    if other is not None:
+        raise UserError(
+            f"{kind} {subject!r} would share the role {role!r} with {other!r}; "
+            "rename one of them in the inbox."
         )
-        if other is not None:
-            raise UserError(
-                f"{kind} {subject!r} would share the role {role!r} with {other!r}; "
-                "rename one of them in the inbox."
-            )
-        _create_or_refresh_role(conn, role, password)
-        _grant_reads(conn, role, kind)
-        conn.execute(
-            sa.text(
-                "insert into access.roles (role_name, kind, dealer_code, brand)"
-                " values (:r, :k, :d, :b)"
-                " on conflict (role_name) do update set refreshed_at = now()"
-            ),
-            {
-                "r": role,
-                "k": kind,
-                "d": subject if kind == "dealer" else None,
-                "b": subject if kind == "oem" else None,
-            },
-        )
-    return Grant(role=role, url=_url_for(engine, role, password))
+    _create_or_refresh_role(conn, role, password)
+    _grant_reads(conn, role, kind)
+    conn.execute(
+        sa.text(
+            "insert into access.roles (role_name, kind, dealer_code, brand)"
+            " values (:r, :k, :d, :b)"
+            " on conflict (role_name) do update set refreshed_at = now()"
+        ),
+        {
+            "r": role,
+            "k": kind,
+            "d": subject if kind == "dealer" else None,
+            "b": subject if kind == "oem" else None,
+        },
+    )
+    return role
 
 
 def _wrap_permission_errors(func):
@@ -257,14 +269,18 @@ def _wrap_permission_errors(func):
 @_wrap_permission_errors
 def grant_dealer(engine: Engine, dealer_code: str) -> Grant:
     """Create or refresh the login role of a dealer: its customers, its rows, read-only."""
-    return _grant(engine, "dealer", dealer_code)
+    password = secrets.token_urlsafe(24)
+    role = _grant(engine, "dealer", dealer_code, password)
+    return Grant(role=role, url=_url_for(engine, role, password))
 
 
 @_wrap_permission_errors
 def grant_oem(engine: Engine, brand: str) -> Grant:
     """Create or refresh the login role of a manufacturer: its brand's registrations and
     aggregates, no customer's personal data."""
-    return _grant(engine, "oem", brand)
+    password = secrets.token_urlsafe(24)
+    role = _grant(engine, "oem", brand, password)
+    return Grant(role=role, url=_url_for(engine, role, password))
 
 
 def set_group_sharing(engine: Engine, enabled: bool) -> None:
@@ -296,3 +312,147 @@ def revoke(engine: Engine, role: str) -> None:
             _run(conn, sql.SQL("drop owned by {}").format(sql.Identifier(role)))
             _run(conn, sql.SQL("drop role {}").format(sql.Identifier(role)))
         conn.execute(sa.text("delete from access.roles where role_name = :r"), {"r": role})
+
+
+# ---------------------------------------------------------------------------------------------
+# People: who may use the signed-in dashboard, and as which role (access.users).
+
+PERSON_KINDS = ("dealer", "oem", "group")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person the dashboard knows: what they were granted and the role their queries run as
+    (None for the group's people: the dashboard's own connection)."""
+
+    email: str
+    kind: str
+    role: str | None
+    dealer_code: str | None = None
+    brand: str | None = None
+
+    @property
+    def sees(self) -> str:
+        """What this person sees, in words, for the page shell."""
+        if self.kind == "dealer":
+            return f"the customers of dealer {self.dealer_code}"
+        if self.kind == "oem":
+            return f"{self.brand}'s aggregates, no personal data"
+        return "the whole group"
+
+
+def normalize_email(email: str) -> str:
+    """The e-mail as access.users keeps it (lower-case); one sentence when it is not one."""
+    normalized = (email or "").strip().lower()
+    if not _EMAIL.match(normalized):
+        raise UserError(f"{email!r} is not an e-mail address.")
+    return normalized
+
+
+def _let_pipeline_become(conn: Connection, role: str) -> None:
+    """Let the pipeline's role (the dashboard's connection) `set role` to `role`, without
+    inheriting anything from it. A superuser may already; a CREATEROLE user administers the
+    roles it created, and grants itself the right to become them (PostgreSQL 16 and later
+    separate becoming a role from inheriting its privileges; before that, both come
+    together, which gives the pipeline nothing it lacks)."""
+    if conn.scalar(sa.text("select rolsuper from pg_roles where rolname = current_user")):
+        return
+    who = sql.Identifier(role)
+    if conn.scalar(sa.text("select current_setting('server_version_num')::int")) >= 160000:
+        _run(conn, sql.SQL("grant {} to current_user with inherit false, set true").format(who))
+    else:
+        _run(conn, sql.SQL("grant {} to current_user").format(who))
+
+
+@_wrap_permission_errors
+def grant_user(
+    engine: Engine,
+    email: str,
+    *,
+    dealer: str | None = None,
+    brand: str | None = None,
+    group: bool = False,
+    granted_by: str,
+) -> Person:
+    """Let a person who signs in with `email` see what a dealer's role, a brand's role or the
+    group sees. The role is created when it does not exist yet (unable to log in: the
+    dashboard becomes it), or refreshed without touching its password; granting a person
+    again replaces what they had."""
+    if sum((dealer is not None, brand is not None, group)) != 1:
+        raise UserError("Give exactly one of --dealer CODE, --oem BRAND or --group.")
+    email = normalize_email(email)
+    kind = "dealer" if dealer is not None else "oem" if brand is not None else "group"
+    with engine.connect() as conn:
+        if not group:
+            _require_createrole(conn)
+    db.migrate(engine)
+    with engine.begin() as conn:
+        role = None
+        if not group:
+            role = _grant_on(conn, kind, dealer if dealer is not None else brand, None)
+            _let_pipeline_become(conn, role)
+        conn.execute(
+            sa.text(
+                "insert into access.users (email, kind, role_name, granted_by)"
+                " values (:e, :k, :r, :by)"
+                " on conflict (email) do update set kind = excluded.kind,"
+                " role_name = excluded.role_name, granted_at = now(),"
+                " granted_by = excluded.granted_by"
+            ),
+            {"e": email, "k": kind, "r": role, "by": granted_by},
+        )
+        return _person(conn, email)
+
+
+def revoke_user(engine: Engine, email: str) -> None:
+    """Forget what a person was granted: at their next click they see nothing."""
+    db.migrate(engine)
+    with engine.begin() as conn:
+        removed = conn.scalar(
+            sa.text("delete from access.users where email = :e returning email"),
+            {"e": (email or "").strip().lower()},
+        )
+    if removed is None:
+        raise UserError(f"No person {email!r} was granted access in this database.")
+
+
+def _person(conn: Connection, email: str) -> Person | None:
+    row = conn.execute(
+        sa.text(
+            "select u.email, u.kind, u.role_name, r.dealer_code, r.brand"
+            " from access.users u left join access.roles r on r.role_name = u.role_name"
+            " where u.email = :e"
+        ),
+        {"e": email},
+    ).first()
+    return None if row is None else Person(*row)
+
+
+def person(conn: Connection, email: str | None) -> Person | None:
+    """Who `email` is to dealer360, or None: an unknown person, who must see nothing."""
+    if not email or not conn.scalar(sa.text("select to_regclass('access.users') is not null")):
+        return None
+    return _person(conn, email.strip().lower())
+
+
+def administrators(conn: Connection) -> list[str]:
+    """The e-mails of the group's people: whom someone without access is told to ask."""
+    if not conn.scalar(sa.text("select to_regclass('access.users') is not null")):
+        return []
+    return list(
+        conn.scalars(sa.text("select email from access.users where kind = 'group' order by 1"))
+    )
+
+
+def become(conn: Connection, person: Person, read_only: bool = True) -> None:
+    """Run the rest of this transaction as the person's role (read-only unless a write is
+    asked for: the role's own privileges still decide what it may write).
+
+    `set local`: commit or rollback gives the connection back to the pipeline's role, so a
+    pooled connection never carries a person's role into someone else's query, nor the
+    pipeline's into theirs. Must come first in the transaction (read-only must)."""
+    if read_only:
+        conn.execute(sa.text("set transaction read only"))
+    if person.role is not None:
+        conn.execute(sa.text("select set_config('role', :r, true)"), {"r": person.role})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -323,14 +324,63 @@ def grant_sharing(
     print(f"group sharing is {state}")
 
 
+@grant_app.command("user")
+@friendly_errors
+def grant_user(
+    email: Annotated[str, typer.Argument(help="The person's e-mail, as they sign in with it.")],
+    dealer: Annotated[
+        str | None, typer.Option("--dealer", help="They see this rooftop's customers.")
+    ] = None,
+    oem: Annotated[
+        str | None,
+        typer.Option("--oem", help="They see this brand's aggregates, no personal data."),
+    ] = None,
+    group: Annotated[
+        bool,
+        typer.Option(
+            "--group",
+            help="They see the whole group, data health and identity review, and are whom"
+            " people without access are told to ask.",
+        ),
+    ] = False,
+) -> None:
+    """Let a person who signs in to the dashboard see what a dealer, a brand or the group sees.
+
+    Their queries run as that dealer's or brand's role, so row-level security decides what
+    they see; granting again replaces what they had. `dealer360 revoke user EMAIL` undoes it.
+    """
+    from dealer360 import access, db
+    from dealer360.exports import cli_actor
+
+    person = access.grant_user(
+        db.connect_checked(), email, dealer=dealer, brand=oem, group=group, granted_by=cli_actor()
+    )
+    print(f"{person.email} sees {person.sees} once signed in")
+
+
 @app.command()
 @friendly_errors
 def revoke(
-    role: Annotated[str, typer.Argument(help="The role `dealer360 grant` printed.")],
+    role: Annotated[
+        str, typer.Argument(help="The role `dealer360 grant` printed, or `user` and an e-mail.")
+    ],
+    email: Annotated[
+        str | None, typer.Argument(help="With `user`: the person's e-mail.", show_default=False)
+    ] = None,
 ) -> None:
-    """Drop a login role `dealer360 grant` created: its URL stops working at once."""
+    """Drop a login role `dealer360 grant` created: its URL stops working at once (and the
+    people granted it see nothing). `dealer360 revoke user EMAIL`: that person sees nothing
+    from their next click on."""
     from dealer360 import access, db
 
+    if role == "user":
+        if email is None:
+            raise UserError("Name the person: `dealer360 revoke user EMAIL`.")
+        access.revoke_user(db.connect_checked(), email)
+        print(f"{email} no longer sees anything in the dashboard")
+        return
+    if email is not None:
+        raise UserError(f"`dealer360 revoke {role}` takes no second argument.")
     access.revoke(db.connect_checked(), role)
     print(f"role {role} revoked")
 
@@ -340,19 +390,42 @@ def revoke(
 def dashboard(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
     host: Annotated[
-        str, typer.Option(help="Address to bind; keep 127.0.0.1 unless others must reach it.")
+        str,
+        typer.Option(
+            help="Address to bind; any other than loopback (127.0.0.1) needs sign-in"
+            " (DEALER360_OIDC_ISSUER, _CLIENT_ID, _CLIENT_SECRET, DEALER360_COOKIE_SECRET)."
+        ),
     ] = "127.0.0.1",
 ) -> None:
-    """Serve the Streamlit dashboard and print its address (Ctrl-C stops it)."""
+    """Serve the Streamlit dashboard and print its address (Ctrl-C stops it).
+
+    With sign-in configured, people sign in with OpenID Connect and each sees what
+    `dealer360 grant user` gave them; without, it serves only this computer (loopback).
+    """
     import sys
+    import tempfile
 
     import dashboard as dashboard_package
     from dealer360 import db
+    from dealer360.settings import get_sign_in, is_loopback
 
+    sign_in = get_sign_in()
+    if sign_in is None and not is_loopback(host):
+        raise UserError(
+            f"Refusing to serve the dashboard on {host} without sign-in: set"
+            " DEALER360_OIDC_ISSUER, DEALER360_OIDC_CLIENT_ID, DEALER360_OIDC_CLIENT_SECRET and"
+            " DEALER360_COOKIE_SECRET, or keep the default --host 127.0.0.1."
+        )
+    if sign_in is not None and os.environ.get("DEALER360_DASHBOARD_URL"):
+        raise UserError(
+            "DEALER360_DASHBOARD_URL cannot be used with sign-in: the signed-in dashboard"
+            " connects as the pipeline and runs each person's queries as their own role."
+        )
     db.connect_checked()  # fail here, in one sentence, rather than on the first page view
     app_path = Path(dashboard_package.__file__).with_name("app.py")
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
-    console.print(f"dealer360 dashboard: [bold]http://{shown}:{port}[/]  (Ctrl-C stops it)")
+    address = f"http://{shown}:{port}"
+    console.print(f"dealer360 dashboard: [bold]{address}[/]  (Ctrl-C stops it)")
     command = [
         sys.executable, "-m", "streamlit", "run", str(app_path),
         "--server.address", host,
@@ -370,7 +443,20 @@ def dashboard(
         # it compiling a page skips an AST rewrite of the whole file.
         "--runner.magicEnabled", "false",
     ]  # fmt: skip
-    raise typer.Exit(_serve(command))
+    # Streamlit reads sign-in from a secrets file only: a private one for this server's life,
+    # and no other (not ~/.streamlit/secrets.toml), so what is configured is what the
+    # environment says. Without sign-in, an empty one: no stray [auth] turns it half on.
+    with tempfile.TemporaryDirectory(prefix="dealer360-dashboard-") as run_dir:
+        secrets = Path(run_dir) / "secrets.toml"
+        _write_private(secrets, sign_in.streamlit_secrets(address) if sign_in else "")
+        command += ["--secrets.files", str(secrets)]
+        raise typer.Exit(_serve(command))
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner may read (0600), created so from the start."""
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        out.write(text)
 
 
 def _serve(command: list[str]) -> int:

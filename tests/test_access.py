@@ -512,3 +512,109 @@ def test_a_dealer_sees_only_its_own_rooftops_leads_and_their_performance(group: 
     chloe = read(group.urls["D02"], "select customer_id from marts.lead_outcomes")
     assert {r.customer_id for r in chloe} == group.ids("Chloé")
     assert read(group.urls["Honda"], "select 1 from marts.lead_source_performance") == []
+
+
+# People: `dealer360 grant user`, and a signed-in person's queries as their role.
+
+
+def as_person(group: Group, email: str, sql: str) -> list[sa.Row]:
+    """A query as the dashboard runs it for a signed-in person: on the pipeline's connection,
+    in a transaction that becomes the person's role."""
+    with group.engine.begin() as conn:
+        person = access.person(conn, email)
+        assert person is not None, f"{email} is unknown"
+        access.become(conn, person)
+        return list(conn.execute(sa.text(sql)))
+
+
+def test_a_person_granted_a_dealer_sees_only_that_dealers_customers(group: Group) -> None:
+    person = access.grant_user(
+        group.engine, " Ann.Marketer@D01.example ", dealer="d01", granted_by="test"
+    )
+    assert (person.email, person.kind, person.dealer_code) == (
+        "ann.marketer@d01.example",
+        "dealer",
+        "D01",
+    )
+    seen = as_person(group, "ann.marketer@d01.example", "select customer_id from marts.customers")
+    assert {r.customer_id for r in seen} == group.ids("Alice", "Bruno")
+    # The same role as the dealer's own login: one role per rooftop, its URL still works.
+    assert person.role == access.role_name(group.url.database, "dealer", "D01")
+    assert customers_seen(group.urls["D01"]) == group.ids("Alice", "Bruno")
+
+
+def test_a_person_granted_a_brand_sees_no_personal_data(group: Group) -> None:
+    access.grant_user(group.engine, "olivier@honda.example", brand="honda", granted_by="test")
+    assert as_person(group, "olivier@honda.example", "select * from marts.customers") == []
+    registrations = as_person(
+        group, "olivier@honda.example", "select registration_id from raw.oem_registrations"
+    )
+    assert {r.registration_id for r in registrations} == {"HON-1", "HON-2"}
+
+
+def test_a_persons_transaction_cannot_write_and_ends_as_the_pipeline(group: Group) -> None:
+    access.grant_user(group.engine, "ann.marketer@d01.example", dealer="D01", granted_by="test")
+    with pytest.raises(sa.exc.InternalError, match="read-only transaction"):
+        as_person(group, "ann.marketer@d01.example", "delete from raw.audit_log")
+    with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+        as_person(group, "ann.marketer@d01.example", "select * from access.users")
+    # A failed query rolls its transaction back, and with it the role: the pooled
+    # connection is the pipeline's again for whoever asks next.
+    with group.engine.connect() as conn:
+        assert conn.scalar(sa.text("select current_user")) == group.url.username
+        assert len(conn.execute(sa.text("select * from marts.customers")).all()) > 2
+
+
+def test_an_unknown_or_revoked_person_is_no_one(group: Group) -> None:
+    access.grant_user(group.engine, "temp@d02.example", dealer="D02", granted_by="test")
+    result = runner.invoke(app, ["revoke", "user", "temp@d02.example"], env=pipeline_env(group))
+    assert result.exit_code == 0, result.output
+    with group.engine.connect() as conn:
+        assert access.person(conn, "temp@d02.example") is None
+        assert access.person(conn, "nobody@example.com") is None
+        assert access.person(conn, None) is None
+    again = runner.invoke(app, ["revoke", "user", "temp@d02.example"], env=pipeline_env(group))
+    assert again.exit_code == 1 and "No person 'temp@d02.example'" in again.output
+
+
+def test_revoking_a_role_leaves_its_people_with_nothing(group: Group) -> None:
+    access.grant_user(group.engine, "vw@volkswagen.example", brand="Volkswagen", granted_by="t")
+    with group.engine.connect() as conn:
+        role = access.person(conn, "vw@volkswagen.example").role
+    access.revoke(group.engine, role)
+    with group.engine.connect() as conn:
+        assert access.person(conn, "vw@volkswagen.example") is None
+
+
+def test_a_group_person_is_whom_others_ask(group: Group) -> None:
+    person = access.grant_user(group.engine, "Chef@Group.example", group=True, granted_by="t")
+    assert (person.kind, person.role) == ("group", None)
+    with group.engine.connect() as conn:
+        assert "chef@group.example" in access.administrators(conn)
+
+
+def pipeline_env(group: Group) -> dict[str, str]:
+    return {"DATABASE_URL": group.url.render_as_string(hide_password=False)}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ann@d01.example"], "Give exactly one of --dealer CODE, --oem BRAND or --group."),
+        (["ann@d01.example", "--dealer", "D01", "--group"], "Give exactly one of"),
+        (["not an e-mail", "--dealer", "D01"], "'not an e-mail' is not an e-mail address."),
+        (["ann@d01.example", "--dealer", "D99"], "Unknown dealer code 'D99'"),
+    ],
+)
+def test_grant_user_mistakes_are_one_sentence(group: Group, args: list[str], message: str):
+    result = runner.invoke(app, ["grant", "user", *args], env=pipeline_env(group))
+    assert result.exit_code == 1 and message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_grant_user_says_what_the_person_will_see(group: Group) -> None:
+    result = runner.invoke(
+        app, ["grant", "user", "bea@d02.example", "--dealer", "D02"], env=pipeline_env(group)
+    )
+    assert result.exit_code == 0, result.output
+    assert "bea@d02.example sees the customers of dealer D02 once signed in" in result.output

@@ -11,12 +11,19 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+SIGN_IN = {
+    "DEALER360_OIDC_ISSUER": "https://sso.example.com/realms/dealers",
+    "DEALER360_OIDC_CLIENT_ID": "dealer360",
+    "DEALER360_OIDC_CLIENT_SECRET": "from-the-environment",
+    "DEALER360_COOKIE_SECRET": "from-the-environment-as-well",
+}
 
 
-def _config(env: dict[str, str]) -> subprocess.CompletedProcess:
+def _config(env: dict[str, str], without: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """`docker-compose config` with `env` added to this environment and `without` taken out."""
     return subprocess.run(
         ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config"],
-        env={**os.environ, **env},
+        env={k: v for k, v in (os.environ | env).items() if k not in without},
         capture_output=True,
         text=True,
     )
@@ -28,7 +35,7 @@ def compose() -> dict:
         pytest.fail(
             "docker-compose is missing: `make test` installs it (Debian package docker-compose)"
         )
-    result = _config({"POSTGRES_PASSWORD": "from-the-environment"})
+    result = _config({"POSTGRES_PASSWORD": "from-the-environment"} | SIGN_IN)
     assert result.returncode == 0, result.stderr
     return yaml.safe_load(result.stdout)
 
@@ -54,13 +61,7 @@ def test_compose_mounts_the_inbox_and_points_every_app_at_the_same_database(comp
 
 
 def test_compose_takes_the_password_from_the_environment_not_the_repo() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "POSTGRES_PASSWORD"}
-    result = subprocess.run(
-        ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    result = _config(SIGN_IN, without=("POSTGRES_PASSWORD",))
     assert result.returncode != 0
     assert "set POSTGRES_PASSWORD" in result.stderr
 
@@ -69,3 +70,18 @@ def test_compose_publishes_ports_on_localhost_only(compose: dict) -> None:
     for service in compose["services"].values():
         for port in service.get("ports", []):
             assert str(port).startswith("127.0.0.1:"), port
+
+
+def test_compose_serves_the_dashboard_behind_sign_in(compose: dict) -> None:
+    dashboard = compose["services"]["dashboard"]
+    assert dashboard["command"][2:4] == ["--host", "0.0.0.0"]  # hence sign-in is required
+    assert {k: dashboard["environment"][k] for k in SIGN_IN} == SIGN_IN
+    assert dashboard["environment"]["DEALER360_PUBLIC_URL"] == "http://localhost:8501"
+    assert dashboard["environment"]["DATABASE_URL"].endswith("@postgres:5432/dealer360")
+
+
+@pytest.mark.parametrize("missing", sorted(SIGN_IN))
+def test_compose_refuses_a_dashboard_without_sign_in(missing: str) -> None:
+    result = _config({"POSTGRES_PASSWORD": "from-the-environment"} | SIGN_IN, without=(missing,))
+    assert result.returncode != 0
+    assert f"set {missing}" in result.stderr

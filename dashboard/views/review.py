@@ -158,12 +158,15 @@ else:
     buttons.button("Skip", icon=":material/skip_next:", on_click=skip, key="review_skip")
 
 with st.sidebar:
-    st.text_input(
-        "Reviewer",
-        key="reviewer",
-        placeholder="your name",
-        help="Kept with each verdict; without it, the database role is recorded.",
-    )
+    if connection.actor() is None:
+        st.text_input(
+            "Reviewer",
+            key="reviewer",
+            placeholder="your name",
+            help="Kept with each verdict; without it, the database role is recorded.",
+        )
+    else:
+        st.caption(f"Verdicts are recorded as yours ({connection.actor()}).")
 
 decisions = queries.recent_decisions()
 if not decisions.empty:

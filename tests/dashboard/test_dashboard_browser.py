@@ -3,142 +3,48 @@ real headless Chromium. Screenshots land in tests/artifacts/ for a person to loo
 
 from __future__ import annotations
 
-import hashlib
 import io
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
+from dashboard_browser import (
+    ARTIFACTS,
+    assert_no_exception,
+    audit_row_of,
+    chromium,
+    free_port,
+    new_page,
+    serving,
+    settle,
+    shoot,
+)
 from dashboard_scenario import TEST_DEALER, Scenario
 
 pytestmark = pytest.mark.browser
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def served(scenario: Scenario) -> Iterator[str]:
     """`dealer360 dashboard` on a free port, reading the seeded database; its base URL."""
-    port = _free_port()
-    env = os.environ | {"DATABASE_URL": scenario.url.render_as_string(hide_password=False)}
-    env.pop("DEALER360_DASHBOARD_URL", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "dealer360.cli", "dashboard", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # the CLI starts Streamlit as its child: stop both together
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                output = server.stdout.read().decode() if server.stdout else ""
-                pytest.fail(f"the dashboard did not come up:\n{output}")
-            time.sleep(0.5)
-        yield base
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+    port = free_port()
+    with serving(scenario, port):
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")
 def browser(served: str):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
 def page(browser, served: str):
-    context = browser.new_context(
-        base_url=served, viewport={"width": 1400, "height": 2200}, accept_downloads=True
-    )
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    yield page
-    context.close()
-
-
-def settle(page, heading: str | None = None) -> None:
-    """Wait until the page has drawn its title, every placeholder and every chart."""
-    page.locator("h1", has_text=heading or "").first.wait_for()
-    quiet = 0
-    while quiet < 3:  # placeholders come and go while the script runs: wait for calm
-        page.wait_for_timeout(400)
-        busy = page.locator('[data-testid="stSkeleton"], [data-testid="stSpinner"]').count()
-        quiet = 0 if busy else quiet + 1
-    for chart in page.locator('[data-testid="stPlotlyChart"]:visible').all():
-        chart.locator(".main-svg").first.wait_for()
-
-
-def shoot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
-
-
-def assert_no_exception(page) -> None:
-    errors = page.locator('[data-testid="stException"]')
-    assert errors.count() == 0, errors.first.inner_text()
-
-
-def audit_row_of(scenario: Scenario, data: bytes):
-    """The audit row of a downloaded file, found by its sha256; the server writes it on click."""
-    digest = hashlib.sha256(data).hexdigest()
-    deadline = time.monotonic() + 15
-    with scenario.engine.connect() as conn:
-        while True:
-            audit = conn.execute(
-                sa.text("select action, row_count, filters from raw.audit_log where sha256 = :s"),
-                {"s": digest},
-            ).first()
-            conn.rollback()
-            if audit or time.monotonic() > deadline:
-                break
-            time.sleep(0.3)
-    assert audit is not None, "the download was not written to the audit log"
-    return audit
+    with new_page(browser, served) as page:
+        yield page
 
 
 def test_search_then_profile_draws_the_customers_timeline(page, scenario: Scenario):

@@ -28,6 +28,9 @@ def search(text: str) -> AppTest:
 def test_every_page_opens_without_an_error(dashboard_env: Scenario, page: str):
     at = open_page(page)
     assert at.title, f"{page} has no title"
+    # Without sign-in configured (as here), every page says whom it serves.
+    notice = " ".join(c.value for c in at.sidebar.caption)
+    assert "Sign-in is off: this dashboard answers only on this computer" in notice
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -365,8 +368,18 @@ def test_accepting_a_pair_in_review_writes_a_must_link_decision(dashboard_env: S
             ),
             {"ra": gisele[1], "rb": mireille[1]},
         ).one()
+        audit = conn.execute(
+            sa.text(
+                "select actor, filters from raw.audit_log where action = 'review_decision'"
+                " order by audit_id desc limit 1"
+            )
+        ).one()
     assert decision.decision == "must_link"
     assert decision.decided_by == "Julie at the BDC"
+    # A merge is a change to who a customer is: audited, naming who decided it.
+    assert audit.actor == "Julie at the BDC"
+    assert audit.filters["decision"] == "must_link"
+    assert audit.filters["source_record_id_b"] == mireille[1]
     assert int(at.metric[0].value.replace(",", "")) == int(pending.replace(",", "")) - 1
 
 

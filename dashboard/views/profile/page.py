@@ -10,8 +10,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from dashboard import connection, pages, queries
 from dashboard import format as fmt
-from dashboard import pages, queries
 from dashboard.views.profile.garage import garage
 from dashboard.views.profile.golden_record import overview
 from dashboard.views.profile.header import header
@@ -56,7 +56,12 @@ if not customer_id:
 golden = queries.customer(customer_id)
 if golden is None:
     st.title("Customer profile")
-    successor = queries.customer_successor(customer_id)
+    # Where an ID went is identity data: a manufacturer's role may not read it.
+    successor = (
+        queries.customer_successor(customer_id)
+        if connection.can("select", "resolve.customer_id_history")
+        else None
+    )
     if successor is not None:
         st.info(
             f"Customer {customer_id} no longer exists: its records now belong to another "

@@ -14,11 +14,10 @@ dashboard or exported.
 from __future__ import annotations
 
 import pandas as pd
-import sqlalchemy as sa
 
 from dashboard.connection import actor as _actor
 from dashboard.connection import as_viewer, cached, engine, read, read_row
-from dealer360 import exports
+from dealer360 import exports, merge_fixes
 
 # Shared with `dealer360 export audience` (one query, one place), re-exported for the pages.
 from dealer360.exports import AUDIENCE_COLUMNS as AUDIENCE_COLUMNS
@@ -780,8 +779,6 @@ def record_review_decision(
     written to the audit log in the same transaction, a merge or a split being a change to
     who a customer is.
     """
-    if decision not in ("must_link", "cannot_link"):
-        raise ValueError(f"Unknown review decision {decision!r}.")
     pair = {
         "source_a": source_a,
         "source_record_id_a": source_record_id_a,
@@ -790,20 +787,12 @@ def record_review_decision(
     }
     decided_by = _actor() or decided_by or None
     with as_viewer(read_only=False) as conn:
-        conn.execute(
-            sa.text(
-                """
-                insert into resolve.review_decisions
-                    (source_a, source_record_id_a, source_b, source_record_id_b, decision,
-                     decided_by, note)
-                values (:source_a, :source_record_id_a, :source_b, :source_record_id_b,
-                        :decision, coalesce(:decided_by, current_user), :note)
-                on conflict (source_a, source_record_id_a, source_b, source_record_id_b) do update
-                set decision = excluded.decision, decided_by = excluded.decided_by,
-                    decided_at = now(), note = excluded.note
-                """
-            ),
-            pair | {"decision": decision, "decided_by": decided_by, "note": note or None},
+        merge_fixes.write_decisions(
+            conn,
+            [((source_a, source_record_id_a), (source_b, source_record_id_b))],
+            decision,
+            decided_by,
+            note or None,
         )
         exports.record_audit(
             conn, "review_decision", pair | {"decision": decision}, None, None, decided_by

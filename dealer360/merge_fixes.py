@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from dealer360.errors import UserError
 from dealer360.exports import record_audit
@@ -49,13 +49,21 @@ def _records(conn: Connection, customer_id: str) -> list[tuple[str, str]]:
     ]
 
 
-def _decide(
+Record = tuple[str, str]  # (source, source_record_id)
+
+
+def write_decisions(
     conn: Connection,
-    pairs: list[tuple[tuple[str, str], tuple[str, str]]],
+    pairs: list[tuple[Record, Record]],
     decision: str,
     actor: str | None,
-    fix_id: int,
+    note: str | None = None,
 ) -> None:
+    """Settle record pairs (`must_link` or `cannot_link`) on `conn`, committed with the
+    caller; deciding a pair again replaces the earlier verdict. Without an actor, the
+    database role decided. The review page and the fixes below write through here."""
+    if decision not in ("must_link", "cannot_link"):
+        raise ValueError(f"Unknown review decision {decision!r}.")
     conn.execute(
         sa.text(
             """
@@ -76,7 +84,7 @@ def _decide(
                 "rb": b[1],
                 "decision": decision,
                 "actor": actor,
-                "note": _NOTE.format(fix_id=fix_id),
+                "note": note,
             }
             for a, b in pairs
         ],
@@ -84,126 +92,123 @@ def _decide(
 
 
 def split_record(
-    engine: Engine, customer_id: str, source: str, source_record_id: str, actor: str | None
+    conn: Connection, customer_id: str, source: str, source_record_id: str, actor: str | None
 ) -> int:
     """ "This record is not this person": keep the record apart from every other record of
-    the customer from the next run on. Returns the fix's ID (its audit row)."""
+    the customer from the next run on. Returns the fix's ID (its audit row); committed with
+    the caller's transaction."""
     record = (source, source_record_id)
-    with engine.begin() as conn:
-        records = _records(conn, customer_id)
-        if record not in records:
-            raise UserError(f"The record {source}:{source_record_id} is not in {customer_id}.")
-        others = [r for r in records if r != record]
-        if not others:
-            raise UserError(
-                f"{source}:{source_record_id} is the only record of {customer_id}: there is"
-                " nothing to split it from."
-            )
-        fix_id = record_audit(
-            conn,
-            "merge_fix",
-            {
-                "fix": NOT_THIS_PERSON,
-                "customer_id": customer_id,
-                "record": f"{source}:{source_record_id}",
-            },
-            row_count=len(others),
-            sha256=None,
-            actor=actor,
+    records = _records(conn, customer_id)
+    if record not in records:
+        raise UserError(f"The record {source}:{source_record_id} is not in {customer_id}.")
+    others = [r for r in records if r != record]
+    if not others:
+        raise UserError(
+            f"{source}:{source_record_id} is the only record of {customer_id}: there is"
+            " nothing to split it from."
         )
-        _decide(conn, [(record, other) for other in others], "cannot_link", actor, fix_id)
+    fix_id = record_audit(
+        conn,
+        "merge_fix",
+        {
+            "fix": NOT_THIS_PERSON,
+            "customer_id": customer_id,
+            "record": f"{source}:{source_record_id}",
+        },
+        row_count=len(others),
+        sha256=None,
+        actor=actor,
+    )
+    pairs = [(record, other) for other in others]
+    write_decisions(conn, pairs, "cannot_link", actor, _NOTE.format(fix_id=fix_id))
     return fix_id
 
 
 def join_customers(
-    engine: Engine, customer_id: str, other_customer_id: str, actor: str | None
+    conn: Connection, customer_id: str, other_customer_id: str, actor: str | None
 ) -> int:
     """ "Same person as customer C…": join the two customers from the next run on (the
-    older ID survives, as for any merge). Returns the fix's ID (its audit row)."""
+    older ID survives, as for any merge). Returns the fix's ID (its audit row); committed
+    with the caller's transaction."""
     other_customer_id = other_customer_id.strip().upper()
     if other_customer_id == customer_id:
         raise UserError(f"{customer_id} is this customer: name another customer ID.")
-    with engine.begin() as conn:
-        mine, theirs = _records(conn, customer_id), _records(conn, other_customer_id)
-        if not mine:
-            raise UserError(f"There is no customer {customer_id}.")
-        if not theirs:
-            raise UserError(
-                f"There is no customer {other_customer_id}: copy the ID from its profile"
-                " (C and nine digits)."
-            )
-        fix_id = record_audit(
-            conn,
-            "merge_fix",
-            {
-                "fix": SAME_PERSON,
-                "customer_id": customer_id,
-                "other_customer_id": other_customer_id,
-            },
-            row_count=1,
-            sha256=None,
-            actor=actor,
+    mine, theirs = _records(conn, customer_id), _records(conn, other_customer_id)
+    if not mine:
+        raise UserError(f"There is no customer {customer_id}.")
+    if not theirs:
+        raise UserError(
+            f"There is no customer {other_customer_id}: copy the ID from its profile"
+            " (C and nine digits)."
         )
-        _decide(conn, [(mine[0], theirs[0])], "must_link", actor, fix_id)
+    fix_id = record_audit(
+        conn,
+        "merge_fix",
+        {
+            "fix": SAME_PERSON,
+            "customer_id": customer_id,
+            "other_customer_id": other_customer_id,
+        },
+        row_count=1,
+        sha256=None,
+        actor=actor,
+    )
+    write_decisions(conn, [(mine[0], theirs[0])], "must_link", actor, _NOTE.format(fix_id=fix_id))
     return fix_id
 
 
-def undo_fix(engine: Engine, fix_id: int, actor: str | None) -> int:
+def undo_fix(conn: Connection, fix_id: int, actor: str | None) -> int:
     """Withdraw a fix's decisions (the next run decides those records on the evidence
     again); returns how many decisions were withdrawn. Audited as `merge_fix_undone`."""
-    with engine.begin() as conn:
-        fix = conn.execute(
-            sa.text(
-                "select filters from raw.audit_log where audit_id = :f and action = 'merge_fix'"
-            ),
-            {"f": fix_id},
-        ).first()
-        if fix is None:
-            raise UserError(f"There is no merge fix {fix_id}.")
-        undone = conn.scalar(
-            sa.text(
-                "select exists (select 1 from raw.audit_log where action = 'merge_fix_undone'"
-                " and (filters ->> 'fix_id')::bigint = :f)"
-            ),
-            {"f": fix_id},
-        )
-        if undone:
-            raise UserError(f"Merge fix {fix_id} was already undone.")
-        withdrawn = conn.execute(
-            sa.text("delete from resolve.review_decisions where note = :note"),
-            {"note": _NOTE.format(fix_id=fix_id)},
-        ).rowcount
-        record_audit(
-            conn,
-            "merge_fix_undone",
-            {"fix_id": fix_id, **fix.filters},
-            row_count=withdrawn,
-            sha256=None,
-            actor=actor,
-        )
+    fix = conn.execute(
+        sa.text("select filters from raw.audit_log where audit_id = :f and action = 'merge_fix'"),
+        {"f": fix_id},
+    ).first()
+    if fix is None:
+        raise UserError(f"There is no merge fix {fix_id}.")
+    undone = conn.scalar(
+        sa.text(
+            "select exists (select 1 from raw.audit_log where action = 'merge_fix_undone'"
+            " and (filters ->> 'fix_id')::bigint = :f)"
+        ),
+        {"f": fix_id},
+    )
+    if undone:
+        raise UserError(f"Merge fix {fix_id} was already undone.")
+    withdrawn = conn.execute(
+        sa.text("delete from resolve.review_decisions where note = :note"),
+        {"note": _NOTE.format(fix_id=fix_id)},
+    ).rowcount
+    record_audit(
+        conn,
+        "merge_fix_undone",
+        {"fix_id": fix_id, **fix.filters},
+        row_count=withdrawn,
+        sha256=None,
+        actor=actor,
+    )
     return withdrawn
 
 
-def fixes_of(engine: Engine, customer_id: str) -> list[Fix]:
+def fixes_of(conn: Connection, customer_id: str) -> list[Fix]:
     """The fixes that name this customer and were not undone, newest first."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.text(
-                """
-                select f.audit_id, f.filters, f.actor, f.at, f.row_count
-                from raw.audit_log as f
-                where f.action = 'merge_fix'
-                    and :c in (f.filters ->> 'customer_id', f.filters ->> 'other_customer_id')
-                    and not exists (
-                        select 1 from raw.audit_log as u
-                        where u.action = 'merge_fix_undone'
-                            and (u.filters ->> 'fix_id')::bigint = f.audit_id
-                    )
-                order by f.audit_id desc
-                """
-            ),
-            {"c": customer_id},
-        ).all()
+    rows = conn.execute(
+        sa.text(
+            """
+            select f.audit_id, f.filters, f.actor, f.at, f.row_count
+            from raw.audit_log as f
+            where f.action = 'merge_fix'
+                and :c in (f.filters ->> 'customer_id', f.filters ->> 'other_customer_id')
+                and not exists (
+                    select 1 from raw.audit_log as u
+                    where u.action = 'merge_fix_undone'
+                        and (u.filters ->> 'fix_id')::bigint = f.audit_id
+                )
+            order by f.audit_id desc
+            """
+        ),
+        {"c": customer_id},
+    ).all()
     return [
         Fix(
             fix_id=row.audit_id,

@@ -236,4 +236,5 @@ def test_advisory_lock_keys_keep_the_numbers_running_databases_may_hold():
         "MIGRATION": 360_360_001,
         "RESOLVE": 360_360_004,
         "GRANTS": 360_360_006,
+        "PIPELINE": 360_360_007,
     }

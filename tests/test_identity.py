@@ -602,6 +602,12 @@ def _audit(engine: Engine, action: str) -> list[sa.Row]:
         ).all()
 
 
+def _in(engine: Engine, fix, *args):
+    """Run a merge-fix function in a transaction of its own."""
+    with engine.begin() as conn:
+        return fix(conn, *args)
+
+
 def test_a_marketers_split_and_join_are_audited_honoured_and_reversible(inbox, engine):
     from dealer360 import merge_fixes
 
@@ -621,27 +627,27 @@ def test_a_marketers_split_and_join_are_audited_honoured_and_reversible(inbox, e
     assert leo != lise
 
     # "This record is not this person": the lead leaves Lise; the others stay with her.
-    split = merge_fixes.split_record(engine, lise, "crm_leads", lead, actor="marie@dealer")
+    split = _in(engine, merge_fixes.split_record, lise, "crm_leads", lead, "marie@dealer")
     resolve(engine)
     assert customer_of(engine, "crm_leads", lead) != lise
     assert customer_of(engine, "service_orders", service) == lise
     # "Same person as": Léo joins Lise (the older ID survives).
-    join = merge_fixes.join_customers(engine, lise, leo.lower(), actor="marie@dealer")
+    join = _in(engine, merge_fixes.join_customers, lise, leo.lower(), "marie@dealer")
     resolve(engine)
     assert customer_of(engine, "dealer_sales", other) == customer_of(engine, "dealer_sales", sale)
     (fix_split,) = [r for r in _audit(engine, "merge_fix") if r.filters["fix"] == "not_this_person"]
     assert fix_split.actor == "marie@dealer"
     assert fix_split.filters["record"] == f"crm_leads:{lead}" and fix_split.row_count == 2
-    assert [f.fix_id for f in merge_fixes.fixes_of(engine, lise)] == [join, split]
+    assert [f.fix_id for f in _in(engine, merge_fixes.fixes_of, lise)] == [join, split]
 
     # Each fix is undone on its own; the next run decides on the evidence again.
-    assert merge_fixes.undo_fix(engine, split, actor="marie@dealer") == 2
-    assert merge_fixes.undo_fix(engine, join, actor="marie@dealer") == 1
+    assert _in(engine, merge_fixes.undo_fix, split, "marie@dealer") == 2
+    assert _in(engine, merge_fixes.undo_fix, join, "marie@dealer") == 1
     resolve(engine)
     assert customer_of(engine, "crm_leads", lead) == customer_of(engine, "dealer_sales", sale)
     assert customer_of(engine, "dealer_sales", other) != customer_of(engine, "dealer_sales", sale)
     assert {r.filters["fix_id"] for r in _audit(engine, "merge_fix_undone")} == {split, join}
-    assert merge_fixes.fixes_of(engine, lise) == []
+    assert _in(engine, merge_fixes.fixes_of, lise) == []
 
 
 def test_a_fix_that_cannot_apply_is_one_sentence(inbox, engine):
@@ -654,11 +660,11 @@ def test_a_fix_that_cannot_apply_is_one_sentence(inbox, engine):
     resolve(engine)
     omer = customer_of(engine, "dealer_sales", alone)
     for attempt, words in (
-        (lambda: merge_fixes.split_record(engine, omer, "dealer_sales", alone, None), "only"),
-        (lambda: merge_fixes.split_record(engine, omer, "crm_leads", "X:1", None), "not in"),
-        (lambda: merge_fixes.join_customers(engine, omer, omer, None), "is this customer"),
-        (lambda: merge_fixes.join_customers(engine, omer, "C999999999", None), "no customer"),
-        (lambda: merge_fixes.undo_fix(engine, 10**9, None), "no merge fix"),
+        (lambda: _in(engine, merge_fixes.split_record, omer, "dealer_sales", alone, None), "only"),
+        (lambda: _in(engine, merge_fixes.split_record, omer, "crm_leads", "X:1", None), "not in"),
+        (lambda: _in(engine, merge_fixes.join_customers, omer, omer, None), "is this customer"),
+        (lambda: _in(engine, merge_fixes.join_customers, omer, "C999999999", None), "no customer"),
+        (lambda: _in(engine, merge_fixes.undo_fix, 10**9, None), "no merge fix"),
     ):
         with pytest.raises(UserError, match=words):
             attempt()

@@ -42,7 +42,6 @@ def _fixes(customer_id: str, records: pd.DataFrame) -> None:
         fmt.record(s, r): (s, r)
         for s, r in zip(records["source"], records["source_record_id"], strict=True)
     }
-    engine = connection.engine()
     left, right = st.columns(2)
     with left, st.container(border=True):
         st.selectbox("This record is not this person", list(labels), key="split_pick")
@@ -51,8 +50,8 @@ def _fixes(customer_id: str, records: pd.DataFrame) -> None:
             key="split_record",
             disabled=len(labels) < 2,
             on_click=lambda: _apply(
-                lambda: merge_fixes.split_record(
-                    engine, customer_id, *labels[st.session_state["split_pick"]], actor=None
+                lambda conn: merge_fixes.split_record(
+                    conn, customer_id, *labels[st.session_state["split_pick"]], connection.actor()
                 ),
                 f"{st.session_state['split_pick']} will be a customer of its own after the"
                 " next run.",
@@ -64,14 +63,16 @@ def _fixes(customer_id: str, records: pd.DataFrame) -> None:
             "Join them",
             key="join_customer",
             on_click=lambda: _apply(
-                lambda: merge_fixes.join_customers(
-                    engine, customer_id, st.session_state.get("join_other") or "", actor=None
+                lambda conn: merge_fixes.join_customers(
+                    conn, customer_id, st.session_state.get("join_other") or "", connection.actor()
                 ),
                 f"{customer_id} and {(st.session_state.get('join_other') or '').strip().upper()}"
                 " will be one customer after the next run.",
             ),
         )
-    for fix in merge_fixes.fixes_of(engine, customer_id):
+    with connection.as_viewer() as conn:
+        fixes = merge_fixes.fixes_of(conn, customer_id)
+    for fix in fixes:
         what = (
             f"{fix.record} is not {fix.customer_id}"
             if fix.kind == merge_fixes.NOT_THIS_PERSON
@@ -83,16 +84,18 @@ def _fixes(customer_id: str, records: pd.DataFrame) -> None:
             "Undo",
             key=f"undo_fix_{fix.fix_id}",
             on_click=lambda fix_id=fix.fix_id: _apply(
-                lambda: merge_fixes.undo_fix(engine, fix_id, actor=None),
+                lambda conn: merge_fixes.undo_fix(conn, fix_id, connection.actor()),
                 f"Fix {fix_id} undone: the next run decides on the evidence again.",
             ),
         )
 
 
 def _apply(fix, done: str) -> None:
-    """Run a fix from a button's callback; its outcome shows on the rerun that follows."""
+    """Run a fix from a button's callback, in a transaction as the viewer (a role that may
+    write decisions); its outcome shows on the rerun that follows."""
     try:
-        fix()
+        with connection.as_viewer(read_only=False) as conn:
+            fix(conn)
     except UserError as error:
         st.session_state["merge_fix_message"] = ("error", str(error))
         return

@@ -722,6 +722,79 @@ _RECORD_JOINS = """
 """
 
 
+# The identity fields "why not" sets side by side, as the matcher compared them.
+WHY_NOT_FIELDS = (
+    "first_name",
+    "last_name",
+    "suffix",
+    "company",
+    "birth_date",
+    "phone",
+    "email",
+    "street",
+    "postal_code",
+    "vin",
+)
+
+
+@cached(ttl=TTL)
+def why_apart(customer_a: str, customer_b: str) -> dict:
+    """What keeps two customers apart: each identity field's values on each side (as
+    matched), the closest pairs of their records the matcher weighed and left uncertain
+    (resolve.review_queue, with its evidence), and reviewers' verdicts between them."""
+    return {
+        "sides": read(
+            """
+            select m.customer_id, count(*) as records,
+                   array_remove(array_agg(distinct s.first_name::text), null) as first_name,
+                   array_remove(array_agg(distinct s.last_name::text), null) as last_name,
+                   array_remove(array_agg(distinct s.suffix::text), null) as suffix,
+                   array_remove(array_agg(distinct s.company::text), null) as company,
+                   array_remove(array_agg(distinct s.birth_date::text), null) as birth_date,
+                   array_remove(array_agg(distinct s.phone::text), null) as phone,
+                   array_remove(array_agg(distinct s.email::text), null) as email,
+                   array_remove(array_agg(distinct s.street::text), null) as street,
+                   array_remove(array_agg(distinct s.postal_code::text), null) as postal_code,
+                   array_remove(array_agg(distinct s.vin::text), null) as vin
+            from resolve.customer_source_map as m
+            left join resolve.standardized_records as s
+                on s.source = m.source and s.source_record_id = m.source_record_id
+            where m.customer_id in (:a, :b)
+            group by m.customer_id
+            """,
+            a=customer_a,
+            b=customer_b,
+        ),
+        "pairs": read(
+            """
+            select source_a, source_record_id_a, source_b, source_record_id_b,
+                   match_probability, match_weight, evidence
+            from resolve.review_queue
+            where (customer_id_a, customer_id_b) in ((:a, :b), (:b, :a))
+            order by match_probability desc, source_a, source_record_id_a
+            limit 5
+            """,
+            a=customer_a,
+            b=customer_b,
+        ),
+        "decisions": read(
+            """
+            select d.decision, d.decided_by, d.decided_at, d.source_a, d.source_record_id_a,
+                   d.source_b, d.source_record_id_b
+            from resolve.review_decisions as d
+            inner join resolve.customer_source_map as ma
+                on ma.source = d.source_a and ma.source_record_id = d.source_record_id_a
+            inner join resolve.customer_source_map as mb
+                on mb.source = d.source_b and mb.source_record_id = d.source_record_id_b
+            where (ma.customer_id, mb.customer_id) in ((:a, :b), (:b, :a))
+            order by d.decided_at desc
+            """,
+            a=customer_a,
+            b=customer_b,
+        ),
+    }
+
+
 @cached(ttl=TTL)
 def review_summary() -> dict:
     return read_row(

@@ -157,6 +157,84 @@ else:
     )
     buttons.button("Skip", icon=":material/skip_next:", on_click=skip, key="review_skip")
 
+
+def why_not() -> None:
+    """Two customer IDs, and what keeps them apart field by field."""
+    st.subheader("Why not one person?")
+    st.caption(
+        "Two customer IDs: the values each side holds, field by field, as the matcher"
+        " compared them, the closest pairs it weighed, and any verdict that keeps them apart."
+    )
+    left, right = st.columns(2)
+    a = left.text_input("First customer", key="why_a", placeholder="C000001234")
+    b = right.text_input("Second customer", key="why_b", placeholder="C000005678")
+    a, b = a.strip().upper(), b.strip().upper()
+    if not a or not b:
+        return
+    if a == b:
+        st.warning("Those are one customer: name two different customer IDs.")
+        return
+    found = queries.why_apart(a, b)
+    sides = found["sides"].set_index("customer_id")
+    missing = [c for c in (a, b) if c not in sides.index]
+    if missing:
+        st.warning(f"There is no customer {' or '.join(missing)}, or you may not see it.")
+        return
+    rows, apart, shared = [], [], []
+    for field in queries.WHY_NOT_FIELDS:
+        va, vb = set(sides.at[a, field]), set(sides.at[b, field])
+        if va and vb:
+            state = "shared" if va & vb else "differ"
+            (shared if va & vb else apart).append(fmt.WHY_NOT_LABELS[field])
+        else:
+            state = "on one side only" if va or vb else "on neither"
+        rows.append(
+            {
+                "Field": fmt.WHY_NOT_LABELS[field],
+                a: ", ".join(sorted(va)) or "—",
+                b: ", ".join(sorted(vb)) or "—",
+                "Values": state,
+            }
+        )
+    decisions = found["decisions"]
+    reasons = []
+    if (decisions["decision"] == "cannot_link").any():
+        who = ", ".join(sorted(set(decisions["decided_by"])))
+        reasons.append(f"a reviewer's verdict ({who}) says they are different people")
+    if apart:
+        reasons.append("their " + ", ".join(apart).lower() + " differ")
+    if not shared:
+        reasons.append("they share no value the matcher could link on")
+    st.markdown(
+        f"**{a}** ({fmt.count(int(sides.at[a, 'records']), 'record')}) and **{b}** "
+        f"({fmt.count(int(sides.at[b, 'records']), 'record')}) stay apart: "
+        + ("; ".join(reasons) if reasons else "their shared values were not evidence enough")
+        + "."
+    )
+    st.table(pd.DataFrame(rows).set_index("Field"))
+    pairs = found["pairs"]
+    if not pairs.empty:
+        best = pairs.iloc[0]
+        st.markdown(
+            f"The closest pair the matcher weighed gives **{best['match_probability']:.0%}** "
+            f"({best['match_weight']:+.1f} bits): "
+            f"{fmt.record(best['source_a'], best['source_record_id_a'])} and "
+            f"{fmt.record(best['source_b'], best['source_record_id_b'])}."
+        )
+        evidence = best["evidence"] or {}
+        st.table(
+            pd.DataFrame(
+                [
+                    {"Field": label, "Matcher's comparison (weight in bits)": verdict(evidence, c)}
+                    for label, _, c in FIELDS
+                    if c and verdict(evidence, c)
+                ]
+            ).set_index("Field")
+        )
+
+
+why_not()
+
 with st.sidebar:
     if connection.actor() is None:
         st.text_input(

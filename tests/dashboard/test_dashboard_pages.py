@@ -383,6 +383,23 @@ def test_accepting_a_pair_in_review_writes_a_must_link_decision(dashboard_env: S
     assert int(at.metric[0].value.replace(",", "")) == int(pending.replace(",", "")) - 1
 
 
+def test_why_not_shows_what_keeps_two_customers_apart(dashboard_env: Scenario):
+    gisele = dashboard_env.customer_of(dashboard_env.gisele)
+    mireille = dashboard_env.customer_of(dashboard_env.mireille)
+    at = open_page("review")
+    at.text_input(key="why_a").input(gisele.lower())
+    at.text_input(key="why_b").input(mireille).run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(t.value for t in at.table if gisele in t.value.columns)
+    assert table.at["Phone", "Values"] == "differ"
+    assert table.at["Phone", gisele] == "+18195550147"
+    said = " ".join(m.value for m in at.markdown)
+    assert f"**{gisele}**" in said and "stay apart" in said and "phone" in said
+
+    at.text_input(key="why_b").input("C999999999").run()
+    assert "There is no customer C999999999" in at.warning[0].value
+
+
 def test_health_shows_cluster_sizes_and_the_last_run(dashboard_env: Scenario):
     at = open_page("health")
     headers = [h.value for h in at.subheader]

@@ -52,6 +52,16 @@ DRIVER_LABELS = {
     "trade_cycle": "Trade cycle reached",
     "large_repair": "Large repair bills",
     "high_mileage": "High mileage",
+    "positive_equity": "Positive equity",
+    "few_payments_left": "Few payments left",
+}
+
+WORKLIST_REASON_LABELS = {
+    "open_recall": "Open recall",
+    "maintenance_due": "Maintenance due",
+    "warranty_ending": "Warranty ending",
+    "lapsed_service": "Lapsed service",
+    "new_owner_never_seen": "New owner never seen",
 }
 
 LEAD_SOURCE_LABELS = {

@@ -17,7 +17,15 @@ import streamlit as st
 VIEWS = Path(__file__).parent / "views"
 
 Name = Literal[
-    "search", "profile", "opportunities", "leads", "brand_ladder", "campaigns", "review", "health"
+    "search",
+    "profile",
+    "service_lane",
+    "opportunities",
+    "leads",
+    "brand_ladder",
+    "campaigns",
+    "review",
+    "health",
 ]
 
 # section → page name → st.Page arguments. Pages live in `views/`, not `pages/`: Streamlit
@@ -35,6 +43,13 @@ _SECTIONS: dict[str, dict[Name, dict]] = {
             "title": "Customer profile",
             "icon": ":material/person:",
             "url_path": "profile",
+        },
+    },
+    "Service": {
+        "service_lane": {
+            "title": "Service lane",
+            "icon": ":material/car_repair:",
+            "url_path": "service-lane",
         },
     },
     "Marketing": {

@@ -21,11 +21,13 @@ from dealer360 import exports, merge_fixes
 
 # Shared with `dealer360 export audience` (one query, one place), re-exported for the pages.
 from dealer360.exports import AUDIENCE_COLUMNS as AUDIENCE_COLUMNS
+from dealer360.exports import WORKLIST_REASONS as WORKLIST_REASONS
 from dealer360.exports import AudienceExport as AudienceExport
 from dealer360.exports import audience_csv as audience_csv
 from dealer360.exports import audience_query as audience_query
 from dealer360.exports import export_audience as export_audience
 from dealer360.exports import leads_csv as leads_csv
+from dealer360.exports import worklist_csv as worklist_csv
 
 TTL = 60
 SEARCH_LIMIT = 20
@@ -568,6 +570,49 @@ def lead_worklist(dealer_code: str, worklist: str) -> pd.DataFrame:
     """One of `dealer360.exports.LEAD_WORKLISTS` at a rooftop, every row (it is downloaded
     whole)."""
     sql, params = exports.leads_query(dealer_code, worklist)
+    return read(sql, **params)
+
+
+# ---------------------------------------------------------------------------------------------
+# Service lane: marts.service_worklist through `dealer360.exports.worklist_query` (the download
+# is the same rows as `dealer360 export worklist --dealer CODE --reason R`).
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def worklist_dealers() -> pd.DataFrame:
+    """Rooftops with a service worklist, with how many rows, for the page's picker."""
+    return read(
+        """
+        select w.dealer_code, coalesce(d.dealer_name, w.dealer_code) as dealer_name,
+               count(*) as rows
+        from marts.service_worklist as w
+        left join marts.dealers as d on d.dealer_code = w.dealer_code
+        group by w.dealer_code, d.dealer_name
+        order by dealer_name, w.dealer_code
+        """
+    )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def worklist_reasons(dealer_code: str) -> pd.DataFrame:
+    """Per reason at a rooftop: rows, rows the rooftop may contact, rows already overdue."""
+    return read(
+        """
+        select reason, count(*) as rows, count(*) filter (where is_contactable) as contactable,
+               count(*) filter (where due_date < as_of_date) as overdue
+        from marts.service_worklist
+        where dealer_code = :dealer_code
+        group by reason
+        """,
+        dealer_code=dealer_code,
+    )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def service_worklist(dealer_code: str, reason: str, contactable_only: bool) -> pd.DataFrame:
+    """One reason of a rooftop's worklist, every row; with `contactable_only`, exactly what
+    `dealer360 export worklist` writes."""
+    sql, params = exports.worklist_query(dealer_code, reason, contactable_only=contactable_only)
     return read(sql, **params)
 
 

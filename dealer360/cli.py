@@ -203,6 +203,35 @@ def export_leads(
     )
 
 
+@export_app.command("worklist")
+@friendly_errors
+def export_worklist(
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    dealer: Annotated[str, typer.Option("--dealer", help="The rooftop whose worklist it is.")],
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            "--reason",
+            help="Only one reason: open_recall, maintenance_due, warranty_ending,"
+            " lapsed_service or new_owner_never_seen.",
+        ),
+    ] = None,
+) -> None:
+    """A rooftop's service-lane worklist (marts.service_worklist): open recalls, maintenance
+    due, warranties ending, lapsed service and new owners, with why and by when.
+
+    Contactable customers only (the rooftop's sender may contact them on some channel).
+    Written to the audit log (who, when, filters, row count, sha256 of the file).
+    """
+    from dealer360 import db, exports
+
+    written = exports.write_worklist(db.connect_checked(), out, dealer, reason)
+    console.print(
+        f"wrote {written.row_count:,} worklist rows of {written.dealer_code} to {written.path}"
+        f" (sha256 {written.sha256[:12]}…, written to the audit log)"
+    )
+
+
 @export_app.command("audience")
 @friendly_errors
 def export_audience(

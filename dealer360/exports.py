@@ -1,7 +1,8 @@
 """Personal data leaving dealer360: the campaign audience, the leads and the links file, each
 written to raw.audit_log with who, when, the filters, the row count and the sha256 of the
 exact bytes. The Leads page's worklist downloads and `dealer360 export leads` share
-`leads_query`.
+`leads_query`; the Service lane page's download and `dealer360 export worklist` share
+`worklist_query`.
 
 One query, one place: the dashboard's Opportunities download and `dealer360 export
 audience` both build their list with `audience_query`, which reads `marts.campaign_audience`
@@ -26,13 +27,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from dealer360.errors import UserError
 
+# A person's name and contact, from the golden record (marts.customers).
+PERSON_COLUMNS = ("first_name", "last_name", "company_name", "email", "phone")
 AUDIENCE_COLUMNS = (
     "customer_id",
-    "first_name",
-    "last_name",
-    "company_name",
-    "email",
-    "phone",
+    *PERSON_COLUMNS,
     "city",
     "region",
     "sender",
@@ -320,17 +319,99 @@ def export_leads(
 ) -> AudienceExport:
     """Build the leads file and write its audit row on `conn` (commit with the caller)."""
     sql, params = leads_query(dealer_code, outcome)
-    rows = pd.read_sql_query(sa.text(sql), conn, params=params)
-    data = leads_csv(rows)
-    export = AudienceExport(data, len(rows), hashlib.sha256(data).hexdigest())
-    record_audit(
-        conn,
-        "export_leads",
-        {"dealer_code": dealer_code, "outcome": outcome},
-        export.row_count,
-        export.sha256,
-        actor,
+    filters = {"dealer_code": dealer_code, "outcome": outcome}
+    return _export_rows(conn, "export_leads", sql, params, leads_csv, filters, actor)
+
+
+WORKLIST_COLUMNS = (
+    "dealer_code",
+    "reason",
+    "due_date",
+    "detail",
+    "customer_id",
+    *PERSON_COLUMNS,
+    "contact_channels",
+    "vin",
+    "make",
+    "model",
+    "model_year",
+)
+# `--reason`: the mart's reasons, in the order the Service lane page shows them.
+WORKLIST_REASONS = (
+    "open_recall",
+    "maintenance_due",
+    "warranty_ending",
+    "lapsed_service",
+    "new_owner_never_seen",
+)
+
+
+def worklist_query(
+    dealer_code: str, reason: str | None = None, *, contactable_only: bool = True
+) -> tuple[str, dict[str, str]]:
+    """SQL over marts.service_worklist (and the person's golden record) for one rooftop: one
+    place for the Service lane page and `dealer360 export worklist`. Exports are contactable
+    rows only (the consent rule per sender decided it in dbt); the page also shows the others,
+    marked, for a customer who comes in."""
+    where, params = ["w.dealer_code = :dealer_code"], {"dealer_code": dealer_code}
+    if reason in WORKLIST_REASONS:
+        where.append("w.reason = :reason")
+        params["reason"] = reason
+    elif reason:
+        raise UserError(
+            f"Unknown worklist reason {reason!r}: use one of {', '.join(WORKLIST_REASONS)}."
+        )
+    if contactable_only:
+        where.append("w.is_contactable")
+    columns = ", ".join(
+        f"c.{c}" if c in PERSON_COLUMNS else f"w.{c}" for c in (*WORKLIST_COLUMNS, "is_contactable")
     )
+    order = " ".join(f"when '{r}' then {i}" for i, r in enumerate(WORKLIST_REASONS))
+    sql = (
+        f"select {columns} from marts.service_worklist as w"
+        " left join marts.customers as c on c.customer_id = w.customer_id"
+        f" where {' and '.join(where)}"
+        f" order by case w.reason {order} end, w.due_date, w.customer_id, w.vin"
+    )
+    return sql, params
+
+
+def worklist_csv(rows: pd.DataFrame) -> bytes:
+    """The bytes of a worklist file: UTF-8 CSV with a header, one (customer, vehicle, reason)
+    per line; the contact channels `|`-separated."""
+    rows = rows.assign(
+        contact_channels=[
+            "|".join(channels) if isinstance(channels, list | tuple) else channels
+            for channels in rows["contact_channels"]
+        ]
+    )
+    return rows.to_csv(index=False, columns=list(WORKLIST_COLUMNS)).encode("utf-8")
+
+
+def export_worklist(
+    conn: Connection, dealer_code: str, reason: str | None = None, *, actor: str | None = None
+) -> AudienceExport:
+    """Build one rooftop's worklist file (contactable customers only) and write its audit row
+    on `conn` (commit with the caller)."""
+    sql, params = worklist_query(dealer_code, reason)
+    filters = {"dealer_code": dealer_code, "reason": reason}
+    return _export_rows(conn, "export_worklist", sql, params, worklist_csv, filters, actor)
+
+
+def _export_rows(
+    conn: Connection,
+    action: str,
+    sql: str,
+    params: dict,
+    to_csv: Callable[[pd.DataFrame], bytes],
+    filters: dict,
+    actor: str | None,
+) -> AudienceExport:
+    """Read an export's rows, make its bytes and write its audit row on `conn`."""
+    rows = pd.read_sql_query(sa.text(sql), conn, params=params)
+    data = to_csv(rows)
+    export = AudienceExport(data, len(rows), hashlib.sha256(data).hexdigest())
+    record_audit(conn, action, filters, export.row_count, export.sha256, actor)
     return export
 
 
@@ -436,6 +517,21 @@ def write_leads(
         return export, {"dealer_code": dealer, "outcome": outcome}
 
     return _write_audited(engine, out, "marts.lead_outcomes", "lead outcome", build)
+
+
+def write_worklist(
+    engine: Engine, out: Path, dealer_code: str, reason: str | None = None
+) -> WrittenExport:
+    """`dealer360 export worklist`: one rooftop's service-lane worklist, contactable customers
+    only, audited. An unknown reason is an error naming the known ones, before any file."""
+
+    def build(conn: Connection) -> tuple[AudienceExport, dict]:
+        worklist_query(dealer_code, reason)  # an unknown reason fails before any read
+        dealer = _canonical_dealer(conn, dealer_code)
+        export = export_worklist(conn, dealer, reason, actor=cli_actor())
+        return export, {"dealer_code": dealer, "reason": reason}
+
+    return _write_audited(engine, out, "marts.service_worklist", "service worklist", build)
 
 
 def _write_audited(

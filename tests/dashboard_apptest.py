@@ -21,6 +21,9 @@ def open_page(page: pages.Name, **query: str) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=60)
     for key, value in query.items():
         at.query_params[key] = value
+    # Before its first run AppTest knows a page by its file name only, which is not the
+    # address of a page with its own url_path (brand-ladder, service-lane): run once first.
+    at.run()
     at.switch_page(str(pages.script(page).relative_to(APP.parent)))
     at.run()
     assert not at.exception, [e.value for e in at.exception]

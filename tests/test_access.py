@@ -20,14 +20,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.pool import NullPool
-from test_models import make_vin, run_dbt
+from test_models import make_vin, model_inbox, run_dbt
 from typer.testing import CliRunner
 
-import entity_resolution
 from dealer360 import access, db
 from dealer360.cli import app
 from dealer360.errors import UserError
-from ingest.loader import load_inbox
 
 HOSTILE = 'x"; drop table raw.dealers; --'
 COROLLA, CAMRY, RAV4 = make_vin("2T1BURHE", 11), make_vin("4T1B11HK", 12), make_vin("2T3W1RFV", 13)
@@ -149,14 +147,8 @@ def refused(url: str, sql: str) -> bool:
 def group(template_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Group]:
     name = f"a_{uuid.uuid4().hex[:12]}"
     url = db.create_database(template_url, name, template=template_url.database)
-    engine = db.get_engine(url)
     work = tmp_path_factory.mktemp("access")
-    for source, text in INBOX.items():
-        (work / "inbox" / source).mkdir(parents=True)
-        (work / "inbox" / source / f"{source}.csv").write_text(text, encoding="utf-8")
-    load_inbox(engine, work / "inbox")
-    entity_resolution.resolve(engine)
-    run_dbt(url, work, "build")
+    engine = model_inbox(url, work, INBOX)
     scenario = Group(url, engine, work)
     for code in ("D01", "D02"):
         scenario.urls[code] = access.grant_dealer(engine, code).url

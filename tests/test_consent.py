@@ -23,12 +23,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine
 from typer.testing import CliRunner
 
-import entity_resolution
 from dealer360 import db
 from dealer360.cli import app
 from dealer360.forget import forget_customer
-from ingest.loader import load_inbox
-from tests.test_models import make_vin, run_dbt
+from tests.test_models import make_vin, model_inbox, run_dbt
 
 DEALERS = """\
 dealer_code,dealer_name,brands,city,region,phone,legal_entity
@@ -140,13 +138,7 @@ def scenario(template_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Ite
     name = f"c_{uuid.uuid4().hex[:12]}"
     url = db.create_database(template_url, name, template=template_url.database)
     work = tmp_path_factory.mktemp("consent")
-    engine = db.get_engine(url)
-    for source, text in INBOX.items():
-        (work / "inbox" / source).mkdir(parents=True)
-        (work / "inbox" / source / f"{source}.csv").write_text(text, encoding="utf-8")
-    load_inbox(engine, work / "inbox")
-    entity_resolution.resolve(engine)
-    run_dbt(url, work, "build")
+    engine = model_inbox(url, work, INBOX)
     yield Scenario(url, work)
     engine.dispose()
     db.drop_database(template_url, name)

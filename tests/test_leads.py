@@ -41,7 +41,7 @@ from dealer360.forget import forget_customer
 from dealer360.suppression import ANONYMOUS_PREFIX
 from ingest.loader import load_inbox
 from tests.test_access import read
-from tests.test_models import make_vin, run_dbt
+from tests.test_models import make_vin, run_dbt, write_inbox
 
 RAV4_ALICE = make_vin("2T3W1RFV", 8001)
 COROLLA_BRUNO = make_vin("2T1BURHE", 8002)
@@ -101,10 +101,7 @@ def leads_db(template_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Ite
     url = db.create_database(template_url, name, template=template_url.database)
     engine = db.get_engine(url)
     work = tmp_path_factory.mktemp("leads")
-    for source, text in INBOX.items():
-        (work / "inbox" / source).mkdir(parents=True)
-        (work / "inbox" / source / f"{source}.csv").write_text(text, encoding="utf-8")
-    load_inbox(engine, work / "inbox")
+    load_inbox(engine, write_inbox(work / "inbox", INBOX))
     entity_resolution.resolve(engine)
     with engine.connect() as conn:
         frank = conn.scalar(

@@ -148,12 +148,23 @@ def rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def write_inbox(root: Path) -> Path:
-    """The scenarios above as an inbox that follows the landing contract."""
-    for source, text in INBOX.items():
+def write_inbox(root: Path, inbox: dict[str, str] | None = None) -> Path:
+    """A scenario (by default the ones above) as an inbox that follows the landing contract:
+    one CSV per source."""
+    for source, text in (INBOX if inbox is None else inbox).items():
         (root / source).mkdir(parents=True, exist_ok=True)
         (root / source / f"{source}.csv").write_text(text, encoding="utf-8")
     return root
+
+
+def model_inbox(url: URL, work_dir: Path, inbox: dict[str, str]) -> Engine:
+    """A hand-built scenario landed, resolved and modelled (today pinned) in the database at
+    `url`; returns its engine."""
+    engine = db.get_engine(url)
+    load_inbox(engine, write_inbox(work_dir / "inbox", inbox))
+    entity_resolution.resolve(engine)
+    run_dbt(url, work_dir, "build")
+    return engine
 
 
 def run_dbt(url: URL, work_dir: Path, *args: str) -> None:

@@ -9,7 +9,7 @@ import hashlib
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import connection, queries
+from dashboard import connection, pickers, queries
 from dashboard import format as fmt
 
 st.title("Leads")
@@ -32,16 +32,7 @@ labels = {
     row.dealer_code: fmt.dealer(row.dealer_code, names) + f" · {fmt.count(int(row.leads), 'lead')}"
     for row in dealers.itertuples(index=False)
 }
-codes = list(labels)
-requested = st.query_params.get("dealer")
-dealer_code = st.selectbox(
-    "Dealer",
-    codes,
-    index=codes.index(requested) if requested in codes else 0,
-    format_func=labels.get,
-    key="leads_dealer",
-)
-st.query_params["dealer"] = dealer_code
+dealer_code = pickers.dealer_picker(labels, key="leads_dealer")
 
 funnel = queries.lead_funnel(dealer_code)
 totals = funnel[["leads", "sold", "sold_here", "sold_elsewhere"]].sum()

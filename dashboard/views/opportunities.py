@@ -6,7 +6,7 @@ import hashlib
 
 import streamlit as st
 
-from dashboard import connection, queries
+from dashboard import connection, pickers, queries
 from dashboard import format as fmt
 
 st.title("Opportunities")
@@ -28,15 +28,7 @@ labels = {
     + f" · {int(row.customers):,} in market"
     for row in dealers.itertuples(index=False)
 }
-codes = list(labels)
-requested = st.query_params.get("dealer")
-dealer_code = st.selectbox(
-    "Dealer",
-    codes,
-    index=codes.index(requested) if requested in codes else 0,
-    format_func=labels.get,
-)
-st.query_params["dealer"] = dealer_code
+dealer_code = pickers.dealer_picker(labels)
 dealer_sender = queries.dealer_sender(dealer_code)
 
 filters = st.columns([2, 2, 3, 2])

@@ -15,6 +15,8 @@ from generator.vin import check_digit
 
 TEST_DEALER = "QA-TEST"
 TEST_DEALER_NAME = "Concession Témoin Toyota"
+# An open recall on Gisèle's RAV4 (she may be contacted) and Rosaire's Corolla (he may not).
+RECALL = "24V-901"
 
 
 def _vin(serial: int) -> str:
@@ -219,6 +221,15 @@ def write_scenario(inbox: Path) -> tuple[Person, Person, Person]:
                 "total_amount": "1240.00",
                 "description": "Front and rear brakes",
             },
+        ],
+    )
+    recall = {"brand": "Toyota", "issued_date": "2024-01-15", "remedy_available": "Y"}
+    _write(
+        inbox,
+        "oem_recalls",
+        [
+            recall | {"campaign_id": RECALL, "vin": vin, "description": "Fuel pump may fail"}
+            for vin in (g_vin, r_vin)
         ],
     )
     lead = {"dealer_code": TEST_DEALER, "source": "web", "status": "open", "created_at": recent}

@@ -73,7 +73,9 @@ def test_pipeline_pages_say_they_need_the_pipeline_role(as_test_dealer: Scenario
     assert "needs the pipeline's role" in " ".join(i.value for i in at.info)
 
 
-@pytest.mark.parametrize("page", ["search", "opportunities", "leads", "brand_ladder"])
+@pytest.mark.parametrize(
+    "page", ["search", "service_lane", "opportunities", "leads", "brand_ladder"]
+)
 def test_marketing_pages_open_as_a_dealer(as_test_dealer: Scenario, page: str):
     assert open_page(page).title
 
@@ -81,4 +83,11 @@ def test_marketing_pages_open_as_a_dealer(as_test_dealer: Scenario, page: str):
 def test_the_leads_page_shows_a_dealer_only_its_own_rooftop(as_test_dealer: Scenario):
     at = open_page("leads")
     assert len(at.selectbox(key="leads_dealer").options) == 1
+    assert "needs the pipeline's role" in " ".join(i.value for i in at.info)  # no download
+
+
+def test_the_service_lane_shows_a_dealer_only_its_own_rooftop(as_test_dealer: Scenario):
+    at = open_page("service_lane")
+    options = at.selectbox(key="service_dealer").options
+    assert len(options) == 1 and TEST_DEALER in options[0]
     assert "needs the pipeline's role" in " ".join(i.value for i in at.info)  # no download

@@ -77,6 +77,7 @@ def test_search_then_profile_draws_the_customers_timeline(page, scenario: Scenar
         ("/", "Find a customer"),
         ("/opportunities?dealer=" + TEST_DEALER, "Opportunities"),
         ("/leads?dealer=" + TEST_DEALER, "Leads"),
+        ("/service-lane?dealer=" + TEST_DEALER, "Service lane"),
         ("/brand-ladder", "Brand ladder"),
         ("/review", "Identity review"),
         ("/health", "Data health"),
@@ -158,3 +159,25 @@ def test_the_leads_page_shows_the_providers_and_an_audited_worklist_download(
     audit = audit_row_of(scenario, data)
     assert (audit.action, audit.row_count) == ("export_leads", 1)
     assert audit.filters == {"dealer_code": TEST_DEALER, "outcome": "known_paid"}
+
+
+def test_the_service_lane_downloads_only_the_customers_it_may_contact_audited(
+    page, scenario: Scenario
+):
+    page.goto(f"/service-lane?dealer={TEST_DEALER}&reason=open_recall")
+    settle(page, "Service lane")
+    assert_no_exception(page)
+    worklist = page.locator('[data-testid="stDataFrame"]').first
+    worklist.wait_for(state="visible")
+    assert "Thibodeau" in worklist.locator("table").first.inner_text()
+    shoot(page, "service-lane")
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download: open recall (CSV)").click()
+    data = Path(download.value.path()).read_bytes()
+    rows = pd.read_csv(io.BytesIO(data))
+    assert rows["customer_id"].tolist() == [scenario.customer_of(scenario.gisele)]
+    assert rows["reason"].tolist() == ["open_recall"]
+    audit = audit_row_of(scenario, data)
+    assert (audit.action, audit.row_count) == ("export_worklist", 1)
+    assert audit.filters == {"dealer_code": TEST_DEALER, "reason": "open_recall"}

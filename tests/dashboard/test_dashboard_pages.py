@@ -8,13 +8,22 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from dashboard_apptest import open_page, profile_links
-from dashboard_scenario import TEST_DEALER, Scenario
+from dashboard_scenario import RECALL, TEST_DEALER, Scenario
 from streamlit.testing.v1 import AppTest
 
 from dashboard import queries
 from dealer360 import exports
 
-PAGES = ["search", "profile", "opportunities", "leads", "brand_ladder", "review", "health"]
+PAGES = [
+    "search",
+    "profile",
+    "service_lane",
+    "opportunities",
+    "leads",
+    "brand_ladder",
+    "review",
+    "health",
+]
 
 
 def search(text: str) -> AppTest:
@@ -323,6 +332,37 @@ def test_leads_page_funnel_counts_every_lead_of_a_generated_rooftop(dashboard_en
     assert at.get("plotly_chart"), "no funnel"
     providers = at.dataframe[0].value
     assert providers["leads"].sum() == busiest.leads
+
+
+def test_service_lane_lists_open_recalls_and_downloads_only_contactable_customers(
+    dashboard_env: Scenario,
+):
+    gisele = dashboard_env.customer_of(dashboard_env.gisele)
+    rosaire = dashboard_env.customer_of(dashboard_env.rosaire)  # said N to Toyota
+    at = open_page("service_lane", dealer=TEST_DEALER, reason="open_recall")
+    assert at.metric[0].label == "Open recall" and at.metric[0].value == "2"
+    shown = at.dataframe[0].value.set_index("profile")
+    assert shown.loc[f"profile?customer_id={gisele}", "is_contactable"]
+    assert not shown.loc[f"profile?customer_id={rosaire}", "is_contactable"]
+    assert RECALL in shown.loc[f"profile?customer_id={rosaire}", "detail"]
+    assert len(at.get("download_button")) == 1
+    downloaded = queries.service_worklist(TEST_DEALER, "open_recall", True)
+    assert downloaded["customer_id"].tolist() == [gisele]
+    columns = pd.read_csv(pd.io.common.BytesIO(queries.worklist_csv(downloaded))).columns
+    assert list(columns) == list(exports.WORKLIST_COLUMNS)
+
+
+def test_service_lane_counts_every_reason_of_a_generated_rooftop(dashboard_env: Scenario):
+    with dashboard_env.engine.connect() as conn:
+        busiest = conn.execute(
+            sa.text(
+                "select dealer_code, count(*) as n from marts.service_worklist"
+                " group by dealer_code order by 2 desc, 1 limit 1"
+            )
+        ).one()
+    at = open_page("service_lane", dealer=busiest.dealer_code)
+    assert sum(int(m.value.replace(",", "")) for m in at.metric) == busiest.n
+    assert len(at.radio(key="service_reason").options) >= 2  # generated recalls, service, sales
 
 
 def test_accepting_a_pair_in_review_writes_a_must_link_decision(dashboard_env: Scenario):

@@ -49,6 +49,9 @@ final as (
             when sales.payment_type in ('finance', 'lease') and sales.term_months > 0
                 then cast(sales.deal_date + make_interval(months => sales.term_months) as date)
         end as term_end_date,
+        sales.financed_amount,
+        sales.apr_percent,
+        sales.monthly_payment_amount,
         sales.trade_in_vin,
         sales.is_trade_in_vin_valid
 

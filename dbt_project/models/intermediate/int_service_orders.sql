@@ -46,7 +46,8 @@ final as (
         service_orders.labor_amount,
         service_orders.parts_amount,
         service_orders.total_amount,
-        service_orders.description
+        service_orders.description,
+        service_orders.recall_campaign_id
 
     from service_orders
     left join source_map on service_orders.source_record_id = source_map.source_record_id

@@ -5,7 +5,8 @@
     recent lead, a trade cycle reached (years since the last purchase against the
     customer's own average cycle, else the population's median) by a customer seen lately,
     large recent customer-pay repair bills, a recent high odometer reading on a vehicle
-    still owned. A (customer, dealer) scores the sum of its drivers' points, capped at 100;
+    still owned, positive equity in a contract in force or few payments left on it (not
+    already a contract ending soon; marts.equity_positions). A (customer, dealer) scores the sum of its drivers' points, capped at 100;
     its next best action is the one of its strongest driver. Only facts dated up to
     as_of_date count. A customer is in market "for" every make they have an event of (sale,
     service, registration, lead): `brands`, which exports and the dashboard filter on.
@@ -58,6 +59,12 @@ in_market_drivers as (
 customer_events as (
 
     select * from {{ ref('customer_events') }}
+
+),
+
+equity_positions as (
+
+    select * from {{ ref('equity_positions') }}
 
 ),
 
@@ -266,6 +273,57 @@ high_mileage as (
 
 ),
 
+equity_vehicles as (
+
+    select
+        *,
+        concat_ws(' ', model_year, make, model) as vehicle,
+        case payment_type when 'lease' then 'lease_maturity' else 'finance_term_ending' end
+            as ending_driver_code
+
+    from equity_positions
+
+),
+
+positive_equity as (
+
+    select
+        equity_vehicles.customer_id,
+        equity_vehicles.dealer_code,
+        in_market_drivers.driver_code,
+        {{ format_dollars('equity_vehicles.equity_amount') }} || ' of equity in the '
+            || equity_vehicles.vehicle || ' (worth about '
+            || {{ format_dollars('equity_vehicles.estimated_value_amount') }} || ', payoff '
+            || {{ format_dollars('equity_vehicles.payoff_amount') }} || ', '
+            || equity_vehicles.payments_left || ' payments left)' as phrase
+
+    from equity_vehicles
+    inner join in_market_drivers on in_market_drivers.driver_code = 'positive_equity'
+    where equity_vehicles.equity_amount >= in_market_drivers.threshold
+
+),
+
+few_payments_left as (
+
+    select
+        equity_vehicles.customer_id,
+        equity_vehicles.dealer_code,
+        in_market_drivers.driver_code,
+        equity_vehicles.payments_left || ' payments left on the '
+            || case equity_vehicles.payment_type when 'lease' then 'lease' else 'loan' end
+            || ' of the ' || equity_vehicles.vehicle || ' (last one '
+            || to_char(equity_vehicles.term_end_date, 'YYYY-MM-DD') || ')' as phrase
+
+    from equity_vehicles
+    inner join in_market_drivers on in_market_drivers.driver_code = 'few_payments_left'
+    inner join in_market_drivers as ending
+        on ending.driver_code = equity_vehicles.ending_driver_code
+    where equity_vehicles.payments_left <= in_market_drivers.threshold
+        and equity_vehicles.term_end_date
+            > {{ as_of_date() }} + make_interval(months => ending.window_months)
+
+),
+
 driver_lines as (
 
     select * from contract_endings
@@ -277,6 +335,10 @@ driver_lines as (
     select * from large_repairs
     union all
     select * from high_mileage
+    union all
+    select * from positive_equity
+    union all
+    select * from few_payments_left
 
 ),
 

@@ -578,7 +578,7 @@ def lead_worklist(dealer_code: str, worklist: str) -> pd.DataFrame:
 # is the same rows as `dealer360 export worklist --dealer CODE --reason R`).
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def worklist_dealers() -> pd.DataFrame:
     """Rooftops with a service worklist, with how many rows, for the page's picker."""
     return read(
@@ -593,7 +593,7 @@ def worklist_dealers() -> pd.DataFrame:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def worklist_reasons(dealer_code: str) -> pd.DataFrame:
     """Per reason at a rooftop: rows, rows the rooftop may contact, rows already overdue."""
     return read(
@@ -608,7 +608,7 @@ def worklist_reasons(dealer_code: str) -> pd.DataFrame:
     )
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@cached(ttl=TTL)
 def service_worklist(dealer_code: str, reason: str, contactable_only: bool) -> pd.DataFrame:
     """One reason of a rooftop's worklist, every row; with `contactable_only`, exactly what
     `dealer360 export worklist` writes."""

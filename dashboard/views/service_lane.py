@@ -94,7 +94,7 @@ st.dataframe(
 )
 
 # Every download is audited; a role that may not write the audit log may not download.
-may_export = connection.can("insert", "raw.audit_log")
+may_export = connection.can_audit()
 contactable = queries.service_worklist(dealer_code, reason, True)
 data = queries.worklist_csv(contactable)
 heading = fmt.label(fmt.WORKLIST_REASON_LABELS, reason).lower()

@@ -13,9 +13,10 @@ blocking → comparisons → scoring → clustering → ids, wired by `engine.li
 
 from entity_resolution.checks import check_cluster_sizes, id_stability, share_linked
 from entity_resolution.io import export_links
-from entity_resolution.pipeline import ResolveSummary, resolve
+from entity_resolution.pipeline import RESOLVE_STEPS, ResolveSummary, resolve
 
 __all__ = [
+    "RESOLVE_STEPS",
     "ResolveSummary",
     "check_cluster_sizes",
     "export_links",

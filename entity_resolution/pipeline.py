@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -88,19 +89,28 @@ def _decision_pairs(
     return out
 
 
+# The steps `resolve` reports to `on_step` as it starts each.
+RESOLVE_STEPS = ("reading", "standardizing", "matching", "writing")
+
+
 def resolve(
     engine: Engine,
     settings: LinkSettings = DEALER,
     prep: PrepSettings = DEALER_PREP,
+    on_step: Callable[[str], None] | None = None,
 ) -> ResolveSummary:
-    """Resolve every landed person record into customers and write resolve.*."""
+    """Resolve every landed person record into customers and write resolve.*; `on_step`
+    hears each of RESOLVE_STEPS as it starts (for a progress bar)."""
+    step = on_step or (lambda _name: None)
     t0 = time.perf_counter()
+    step("reading")
     timings: dict[str, float] = {}
     raw, dealers = io.read_raw(engine)
     decisions = io.read_decisions(engine)
     timings["reading"] = time.perf_counter() - t0
 
     t = time.perf_counter()
+    step("standardizing")
     records = person_records(raw, dealers, prep)
     del raw, dealers  # the raw text is not needed again: free it before matching
     with engine.connect() as conn:
@@ -108,10 +118,12 @@ def resolve(
     timings["standardizing"] = time.perf_counter() - t
 
     pairs = _decision_pairs(records, decisions)
+    step("matching")
     result = link(records, settings, pairs["must_link"], pairs["cannot_link"])
     timings.update(result.timings)
 
     t = time.perf_counter()
+    step("writing")
     with engine.begin() as conn:
         io.lock(conn)
         summary = _write(conn, records, result, settings, pinned)

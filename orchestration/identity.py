@@ -5,6 +5,7 @@ import dagster as dg
 import entity_resolution
 from ingest.contract import SOURCES
 from orchestration.landing import raw_key
+from orchestration.progress import stage_progress
 from orchestration.resources import Dealer360
 
 RESOLVE_TABLES = ("customer_source_map", "customer_id_history", "match_evidence", "review_queue")
@@ -28,7 +29,17 @@ def resolve_key(table: str) -> dg.AssetKey:
 )
 def resolve_identities(context: dg.AssetExecutionContext, dealer360: Dealer360):
     """Standardize, block, score and cluster every landed person record into stable customers."""
-    summary = entity_resolution.resolve(dealer360.engine())
+    steps = entity_resolution.RESOLVE_STEPS
+    with stage_progress("resolving", len(steps), context.log, bar=dealer360.progress) as advance:
+        started: list[str] = []
+
+        def on_step(name: str) -> None:
+            if started:  # the previous step is done
+                advance(name)
+            started.append(name)
+
+        summary = entity_resolution.resolve(dealer360.engine(), on_step=on_step)
+        advance(None)
     context.log.info(str(summary))
     metadata = summary.as_metadata()
     for table in RESOLVE_TABLES:

@@ -19,6 +19,7 @@ from dagster_dbt import (
 
 from dealer360 import db
 from dealer360.settings import get_settings
+from orchestration.progress import stage_progress
 from orchestration.resources import Dealer360
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
@@ -87,11 +88,28 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, dealer360
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / "dbt-last-run.log"
     context.log.info(f"dbt output goes to {log_path}")
-    with log_path.open("w") as log, contextlib.redirect_stdout(log):
+    # One step per model, seed and test selected: each yields one event when dbt finishes it.
+    steps = len(context.selected_asset_keys) + len(context.selected_asset_check_keys)
+    with (
+        log_path.open("w") as log,
+        contextlib.redirect_stdout(log),
+        stage_progress("modelling", steps, context.log, bar=dealer360.progress) as advance,
+    ):
         invocation = dbt.cli(arguments, context=context, raise_on_error=False)
-        yield from invocation.stream()
+        for event in invocation.stream():
+            yield event
+            if isinstance(event, dg.Output | dg.AssetMaterialization | dg.AssetCheckResult):
+                advance(_event_name(event))
     if invocation.get_error() is not None:
         raise dg.Failure(description=_failure_sentence(invocation, log_path))
+
+
+def _event_name(event) -> str:
+    """The model or test an event of dbt's stream is about, for the progress line."""
+    if isinstance(event, dg.AssetCheckResult):
+        return event.check_name or ""
+    key = getattr(event, "asset_key", None) or dg.AssetKey(event.output_name)
+    return key.to_user_string()
 
 
 def _failure_sentence(invocation: DbtCliInvocation, log_path: Path) -> str:

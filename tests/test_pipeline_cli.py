@@ -89,6 +89,21 @@ def test_a_hostile_inbox_never_crashes_run_and_every_rejected_file_is_named(tmp_
     assert quarantined > 0  # the generator's contract-breaking rows
     assert customers > 0  # and the good rows still made it all the way to the marts
     assert [run.job_name for run in _dagster_runs(tmp_path / "home")] == ["dealer360_pipeline"]
+    # Long stages say how far they are in Dagster's run log (the CLI draws it as a bar).
+    lines = _run_log(tmp_path / "home")
+    assert any(line.startswith("resolving: 4 of 4 done") for line in lines), lines
+    modelled = [line for line in lines if line.startswith("modelling: ")]
+    assert len(modelled) >= 10 and modelled[0].startswith("modelling: 1 of "), modelled
+
+
+def _run_log(home: Path) -> list[str]:
+    """The messages the one run's steps wrote to Dagster's log."""
+    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
+    try:
+        (run,) = instance.get_runs()
+        return [e.user_message for e in instance.all_logs(run.run_id) if e.user_message]
+    finally:
+        instance.dispose()
 
 
 def test_a_failed_dbt_build_is_one_sentence_naming_its_log(tmp_path, database_url):

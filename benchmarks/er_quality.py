@@ -104,11 +104,36 @@ def run_generator(inbox: Path) -> tuple[dict, LinkResult, pd.DataFrame]:
         "connected_recall": round(reach, 5),
         **q.as_dict(),
         "clusters": int(result.record_cluster.max() + 1),
+        "disjoint_contact_clusters": disjoint_contact_clusters(records, result, persons),
         "persons": int(pd.Series(persons).nunique()),
         "seconds": round(seconds, 1),
         "prep_seconds": round(prep_seconds, 1),
     }
     return row, result, labelled
+
+
+def disjoint_contact_clusters(
+    records: pd.DataFrame, result: LinkResult, persons: np.ndarray
+) -> int:
+    """Customers holding two real people whose contacts never meet: within the customer,
+    each holds a phone or e-mail and the two share none (the father and son chained
+    through contactless records that the identity issue is about)."""
+    contacts = pd.concat(
+        [
+            pd.DataFrame(
+                {"cluster": result.record_cluster, "person": persons, "value": records[c]}
+            )
+            for c in ("phone", "email")
+        ]
+    ).dropna(subset=["value"])
+    several = contacts.groupby("cluster")["person"].transform("nunique") > 1
+    contacts = contacts[several.to_numpy()].drop_duplicates()
+    count = 0
+    for _, group in contacts.groupby("cluster"):
+        held = [set(values) for _, values in group.groupby("person")["value"]]
+        if any(not (a & b) for i, a in enumerate(held) for b in held[i + 1 :]):
+            count += 1
+    return count
 
 
 _SHARED_FIELDS = ("first_name", "first_name_key", "last_name", "company", "phone", "email",
@@ -305,7 +330,7 @@ def main() -> None:
         c
         for c in (
             "data", "seed", "mess", "records", "candidate_pairs", "blocking_recall",
-            "precision", "recall", "f1", "bcubed_f1", "seconds",
+            "precision", "recall", "f1", "bcubed_f1", "disjoint_contact_clusters", "seconds",
         )
         if c in table.columns
     ]  # fmt: skip

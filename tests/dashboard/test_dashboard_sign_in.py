@@ -145,6 +145,8 @@ def test_a_dealers_marketer_sees_only_that_rooftops_customers_on_every_page(page
         (f"/opportunities?dealer={other.dealer_code}", "Opportunities"),  # asking is not seeing
         (f"/leads?dealer={TEST_DEALER}", "Leads"),
         (f"/leads?dealer={other.dealer_code}", "Leads"),
+        (f"/service-lane?dealer={TEST_DEALER}", "Service lane"),
+        (f"/service-lane?dealer={other.dealer_code}", "Service lane"),
         ("/brand-ladder", "Brand ladder"),
         ("/campaigns", "Campaigns"),
         ("/review", "Identity review"),

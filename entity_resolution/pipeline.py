@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from entity_resolution import io
-from entity_resolution.engine import LinkResult, link
+from entity_resolution.engine import IN_PROCESS, Backend, LinkResult, link
 from entity_resolution.ids import assign_ids, format_customer_id
 from entity_resolution.records import person_records
 from entity_resolution.settings import (
@@ -92,8 +92,12 @@ def resolve(
     engine: Engine,
     settings: LinkSettings = DEALER,
     prep: PrepSettings = DEALER_PREP,
+    backend: Backend = IN_PROCESS,
 ) -> ResolveSummary:
-    """Resolve every landed person record into customers and write resolve.*."""
+    """Resolve every landed person record into customers and write resolve.*.
+
+    `backend` runs blocking, comparing and connected components (in this process, or on
+    Spark: `entity_resolution.spark`); reading, standardizing and writing stay here."""
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     raw, dealers = io.read_raw(engine)
@@ -108,7 +112,7 @@ def resolve(
     timings["standardizing"] = time.perf_counter() - t
 
     pairs = _decision_pairs(records, decisions)
-    result = link(records, settings, pairs["must_link"], pairs["cannot_link"])
+    result = link(records, settings, pairs["must_link"], pairs["cannot_link"], backend)
     timings.update(result.timings)
 
     t = time.perf_counter()

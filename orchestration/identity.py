@@ -30,7 +30,16 @@ def resolve_key(table: str) -> dg.AssetKey:
 def resolve_identities(context: dg.AssetExecutionContext, dealer360: Dealer360):
     """Standardize, block, score and cluster every landed person record into stable customers."""
     steps = entity_resolution.RESOLVE_STEPS
-    with stage_progress("resolving", len(steps), context.log, bar=dealer360.progress) as advance:
+    with (
+        dealer360.match_backend() as backend,
+        stage_progress("resolving", len(steps), context.log, bar=dealer360.progress) as advance,
+    ):
+        if backend.name == "spark":
+            master = dealer360.matching().spark_master
+            context.log.info(
+                f"Resolving on Spark ({master}); Spark UI: "
+                f"{backend.ui_url or 'on the Spark Connect server'}"
+            )
         started: list[str] = []
 
         def on_step(name: str) -> None:
@@ -38,7 +47,7 @@ def resolve_identities(context: dg.AssetExecutionContext, dealer360: Dealer360):
                 advance(name)
             started.append(name)
 
-        summary = entity_resolution.resolve(dealer360.engine(), on_step=on_step)
+        summary = entity_resolution.resolve(dealer360.engine(), on_step=on_step, backend=backend)
         advance(None)
     context.log.info(str(summary))
     metadata = summary.as_metadata()

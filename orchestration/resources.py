@@ -20,7 +20,9 @@ from sqlalchemy.engine import Engine
 
 from dealer360 import db
 from dealer360.errors import UserError
-from dealer360.settings import get_settings
+from dealer360.settings import Matching, get_matching, get_settings
+from entity_resolution.engine import IN_PROCESS, Backend
+from entity_resolution.spark import spark_backend
 
 # PostgreSQL shows a one-key advisory lock as (classid, objid) = its high and low 32 bits.
 _LOCK_CLASSID, _LOCK_OBJID = divmod(int(db.LockKey.PIPELINE), 1 << 32)
@@ -97,11 +99,29 @@ class Dealer360(dg.ConfigurableResource):
 
     `as_of` (YYYY-MM-DD, empty for today) builds the marts as they were known on that day:
     the landed rows dated later are left out of every model (the dbt var as_of_date).
+    `resolve_engine` and `spark_master` say where identity resolution runs (empty: the
+    DEALER360_ENGINE and DEALER360_SPARK_MASTER settings, else in-process).
     """
 
     inbox: str = ""
     progress: bool = False
     as_of: str = ""
+    resolve_engine: str = ""
+    spark_master: str = ""
+
+    def matching(self) -> Matching:
+        return get_matching(self.resolve_engine or None, self.spark_master or None)
+
+    @contextlib.contextmanager
+    def match_backend(self) -> Iterator[Backend]:
+        """Where the resolve stage's blocking, comparing and components run, for one run: a
+        Spark session (stopped afterwards) when the engine is spark."""
+        matching = self.matching()
+        if matching.engine != "spark":
+            yield IN_PROCESS
+            return
+        with spark_backend(matching.spark_master) as backend:
+            yield backend
 
     def dbt_vars(self) -> dict[str, str]:
         return {"as_of_date": parse_as_of(self.as_of).isoformat()} if self.as_of else {}

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 
 from dealer360 import db
 from dealer360.errors import UserError
-from dealer360.settings import get_settings
+from dealer360.settings import Matching, get_matching, get_settings
 from ingest.contract import SOURCES
 
 STAGES = {"land_inbox": "land", "resolve_identities": "resolve", "dbt_models": "model"}
@@ -217,15 +217,23 @@ def _failure_sentence(result: dg.ExecuteInProcessResult) -> str:
     return " ".join(sentences)
 
 
-def run_pipeline(inbox: Path, *, progress: bool = False, as_of: str = "") -> PipelineSummary:
-    """Land `inbox`, resolve identities and build every mart (as known on `as_of` when it is
-    given); never raises for bad input files."""
+def run_pipeline(
+    inbox: Path,
+    *,
+    progress: bool = False,
+    as_of: str = "",
+    matching: Matching | None = None,
+) -> PipelineSummary:
+    """Land `inbox`, resolve identities (on `matching`'s engine, else the environment's) and
+    build every mart (as known on `as_of` when it is given); never raises for bad input
+    files."""
     from orchestration.automation import pipeline_job
     from orchestration.definitions import ASSETS, CHECKS, RESOURCES
     from orchestration.resources import Dealer360, parse_as_of
 
     if as_of:
         as_of = parse_as_of(as_of).isoformat()
+    matching = matching or get_matching()
     inbox = inbox.expanduser()
     if not inbox.is_dir():
         raise UserError(f"The inbox {inbox} does not exist or is not a folder.")
@@ -248,7 +256,11 @@ def run_pipeline(inbox: Path, *, progress: bool = False, as_of: str = "") -> Pip
                 resources={
                     **RESOURCES,
                     "dealer360": Dealer360(
-                        inbox=str(inbox.resolve()), progress=progress, as_of=as_of
+                        inbox=str(inbox.resolve()),
+                        progress=progress,
+                        as_of=as_of,
+                        resolve_engine=matching.engine,
+                        spark_master=matching.spark_master if matching.engine == "spark" else "",
                     ),
                 },
             ).resolve_job_def(pipeline_job.name)

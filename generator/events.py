@@ -13,7 +13,7 @@ import pandas as pd
 from generator.people import People
 from generator.reference import Reference
 from generator.sampling import END, START, YEAR, Lookup, chance, choice, year_of
-from generator.vehicles import MODEL_YEARS, Catalog
+from generator.vehicles import MODEL_YEARS, Catalog, delivered
 
 LEAD_SOURCES = (["web", "phone", "walk_in", "third_party"], [0.45, 0.2, 0.25, 0.1])
 JOB_KINDS = ("maintenance", "repair", "warranty", "internal")
@@ -54,13 +54,10 @@ def _sales(acq: pd.DataFrame) -> pd.DataFrame:
 
 
 def _odometer(
-    rng: np.random.Generator, vins: np.ndarray, model_year: np.ndarray, on: np.ndarray
+    rng: np.random.Generator, km_per_year: np.ndarray, model_year: np.ndarray, on: np.ndarray
 ) -> np.ndarray:
-    """Kilometres on a given day, continuous across owners of the same VIN."""
-    codes, unique = pd.factorize(pd.Series(vins, dtype=object), sort=True)
-    km_per_year = rng.uniform(8000, 26000, len(unique))[codes]
-    delivered = (np.asarray(model_year) - 1970 - 0.25) * YEAR
-    years = np.maximum(on - delivered, 0) / YEAR
+    """Kilometres on a given day: each VIN keeps its yearly distance across owners."""
+    years = np.maximum(on - delivered(model_year), 0) / YEAR
     noise = rng.integers(0, 400, len(on))
     return (years * km_per_year).astype(np.int64) + 5 + noise
 
@@ -93,13 +90,16 @@ def _service(
     near = np.array([0.35, 0.12, 0.02, 0.0])[cat.distance_class(home, metro)]
     loyal = rng.random(n) < np.where((home == bought_at) & (home >= 0), 0.75, near)
     is_bus = people.entities["is_business"].to_numpy()[eid]
-    rate = rng.uniform(0.8, 2.1, n) * np.where(per["tier"].to_numpy() >= 1, 1.15, 1.0)
+    # Maintenance comes by distance: about one visit per 8,000-17,000 km driven.
+    km_per_year = per["km_per_year"].to_numpy()
+    rate = km_per_year / rng.uniform(8000, 17000, n)
+    rate *= np.where(per["tier"].to_numpy() >= 1, 1.15, 1.0)
     rate *= np.where(is_bus, 1.3, 1.0)
     visits = rng.poisson(np.where(loyal, (stop - start) / YEAR * rate, 0))
     rep = np.repeat(np.arange(n), visits)
     on = start[rep] + (rng.random(len(rep)) * (stop - start)[rep]).astype(np.int64)
     model_year = per["model_year"].to_numpy()[rep]
-    age = (on - (model_year - 1970 - 0.25) * YEAR) / YEAR
+    age = (on - delivered(model_year)) / YEAR
     # Old cars drift to independent garages; people who moved away stop coming.
     keep = ~((age > 9) & chance(rng, len(rep), 0.7)) & (age <= 15)
     away = ~cat.metro_has_dealer[people.metro_at(eid[rep], on)]
@@ -114,6 +114,7 @@ def _service(
             "make_i": make[rep],
             "model_year": model_year,
             "tier": per["tier"].to_numpy()[rep],
+            "km_per_year": km_per_year[rep],
             "pay_type": np.array(["customer", "warranty"], dtype=object)[warranty.astype(int)],
         }
     )[keep]
@@ -129,20 +130,23 @@ def _service(
             "make_i": pdi["make_i"].to_numpy(),
             "model_year": pdi["model_year"].to_numpy(),
             "tier": pdi["tier"].to_numpy(),
+            "km_per_year": pdi["km_per_year"].to_numpy(),
             "pay_type": "internal",
         }
     )
     ro = pd.concat([ro, internal], ignore_index=True)
     k = len(ro)
     ro["mileage"] = _odometer(
-        rng, ro["vin"].to_numpy(), ro["model_year"].to_numpy(), ro["date"].to_numpy()
+        rng, ro["km_per_year"].to_numpy(), ro["model_year"].to_numpy(), ro["date"].to_numpy()
     )
 
     jobs = ref.service_jobs
     kinds = [jobs.index[jobs["kind"] == kd] for kd in JOB_KINDS]
     job_of = Lookup([(ix, jobs.loc[ix, "weight"]) for ix in kinds])
     pay = ro["pay_type"].to_numpy()
-    kind = np.select([pay == "warranty", pay == "internal", chance(rng, k, 0.28)], [2, 3, 1], 0)
+    # Worn cars need repairs, not just maintenance: 12 % of visits new, ~36 % at 200,000 km.
+    worn = rng.random(k) < np.minimum(0.12 + 0.12 * ro["mileage"].to_numpy() / 100_000, 0.5)
+    kind = np.select([pay == "warranty", pay == "internal", worn], [2, 3, 1], 0)
     job = job_of.sample(rng, kind).astype(np.int64)
     scale = 1.03 ** (year_of(ro["date"].to_numpy()) - 2024) * np.where(
         ro["tier"].to_numpy() >= 1, 1.35, 1.0

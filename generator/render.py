@@ -597,25 +597,18 @@ class Renderer:
     def financing(self, sales: pd.DataFrame) -> dict[str, np.ndarray]:
         """amount_financed, apr and monthly_payment of finance and lease deals; cash has none.
 
-        The buyer puts a down payment on the price and borrows the rest; a loan's payment is
-        the amortization of it at the APR, a lease's the depreciation to the residual value
-        plus the rent charge (APR / 2400 as money factor)."""
+        What was borrowed at what rate is part of the world (`vehicles._financing`: it decides
+        when the buyer trades); a loan's payment is the amortization of it at the APR, a
+        lease's the depreciation to the residual value plus the rent charge (APR / 2400 as
+        money factor)."""
         r = self.round2
         n = len(sales)
         price = sales["price"].to_numpy(float)
         term = sales["term"].to_numpy().astype(np.int64)
-        payment = sales["payment"].to_numpy()
-        new = sales["condition"].to_numpy() == "new"
-        lease = payment == "lease"
-        financed = np.isin(payment, ["finance", "lease"]) & (term > 0)
-        down = np.where(chance(r, n, 0.35), 0.0, r.uniform(0.05, 0.3, n)) * price
-        amount = np.maximum(price - np.round(down / 10000) * 10000, 0)  # $100 steps, cents
-        # Rates as lenders quote them (4.99, 6.49); new cars often at a promotional 0 %.
-        u = r.uniform(0.0, 1.0, n)
-        promotional = chance(r, n, 0.25)
-        apr = np.select([lease, new], [1.5 + 5.5 * u, 1.0 + 6.0 * u], 5.5 + 4.5 * u)
-        apr = np.clip(np.round(apr * 4) / 4 - 0.01, 0.0, 9.99)
-        apr = np.where(new & ~lease & promotional, 0.0, apr)
+        lease = sales["payment"].to_numpy() == "lease"
+        financed = np.isin(sales["payment"].to_numpy(), ["finance", "lease"]) & (term > 0)
+        amount = sales["amount"].to_numpy(float)
+        apr = sales["apr"].to_numpy(float)
         months = np.maximum(term, 1)
         rate = apr / 1200
         growth = (1 + rate) ** months

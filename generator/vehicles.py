@@ -32,6 +32,36 @@ SEGMENT_TASTE = {
 FINANCE_TERMS = ([24, 36, 48, 60, 72, 84], [0.03, 0.1, 0.15, 0.3, 0.28, 0.14])
 LEASE_TERMS = ([24, 36, 39, 48], [0.1, 0.45, 0.1, 0.35])
 MAX_STEPS = 12
+KM_PER_YEAR = (8000, 26000)
+
+
+@dataclass(frozen=True)
+class Appetite:
+    """How strongly the car a customer has decides when they buy the next one.
+
+    Drawn once per world (per seed) within ranges dealers and lenders describe
+    (generator/README.md, "When people buy"), so a backtest meets a world it was not tuned to.
+    """
+
+    pull_ahead: float  # lessees who trade 2-6 months before maturity
+    extend: float  # lessees who keep the car 1-12 months past maturity
+    underwater: float  # monthly chance a borrower without the equity they want trades anyway
+    equity_boost: float  # that chance multiplied once the car is worth the payoff + a target
+    last_payments_boost: float  # and again over the last 6 payments
+    after_payoff_months: float  # mean months a paid-off car is kept before the next one
+    km_limit: float  # typical odometer at which a driver replaces a car
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator) -> Appetite:
+        return cls(
+            pull_ahead=rng.uniform(0.1, 0.25),
+            extend=rng.uniform(0.08, 0.2),
+            underwater=1 / rng.uniform(180, 260),
+            equity_boost=rng.uniform(5.0, 8.0),
+            last_payments_boost=rng.uniform(1.5, 2.5),
+            after_payoff_months=rng.uniform(18, 36),
+            km_limit=rng.uniform(200_000, 260_000),
+        )
 
 
 @dataclass
@@ -156,7 +186,7 @@ def simulate(rng: np.random.Generator, people: People, cat: Catalog) -> pd.DataF
     """
     ent = people.entities
     chains = _chains(rng, ent, cat)
-    acq = _run_chains(rng, people, cat, chains)
+    acq = _run_chains(rng, people, cat, chains, Appetite.draw(rng))
     acq["vin"] = make_vins(
         rng, cat.wmi_of.sample(rng, acq["make_i"].to_numpy()), acq["model_year"].to_numpy()
     )
@@ -251,7 +281,11 @@ def _pick(rng: np.random.Generator, options: tuple[list, list], n: int) -> np.nd
 
 
 def _run_chains(
-    rng: np.random.Generator, people: People, cat: Catalog, chains: pd.DataFrame
+    rng: np.random.Generator,
+    people: People,
+    cat: Catalog,
+    chains: pd.DataFrame,
+    appetite: Appetite,
 ) -> pd.DataFrame:
     n_chain = len(chains)
     t = chains["t"].to_numpy().copy()
@@ -303,7 +337,7 @@ def _run_chains(
         year_key = np.clip(model_year - MODEL_YEARS[0], 0, len(MODEL_YEARS) - 1)
         model_row = cat.model_of.sample(rng, (make * len(MODEL_YEARS) + year_key) * 3 + buyer_class)
         model_row = model_row.astype(np.int64)
-        price = _price(rng, cat, model_row, model_year, age, condition)
+        price, new_price = _price(rng, cat, model_row, model_year, age, condition)
 
         payment = _payment(rng, condition, tier, is_bus)
         term = np.where(
@@ -311,6 +345,8 @@ def _run_chains(
             _pick(rng, FINANCE_TERMS, n),
             np.where(payment == "lease", _pick(rng, LEASE_TERMS, n), 0),
         )
+        amount, apr = _financing(rng, price, condition, payment, term)
+        km_per_year = rng.uniform(*KM_PER_YEAR, n)
 
         metro = people.metro_at(eid, date)
         pick = cat.dealer_for.sample(rng, metro * n_makes + make).astype(np.int64)
@@ -355,19 +391,18 @@ def _run_chains(
                     "price": price,
                     "payment": payment,
                     "term": term,
+                    "amount": amount,
+                    "apr": apr,
+                    "km_per_year": km_per_year,
                     "dealer": dealer,
                     "trade_in_of": trade_in_of,
                     "first_car": first_car,
                 }
             )
         )
-        gap = np.select(
-            [payment == "lease", payment == "finance"],
-            [
-                term * MONTH + rng.uniform(-45, 15, n),
-                np.maximum(36, term * rng.uniform(1.0, 1.7, n)) * MONTH,
-            ],
-            rng.uniform(5, 12, n) * YEAR,
+        odometer = np.maximum(date - delivered(model_year), 0) / YEAR * km_per_year
+        gap = _keeps_for(
+            rng, appetite, payment, term, new_price, age, amount, apr, odometer, km_per_year
         )
         gap = np.where(first_car, rng.uniform(2, 5, n) * YEAR, gap)
         gap = np.where(is_bus, chains["cycle"].to_numpy()[c] + rng.uniform(-20, 20, n), gap)
@@ -399,14 +434,131 @@ def _price(
     age: np.ndarray,
     condition: np.ndarray,
 ) -> np.ndarray:
-    """Sticker by segment and trim, 2.5 %/year inflation, used cars lose ~13 %/year."""
+    """Price in cents, and the sticker it had new (dollars): by segment and trim, 2.5 %/year
+    inflation, used cars at the depreciated value (CPO 6 % more)."""
     n = len(model_row)
     base = cat.models["base_price"].to_numpy(float)[model_row]
     new_price = base * 1.025 ** (model_year - 2024) * rng.uniform(0.95, 1.3, n)
-    used = new_price * 0.82 * 0.87**age * np.where(condition == "cpo", 1.06, 1.0)
+    used = _depreciated(new_price, age) * np.where(condition == "cpo", 1.06, 1.0)
     price = np.where(condition == "new", new_price, used)
     cents = np.where(chance(rng, n, 0.3), rng.integers(0, 100, n), 0)
-    return np.round(price / 5) * 500 - 500 * chance(rng, n, 0.4) + cents  # in cents
+    return np.round(price / 5) * 500 - 500 * chance(rng, n, 0.4) + cents, new_price
+
+
+def _depreciated(new_price: np.ndarray, age: np.ndarray) -> np.ndarray:
+    """What a car is worth used: 18 % off when it leaves the lot, then ~13 % a year."""
+    return new_price * 0.82 * 0.87**age
+
+
+def delivered(model_year: np.ndarray) -> np.ndarray:
+    """The day a model year's cars reach the road (day number): autumn of the year before."""
+    return (np.asarray(model_year) - 1970 - 0.25) * YEAR
+
+
+def _financing(
+    rng: np.random.Generator,
+    price: np.ndarray,
+    condition: np.ndarray,
+    payment: np.ndarray,
+    term: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Amount financed (cents, 0 for cash) and APR (percent) of each deal.
+
+    The buyer puts a down payment on the price and borrows the rest; rates as lenders quote
+    them (4.99, 6.49), new cars often at a promotional 0 %."""
+    n = len(price)
+    new = condition == "new"
+    lease = payment == "lease"
+    financed = np.isin(payment, ["finance", "lease"]) & (term > 0)
+    down = np.where(chance(rng, n, 0.35), 0.0, rng.uniform(0.05, 0.3, n)) * price
+    amount = np.maximum(price - np.round(down / 10000) * 10000, 0)  # $100 steps, cents
+    u = rng.uniform(0.0, 1.0, n)
+    promotional = chance(rng, n, 0.25)
+    apr = np.select([lease, new], [1.5 + 5.5 * u, 1.0 + 6.0 * u], 5.5 + 4.5 * u)
+    apr = np.clip(np.round(apr * 4) / 4 - 0.01, 0.0, 9.99)
+    apr = np.where(new & ~lease & promotional, 0.0, apr)
+    return np.where(financed, amount, 0.0), np.where(financed, apr, 0.0)
+
+
+def payoff(amount: np.ndarray, apr: np.ndarray, term: np.ndarray, made: np.ndarray) -> np.ndarray:
+    """What is left to pay on a loan after `made` monthly payments (its own amortization)."""
+    rate = np.asarray(apr, dtype=float) / 1200
+    n = np.asarray(term, dtype=float)
+    k = np.minimum(made, n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        left = amount * ((1 + rate) ** n - (1 + rate) ** k) / ((1 + rate) ** n - 1)
+    return np.where(rate > 0, left, amount * (n - k) / np.maximum(n, 1))
+
+
+def loan_keep_months(
+    rng: np.random.Generator,
+    appetite: Appetite,
+    new_price: np.ndarray,
+    age: np.ndarray,
+    amount: np.ndarray,
+    apr: np.ndarray,
+    term: np.ndarray,
+) -> np.ndarray:
+    """Months a borrower keeps a financed car, from a monthly chance of trading it that rises
+    with equity: low while the car is worth less than the payoff plus the down payment the
+    owner wants for the next one (10-25 % of a new one), `equity_boost` times higher once it is,
+    higher again over the last payments, then steady once paid off. Nobody trades in the
+    first year; everyone by ten years after the last payment."""
+    n = len(amount)
+    target = rng.uniform(0.1, 0.25, n) * new_price
+    need = rng.exponential(1.0, n)  # the cumulative chance at which this owner trades
+    cumulative = np.zeros(n)
+    kept = np.full(n, 0)
+    for month in range(12, int(np.max(term, initial=0)) + 121):
+        equity = _depreciated(new_price, age + month / 12) - payoff(amount, apr, term, month) / 100
+        paying = month < term
+        chance_now = appetite.underwater * np.where(equity >= target, appetite.equity_boost, 1)
+        chance_now *= np.where(paying & (term - month <= 6), appetite.last_payments_boost, 1)
+        chance_now = np.where(paying, chance_now, 1 / appetite.after_payoff_months)
+        cumulative += chance_now
+        kept = np.where((kept == 0) & (cumulative >= need), month, kept)
+    return np.where(kept == 0, term + 120, kept)
+
+
+def _keeps_for(
+    rng: np.random.Generator,
+    appetite: Appetite,
+    payment: np.ndarray,
+    term: np.ndarray,
+    new_price: np.ndarray,
+    age: np.ndarray,
+    amount: np.ndarray,
+    apr: np.ndarray,
+    odometer: np.ndarray,
+    km_per_year: np.ndarray,
+) -> np.ndarray:
+    """Days until a customer replaces the car just bought (generator/README.md, "When people
+    buy"): a lessee around maturity, a borrower sooner with equity (`loan_keep_months`), a
+    cash buyer after 5-12 years; anyone who drives a lot sooner, when the odometer reaches
+    the mileage at which they give a car up."""
+    n = len(payment)
+    lease, finance = payment == "lease", payment == "finance"
+    u = rng.random(n)
+    early = u < appetite.pull_ahead
+    late = u > 1 - appetite.extend
+    lease_gap = term * MONTH + np.select(
+        [early, late],
+        [rng.uniform(-180, -60, n), rng.uniform(30, 365, n)],
+        rng.uniform(-45, 15, n),
+    )
+    loan_gap = np.zeros(n)
+    loan_gap[finance] = loan_keep_months(
+        rng, appetite, new_price[finance], age[finance], amount[finance], apr[finance],
+        term[finance],
+    ) * MONTH + rng.uniform(-15, 15, int(finance.sum()))  # fmt: skip
+    limit = appetite.km_limit * rng.uniform(0.8, 1.2, n)
+    worn_out = np.maximum((limit - odometer) / km_per_year, 1.5) * YEAR
+    cash_gap = rng.uniform(5, 12, n) * YEAR
+    return np.select(
+        [lease, finance],
+        [lease_gap, np.minimum(loan_gap, worn_out)],
+        np.minimum(cash_gap, worn_out),
+    )
 
 
 def _payment(
@@ -493,10 +645,13 @@ def _resales(
     age = np.maximum(year_of(sold_on) - src["model_year"].to_numpy(), 1)
     cpo = (age <= 5) & cat.sells[dealer, src["make_i"].to_numpy()] & chance(rng, k, 0.5)
     condition = np.where(cpo, "cpo", "used").astype(object)
-    price = _price(
+    price, _ = _price(
         rng, cat, src["model_row"].to_numpy(), src["model_year"].to_numpy(), age, condition
     )
+    price = np.round(price * 1.04, -2)
     payment = np.where(chance(rng, k, 0.35), "cash", "finance").astype(object)
+    term = np.where(payment == "finance", _pick(rng, FINANCE_TERMS, k), 0)
+    amount, apr = _financing(rng, price, condition, payment, term)
     return pd.DataFrame(
         {
             "eid": buyer,
@@ -506,9 +661,12 @@ def _resales(
             "model_row": src["model_row"].to_numpy(),
             "model_year": src["model_year"].to_numpy(),
             "condition": condition,
-            "price": np.round(price * 1.04, -2),
+            "price": price,
             "payment": payment,
-            "term": np.where(payment == "finance", _pick(rng, FINANCE_TERMS, k), 0),
+            "term": term,
+            "amount": amount,
+            "apr": apr,
+            "km_per_year": src["km_per_year"].to_numpy(),
             "dealer": dealer,
             "trade_in_of": -1,
             "first_car": False,
@@ -547,6 +705,9 @@ def _private_sales(rng: np.random.Generator, people: People, acq: pd.DataFrame) 
             "price": np.zeros(k),
             "payment": "",
             "term": 0,
+            "amount": 0.0,
+            "apr": 0.0,
+            "km_per_year": src["km_per_year"].to_numpy(),
             "dealer": -1,
             "trade_in_of": -1,
             "first_car": False,

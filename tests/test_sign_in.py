@@ -146,7 +146,7 @@ def test_a_local_provider_may_use_plain_http(monkeypatch: pytest.MonkeyPatch):
 def test_sign_in_does_not_mix_with_a_fixed_database_role(started, monkeypatch):
     for name, value in SIGN_IN.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("DEALER360_DASHBOARD_URL", "postgresql://d01:pw@localhost/dealer360")
+    monkeypatch.setenv("DEALER360_DASHBOARD_URL", "postgresql://d01:p@localhost/dealer360")
     result = dashboard()
     assert result.exit_code == 1 and "DEALER360_DASHBOARD_URL cannot be used" in result.output
 

@@ -119,9 +119,7 @@ def disjoint_contact_clusters(
     through contactless records that the identity issue is about)."""
     contacts = pd.concat(
         [
-            pd.DataFrame(
-                {"cluster": result.record_cluster, "person": persons, "value": records[c]}
-            )
+            pd.DataFrame({"cluster": result.record_cluster, "person": persons, "value": records[c]})
             for c in ("phone", "email")
         ]
     ).dropna(subset=["value"])

@@ -122,17 +122,26 @@ def assert_no_exception(page) -> None:
     assert errors.count() == 0, errors.first.inner_text()
 
 
-def audit_row_of(scenario: Scenario, data: bytes):
-    """The audit row of a downloaded file, found by its sha256; the server writes it on click."""
+def last_audit_id(scenario: Scenario) -> int:
+    """The newest audit row's ID: rows after it are the ones a test's clicks write."""
+    with scenario.engine.connect() as conn:
+        return conn.scalar(sa.text("select coalesce(max(audit_id), 0) from raw.audit_log"))
+
+
+def audit_row_of(scenario: Scenario, data: bytes, since: int = 0):
+    """The audit row of a downloaded file, found by its sha256 among the rows after `since`
+    (an earlier test may have downloaded the very same bytes); the server writes it on
+    click."""
     digest = hashlib.sha256(data).hexdigest()
     deadline = time.monotonic() + 15
     with scenario.engine.connect() as conn:
         while True:
             audit = conn.execute(
                 sa.text(
-                    "select action, row_count, filters, actor from raw.audit_log where sha256 = :s"
+                    "select action, row_count, filters, actor from raw.audit_log"
+                    " where sha256 = :s and audit_id > :since order by audit_id desc"
                 ),
-                {"s": digest},
+                {"s": digest, "since": since},
             ).first()
             conn.rollback()
             if audit or time.monotonic() > deadline:

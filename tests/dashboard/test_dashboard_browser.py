@@ -17,6 +17,7 @@ from dashboard_browser import (
     audit_row_of,
     chromium,
     free_port,
+    last_audit_id,
     new_page,
     serving,
     settle,
@@ -121,6 +122,7 @@ def test_the_downloaded_campaign_list_skips_withdrawn_consent_and_is_audited(
 ):
     page.goto(f"/opportunities?dealer={TEST_DEALER}")
     settle(page, "Opportunities")
+    since = last_audit_id(scenario)
     with page.expect_download() as download:
         page.get_by_role("button", name="Download the campaign list (CSV)").click()
     data = Path(download.value.path()).read_bytes()
@@ -128,7 +130,7 @@ def test_the_downloaded_campaign_list_skips_withdrawn_consent_and_is_audited(
     assert scenario.customer_of(scenario.mireille) in customers
     assert scenario.customer_of(scenario.rosaire) not in customers
 
-    audit = audit_row_of(scenario, data)
+    audit = audit_row_of(scenario, data, since)
     assert audit.action == "export_audience"
     assert audit.row_count == len(customers)
     assert audit.filters["dealer_code"] == TEST_DEALER
@@ -148,6 +150,7 @@ def test_the_leads_page_shows_the_providers_and_an_audited_worklist_download(
     page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
     shoot(page, "leads")
 
+    since = last_audit_id(scenario)
     with page.expect_download() as download:
         page.get_by_role(
             "button", name="Download: paid leads for people already known (CSV)"
@@ -156,7 +159,7 @@ def test_the_leads_page_shows_the_providers_and_an_audited_worklist_download(
     rows = pd.read_csv(io.BytesIO(data))
     assert rows["source_record_id"].tolist() == [f"{TEST_DEALER}:L1"]
     assert rows["customer_id"].tolist() == [scenario.customer_of(scenario.gisele)]
-    audit = audit_row_of(scenario, data)
+    audit = audit_row_of(scenario, data, since)
     assert (audit.action, audit.row_count) == ("export_leads", 1)
     assert audit.filters == {"dealer_code": TEST_DEALER, "outcome": "known_paid"}
 
@@ -172,12 +175,13 @@ def test_the_service_lane_downloads_only_the_customers_it_may_contact_audited(
     assert "Thibodeau" in worklist.locator("table").first.inner_text()
     shoot(page, "service-lane")
 
+    since = last_audit_id(scenario)
     with page.expect_download() as download:
         page.get_by_role("button", name="Download: open recall (CSV)").click()
     data = Path(download.value.path()).read_bytes()
     rows = pd.read_csv(io.BytesIO(data))
     assert rows["customer_id"].tolist() == [scenario.customer_of(scenario.gisele)]
     assert rows["reason"].tolist() == ["open_recall"]
-    audit = audit_row_of(scenario, data)
+    audit = audit_row_of(scenario, data, since)
     assert (audit.action, audit.row_count) == ("export_worklist", 1)
     assert audit.filters == {"dealer_code": TEST_DEALER, "reason": "open_recall"}

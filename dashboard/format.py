@@ -246,18 +246,3 @@ def share_column(title: str, **options) -> st.column_config.ProgressColumn:
 def text_column(title: str, **options) -> st.column_config.TextColumn:
     """Free text (a description, the work done), wide by default."""
     return st.column_config.TextColumn(title, **{"width": "large", **options})
-
-
-# Identity fields by name, for the review page's "why not one person".
-WHY_NOT_LABELS = {
-    "first_name": "Given name",
-    "last_name": "Surname",
-    "suffix": "Suffix",
-    "company": "Company",
-    "birth_date": "Birth date",
-    "phone": "Phone",
-    "email": "E-mail",
-    "street": "Street",
-    "postal_code": "Postal code",
-    "vin": "VIN",
-}

@@ -28,6 +28,7 @@ from dealer360.exports import audience_query as audience_query
 from dealer360.exports import export_audience as export_audience
 from dealer360.exports import leads_csv as leads_csv
 from dealer360.exports import worklist_csv as worklist_csv
+from entity_resolution.settings import PERSON_IDENTIFIERS
 
 TTL = 60
 SEARCH_LIMIT = 20
@@ -768,17 +769,10 @@ _RECORD_JOINS = """
 
 
 # The identity fields "why not" sets side by side, as the matcher compared them.
-WHY_NOT_FIELDS = (
-    "first_name",
-    "last_name",
-    "suffix",
-    "company",
-    "birth_date",
-    "phone",
-    "email",
-    "street",
-    "postal_code",
-    "vin",
+WHY_NOT_FIELDS = (*PERSON_IDENTIFIERS, "vin")
+_WHY_NOT_VALUES = ",\n".join(
+    f"array_remove(array_agg(distinct s.{field}::text), null) as {field}"
+    for field in WHY_NOT_FIELDS
 )
 
 
@@ -789,18 +783,8 @@ def why_apart(customer_a: str, customer_b: str) -> dict:
     (resolve.review_queue, with its evidence), and reviewers' verdicts between them."""
     return {
         "sides": read(
-            """
-            select m.customer_id, count(*) as records,
-                   array_remove(array_agg(distinct s.first_name::text), null) as first_name,
-                   array_remove(array_agg(distinct s.last_name::text), null) as last_name,
-                   array_remove(array_agg(distinct s.suffix::text), null) as suffix,
-                   array_remove(array_agg(distinct s.company::text), null) as company,
-                   array_remove(array_agg(distinct s.birth_date::text), null) as birth_date,
-                   array_remove(array_agg(distinct s.phone::text), null) as phone,
-                   array_remove(array_agg(distinct s.email::text), null) as email,
-                   array_remove(array_agg(distinct s.street::text), null) as street,
-                   array_remove(array_agg(distinct s.postal_code::text), null) as postal_code,
-                   array_remove(array_agg(distinct s.vin::text), null) as vin
+            f"""
+            select m.customer_id, count(*) as records, {_WHY_NOT_VALUES}
             from resolve.customer_source_map as m
             left join resolve.standardized_records as s
                 on s.source = m.source and s.source_record_id = m.source_record_id

@@ -138,7 +138,7 @@ class Dealer360(dg.ConfigurableResource):
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[Dealer360]:
         """A run's steps share one process (the job's in-process executor), so this resource
         lives as long as the run does and holds the pipeline lock for all of it."""
-        run = context.dagster_run
+        run = context.run
         if run is None:  # built outside a run (a check or a test): nothing to serialize
             yield self
             return

@@ -182,15 +182,16 @@ def why_not() -> None:
         return
     rows, apart, shared = [], [], []
     for field in queries.WHY_NOT_FIELDS:
+        label = fmt.label(fmt.COMPARISON_LABELS, "vehicle" if field == "vin" else field)
         va, vb = set(sides.at[a, field]), set(sides.at[b, field])
         if va and vb:
             state = "shared" if va & vb else "differ"
-            (shared if va & vb else apart).append(fmt.WHY_NOT_LABELS[field])
+            (shared if va & vb else apart).append(label)
         else:
             state = "on one side only" if va or vb else "on neither"
         rows.append(
             {
-                "Field": fmt.WHY_NOT_LABELS[field],
+                "Field": label,
                 a: ", ".join(sorted(va)) or "—",
                 b: ", ".join(sorted(vb)) or "—",
                 "Values": state,

@@ -158,8 +158,18 @@ def run(
             " Spark Connect sc://host:port (DEALER360_SPARK_MASTER, default local[*]).",
         ),
     ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Learn the matching model again and re-resolve every record (by default a"
+            " run re-resolves only the customers that new and changed records touch).",
+        ),
+    ] = False,
 ) -> None:
     """Land the inbox, resolve identities and build every mart; print a summary.
+
+    By default a run costs what changed since the last one; --full rebuilds everything.
 
     Exits 0 when the pipeline completed, even if rows were quarantined or files rejected
     (the summary lists them); 1 when a stage failed.
@@ -169,7 +179,7 @@ def run(
     from orchestration.runner import run_pipeline
 
     matching = get_matching(engine, spark_master)
-    summary = run_pipeline(inbox, progress=True, as_of=as_of or "", matching=matching)
+    summary = run_pipeline(inbox, progress=True, as_of=as_of or "", matching=matching, full=full)
     render_pipeline_summary(summary, console)
     if not summary.succeeded:
         raise UserError(f"The pipeline did not complete: {summary.error}")

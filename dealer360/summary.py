@@ -29,6 +29,15 @@ def render_pipeline_summary(summary: PipelineSummary, console: Console) -> None:
     stages = ", ".join(
         f"{stage} {seconds:.1f} s" for stage, seconds in summary.stage_seconds.items()
     )
+    resolve = summary.resolve
+    if resolve.get("mode") == "unchanged":
+        console.print("Identity: nothing new since the last run; every customer kept as it was.")
+    elif resolve.get("mode"):
+        relinked = int(resolve.get("relinked_records") or 0)
+        console.print(
+            f"Identity: {resolve['mode']} run ({resolve.get('reason', '')});"
+            f" {relinked:,} of {int(resolve.get('records') or 0):,} records re-clustered."
+        )
     verdict = "[green]completed[/]" if summary.succeeded else "[red]failed[/]"
     console.print(f"Pipeline {verdict} ({stages or 'no stage ran'}).")
     if summary.as_of:

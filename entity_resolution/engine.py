@@ -23,7 +23,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from entity_resolution.blocking import Candidates, block_key, candidate_pairs
+from entity_resolution.blocking import Candidates, block_key, candidate_pairs, pairs_within_groups
 from entity_resolution.clustering import (
     Clusters,
     ComponentsFn,
@@ -318,23 +318,8 @@ def link(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     n_records = len(records)
-    # Positions, not labels, from here on; a copy only when the index is not already that
-    # (a copy of every column of millions of records is gigabytes).
-    frame = (
-        records
-        if records.index.equals(pd.RangeIndex(n_records))
-        else records.reset_index(drop=True)
-    )
-    pinned = np.flatnonzero(_name_only(frame, settings))
-    if cannot_link is not None and len(cannot_link[0]):
-        pinned = np.union1d(pinned, np.concatenate(cannot_link))
-    pin = None
-    if pinned.size:
-        pin_values = np.full(len(frame), None, dtype=object)
-        pin_values[pinned] = pinned.astype(str)
-        pin = pd.Series(pin_values, index=frame.index, dtype="string", name=_PIN)
-    record_signature, signatures = signatures_of(frame, list(settings.identity_columns), pin)
-    del pin
+    frame = _positional(records)
+    record_signature, signatures = _signatures(frame, settings, cannot_link)
     n = len(signatures)
     timings["signatures"] = time.perf_counter() - t0
 
@@ -399,6 +384,30 @@ def link(
         time.perf_counter() - t0,
     )
     return result
+
+
+def _positional(records: pd.DataFrame) -> pd.DataFrame:
+    """Positions, not labels, from here on; a copy only when the index is not already that
+    (a copy of every column of millions of records is gigabytes)."""
+    if records.index.equals(pd.RangeIndex(len(records))):
+        return records
+    return records.reset_index(drop=True)
+
+
+def _signatures(
+    frame: pd.DataFrame, settings: LinkSettings, cannot_link: tuple[np.ndarray, np.ndarray] | None
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Signatures of `frame`, a record of its own for each name-only record and each record
+    named in a cannot-link decision."""
+    pinned = np.flatnonzero(_name_only(frame, settings))
+    if cannot_link is not None and len(cannot_link[0]):
+        pinned = np.union1d(pinned, np.concatenate(cannot_link))
+    pin = None
+    if pinned.size:
+        pin_values = np.full(len(frame), None, dtype=object)
+        pin_values[pinned] = pinned.astype(str)
+        pin = pd.Series(pin_values, index=frame.index, dtype="string", name=_PIN)
+    return signatures_of(frame, list(settings.identity_columns), pin)
 
 
 def _learn_and_cluster(
@@ -647,3 +656,191 @@ def _signature_probability(
     sizes = np.bincount(clusters.labels)
     prob[sizes[clusters.labels] == 1] = 1.0
     return prob
+
+
+@dataclass
+class Increment:
+    """What `relink` re-clustered: the records of the touched customers, and their result."""
+
+    records: np.ndarray  # positions (into the records given) of the records re-clustered
+    result: LinkResult  # over those records, in that order
+    seeds: int  # signatures holding a new or changed record, or one a person decided on
+
+
+def _rule_keys(signatures: pd.DataFrame, settings: LinkSettings) -> list[np.ndarray]:
+    """Each blocking rule's key per signature, -1 in a block over the rule's size cap (as
+    blocking skips it on the whole data, so must a part of it)."""
+    out = []
+    for rule in settings.blocking_rules:
+        key = block_key(signatures, rule.columns)
+        known = np.flatnonzero(key >= 0)
+        if known.size:
+            sizes = np.bincount(key[known])
+            key[known[sizes[key[known]] > rule.max_block_size]] = -1
+        out.append(key)
+    return out
+
+
+def _region(
+    seed: np.ndarray,
+    keys: list[np.ndarray],
+    record_signature: np.ndarray,
+    customer: np.ndarray,
+) -> np.ndarray:
+    """Signatures to re-cluster: the seeds, every signature sharing a blocking key with one,
+    and every signature of the (previous) customers those hold, until no customer is cut."""
+    region = seed.copy()
+    for key in keys:
+        hit = np.unique(key[seed])
+        hit = hit[hit >= 0]
+        if hit.size:
+            region |= np.isin(key, hit)
+    while True:
+        held = region[record_signature]
+        touched = np.unique(customer[held])
+        held |= np.isin(customer, touched[touched >= 0])
+        grown = np.zeros_like(region)
+        grown[record_signature[held]] = True
+        if np.array_equal(grown, region):
+            return region
+        region = grown
+
+
+def relink(
+    records: pd.DataFrame,
+    settings: LinkSettings,
+    params: Parameters,
+    customer: np.ndarray,
+    changed: np.ndarray,
+    must_link: tuple[np.ndarray, np.ndarray] | None = None,
+    cannot_link: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Increment:
+    """Re-cluster only what `changed` records touch, scoring with a stored model.
+
+    `customer` is each record's previous customer as an integer (-1 for a record never
+    resolved), `changed` marks the records that are new or changed (or whose customer lost
+    a record). The seeds are their signatures and those of the reviewers' decisions; every
+    signature sharing a blocking key with a seed is a candidate, and every customer holding
+    one is re-clustered whole, with its pairs compared and scored again, so a new record
+    can join a customer, bridge two, or leave one. The rest keeps what the last run gave it.
+
+    `params` (m, u, prior) is the model a full run learnt; value frequencies are counted
+    over every signature, among people as the previous run grouped them (a new signature
+    is a person of its own), as a full run's second pass counts them among its first
+    pass's people. Blocking and comparing run in this process: an increment is small.
+    """
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    n_records = len(records)
+    frame = _positional(records)
+    record_signature, signatures = _signatures(frame, settings, cannot_link)
+    n = len(signatures)
+    seed = np.zeros(n, dtype=bool)
+    seed[record_signature[np.asarray(changed, dtype=bool)]] = True
+    for decided in (must_link, cannot_link):
+        if decided is not None and len(decided[0]):
+            seed[record_signature[np.concatenate(decided)]] = True
+    keys = _rule_keys(signatures, settings)
+    region = _region(seed, keys, record_signature, customer)
+    sub = np.flatnonzero(region)
+    in_sub = np.full(n, -1, dtype=np.int64)
+    in_sub[sub] = np.arange(sub.size)
+    timings["region"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    source = None
+    if settings.link_type == "link_only":
+        source = pd.factorize(signatures[settings.source_column])[0][sub]
+    codes, per_rule = [], {}
+    unlimited = np.iinfo(np.int64).max  # oversized blocks are already left out (_rule_keys)
+    for rule, key in zip(settings.blocking_rules, keys, strict=True):
+        left, right, _ = pairs_within_groups(key[sub], unlimited)
+        if source is not None:
+            cross = source[left] != source[right]
+            left, right = left[cross], right[cross]
+        per_rule[rule.name] = int(left.size)
+        codes.append(left * max(sub.size, 1) + right)
+    unique_codes = np.unique(np.concatenate(codes)) if codes else np.empty(0, dtype=np.int64)
+    position = np.int32 if sub.size < 2**31 else np.int64
+    candidates = Candidates(
+        left=(unique_codes // max(sub.size, 1)).astype(position),
+        right=(unique_codes % max(sub.size, 1)).astype(position),
+        pairs_per_rule=per_rule,
+        skipped_blocks={},
+    )
+    # Comparing and term frequencies index the whole data's encodings (its frequencies).
+    encodings = encode_all(signatures, settings)
+    whole = Candidates(
+        left=sub[candidates.left], right=sub[candidates.right], pairs_per_rule={}, skipped_blocks={}
+    )
+    compared = compare(signatures, whole.left, whole.right, settings, encodings)
+    timings["blocking and comparing"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    first = np.unique(record_signature, return_index=True)[1]
+    people = customer[first].astype(np.int64)
+    alone = people < 0
+    people[alone] = people.max(initial=-1) + 1 + np.arange(int(alone.sum()))
+    frequency = {
+        column: _cluster_frequency(encodings[column].codes, people)
+        for column in tf_columns(settings)
+    }
+    compared.tf_bits = term_frequency_bits(
+        compared.levels, whole.left, encodings, settings, params.u, frequency
+    )
+    if settings.joint_tf:
+        _add_joint_frequency(compared, whole, encodings, people, frequency, settings)
+    scored = score(compared, params, settings)
+    compared.tf_bits = _NO_TF_BITS
+    contradiction = _contradictions(compared, settings)
+    apart = _contradictions(compared, settings, cluster_wide_only=True)
+    exclusives = tuple(
+        Exclusive(e.name, e.codes[sub], e.incompatible) for e in _exclusives(settings, encodings)
+    )
+    decided = tuple(
+        in_sub[side] for side in _decided_pairs(record_signature, must_link, cannot_link)
+    )
+    sub_signatures = signatures.iloc[sub].reset_index(drop=True)
+    clusters = _cluster(
+        sub.size,
+        candidates,
+        scored,
+        contradiction,
+        apart,
+        decided,
+        exclusives,
+        components,
+        settings,
+    )
+    _attach_followers(sub_signatures, candidates, scored, clusters, decided, settings)
+    sig_probability = _signature_probability(
+        sub.size, candidates, scored, clusters, (decided[0], decided[1])
+    )
+    timings["scoring and clustering"] = time.perf_counter() - t
+
+    region_records = np.flatnonzero(region[record_signature])
+    signature_of = in_sub[record_signature[region_records]]
+    result = LinkResult(
+        settings=settings,
+        record_signature=signature_of,
+        signatures=sub_signatures,
+        candidates=candidates,
+        compared=compared,
+        scored=scored,
+        params=params,
+        contradiction=contradiction,
+        clusters=clusters,
+        record_cluster=clusters.labels[signature_of],
+        record_probability=sig_probability[signature_of],
+        must_link=(decided[0], decided[1]),
+        timings=timings,
+    )
+    log.info(
+        "re-linked %d of %d records (%d seed signatures, %d candidate pairs) in %.1fs",
+        region_records.size,
+        n_records,
+        int(seed.sum()),
+        candidates.left.size,
+        time.perf_counter() - t0,
+    )
+    return Increment(records=region_records, result=result, seeds=int(seed.sum()))

@@ -119,18 +119,56 @@ def read_raw(engine: Engine) -> tuple[dict[str, pd.DataFrame], pd.DataFrame | No
     return raw, dealers
 
 
+_MAP_COLUMNS = ["source", "source_record_id", "customer_id", "match_probability", "identity_hash"]
+
+
 def read_previous_map(conn: Connection) -> pd.DataFrame:
-    frame = copy_out(
-        conn,
-        "select source, source_record_id, customer_id, match_probability"
-        " from resolve.customer_source_map",
-    )
+    """The map as the last run (or a forget) left it; `identity_hash` as nullable int64."""
+    frame = copy_out(conn, f"select {', '.join(_MAP_COLUMNS)} from resolve.customer_source_map")
     if frame.empty:
-        return pd.DataFrame(
-            columns=["source", "source_record_id", "customer_id", "match_probability"],
-            dtype="string",
-        )
+        frame = pd.DataFrame(columns=_MAP_COLUMNS, dtype="string")
+    frame["identity_hash"] = frame["identity_hash"].astype("Int64")
     return frame
+
+
+def read_model(conn: Connection) -> dict | None:
+    """The last finished full run: its run_id, records and parameters (the stored model)."""
+    row = conn.execute(
+        sa.text(
+            "select run_id, records, parameters from resolve.runs"
+            " where finished_at is not null and parameters->>'mode' = 'full'"
+            " order by run_id desc limit 1"
+        )
+    ).first()
+    if row is None:
+        return None
+    changed_since = conn.scalar(
+        sa.text(
+            "select coalesce(sum((parameters->>'changed_records')::bigint), 0) from resolve.runs"
+            " where run_id > :r and finished_at is not null"
+            " and parameters->>'mode' = 'incremental'"
+        ),
+        {"r": row.run_id},
+    )
+    return {
+        "run_id": int(row.run_id),
+        "records": int(row.records or 0),
+        "parameters": row.parameters,
+        "changed_since": int(changed_since),
+    }
+
+
+def last_run_parameters(conn: Connection) -> dict:
+    """The parameters of the last finished run (full or incremental), {} before any."""
+    return (
+        conn.scalar(
+            sa.text(
+                "select parameters from resolve.runs where finished_at is not null"
+                " order by run_id desc limit 1"
+            )
+        )
+        or {}
+    )
 
 
 def read_decisions(engine: Engine) -> pd.DataFrame:

@@ -1,9 +1,17 @@
 """resolve(engine): raw.* → person records → clusters → stable customer IDs → resolve.*.
 
-Every run re-resolves all landed records (so a new record can merge two customers or a
-review decision can split one) and then inherits IDs from the previous run (ids.py).
-All writes happen in one transaction under an advisory lock: a reader sees the previous
-run or this one, never half of each.
+A run is full or incremental (`_plan`). A full run matches every landed record and learns
+the model (m, u, prior) again, stored with the run in resolve.runs.parameters. An
+incremental run (the default once a model exists) re-clusters only the customers that new
+and changed records touch, scored with the stored model (`engine.relink`); the others keep
+their rows untouched. It is full instead when asked (`full=True`, `dealer360 run --full`),
+when no model exists yet, when the matching settings changed since it was learnt, or when
+a fifth of the records are new or changed since then (the model may have drifted). A run
+that finds nothing new (no new or changed record, no new decision) writes nothing.
+
+Either way IDs are inherited from the previous run (ids.py): the oldest survives, merges
+and splits are recorded. All writes happen in one transaction under an advisory lock: a
+reader sees the previous run or this one, never half of each.
 
 Records erased by `dealer360 forget` (privacy.forgotten_records) are not matched: each is
 pinned to its anonymous key, so nothing (not even a shared VIN) ties it to anyone again.
@@ -11,6 +19,7 @@ pinned to its anonymous key, so nothing (not even a shared VIN) ties it to anyon
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -23,9 +32,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from entity_resolution import io
-from entity_resolution.engine import IN_PROCESS, Backend, LinkResult, link
+from entity_resolution.engine import IN_PROCESS, Backend, Increment, LinkResult, link, relink
 from entity_resolution.ids import assign_ids, format_customer_id
 from entity_resolution.records import person_records
+from entity_resolution.scoring import Parameters
 from entity_resolution.settings import (
     DEALER,
     DEALER_PREP,
@@ -38,6 +48,11 @@ from entity_resolution.settings import (
 log = logging.getLogger(__name__)
 
 _PAIRS_PER_CHUNK = 250_000  # evidence rows built and written at once
+# Share of records new or changed since the model was learnt past which a run re-learns it:
+# a fifth of the data arriving since is enough to move how common a name or a shared phone
+# is, and u and the prior with it; below that the stored model scores as well as a new one.
+DRIFT_SHARE = 0.2
+_KEYS = ["source", "source_record_id"]
 
 
 @dataclass
@@ -57,6 +72,10 @@ class ResolveSummary:
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)
     pairs_per_blocking_rule: dict[str, int] = field(default_factory=dict)
+    mode: str = "full"  # full, incremental, or unchanged (nothing new: nothing written)
+    reason: str = ""  # why this mode
+    changed_records: int = 0  # records new or changed since the last run
+    relinked_records: int = 0  # records re-clustered (all of them in a full run)
 
     @property
     def id_stability(self) -> float:
@@ -99,51 +118,234 @@ def resolve(
     prep: PrepSettings = DEALER_PREP,
     on_step: Callable[[str], None] | None = None,
     backend: Backend = IN_PROCESS,
+    full: bool = False,
 ) -> ResolveSummary:
-    """Resolve every landed person record into customers and write resolve.*; `on_step`
+    """Resolve the landed person records into customers and write resolve.*; `on_step`
     hears each of RESOLVE_STEPS as it starts (for a progress bar).
 
-    `backend` runs blocking, comparing and connected components (in this process, or on
-    Spark: `entity_resolution.spark`); reading, standardizing and writing stay here."""
+    Incremental when a stored model allows it (see the module's docstring; `full` asks for
+    a full run). `backend` runs a full run's blocking, comparing and connected components
+    (in this process, or on Spark: `entity_resolution.spark`); an increment runs here."""
     step = on_step or (lambda _name: None)
     t0 = time.perf_counter()
     step("reading")
     timings: dict[str, float] = {}
     raw, dealers = io.read_raw(engine)
     decisions = io.read_decisions(engine)
+    with engine.connect() as conn:
+        forgotten = io.read_forgotten(conn)
+        previous = io.read_previous_map(conn)
+        model = io.read_model(conn)
+        last = io.last_run_parameters(conn)
     timings["reading"] = time.perf_counter() - t0
 
     t = time.perf_counter()
     step("standardizing")
     records = person_records(raw, dealers, prep)
     del raw, dealers  # the raw text is not needed again: free it before matching
-    with engine.connect() as conn:
-        records, pinned = _split_pinned(records, io.read_forgotten(conn))
+    records, pinned = _split_pinned(records, forgotten)
+    plan = _plan(records, pinned, forgotten, previous, model, last, decisions, settings, full)
+    del previous
     timings["standardizing"] = time.perf_counter() - t
 
     pairs = _decision_pairs(records, decisions)
     step("matching")
-    result = link(records, settings, pairs["must_link"], pairs["cannot_link"], backend)
-    timings.update(result.timings)
+    increment = None
+    if plan.mode == "full":
+        result = link(records, settings, pairs["must_link"], pairs["cannot_link"], backend)
+        timings.update(result.timings)
+    elif plan.mode == "incremental":
+        increment = relink(
+            records,
+            settings,
+            plan.params,
+            plan.customer,
+            plan.changed,
+            pairs["must_link"],
+            pairs["cannot_link"],
+        )
+        timings.update(increment.result.timings)
 
     t = time.perf_counter()
     step("writing")
-    with engine.begin() as conn:
-        io.lock(conn)
-        summary = _write(conn, records, result, settings, pinned)
+    if plan.mode == "unchanged":
+        summary = _unchanged(engine, records, pinned, plan)
+    else:
+        with engine.begin() as conn:
+            io.lock(conn)
+            if increment is None:
+                summary = _write(conn, records, result, settings, pinned, plan)
+            else:
+                summary = _write_increment(conn, records, increment, pinned, plan)
     timings["writing"] = time.perf_counter() - t
     summary.timings = {k: round(v, 2) for k, v in timings.items()}
     summary.seconds = round(time.perf_counter() - t0, 2)
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "update resolve.runs set finished_at = now(),"
-                " summary = cast(:s as jsonb) where run_id = :r"
-            ),
-            {"s": json.dumps(summary.as_metadata()), "r": summary.run_id},
-        )
+    if plan.mode != "unchanged":
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "update resolve.runs set finished_at = now(),"
+                    " summary = cast(:s as jsonb) where run_id = :r"
+                ),
+                {"s": json.dumps(summary.as_metadata()), "r": summary.run_id},
+            )
     log.info("resolve run %d: %s", summary.run_id, summary.as_metadata())
     return summary
+
+
+@dataclass
+class _Plan:
+    """What a run will do, decided before matching (`_plan`)."""
+
+    mode: str  # full, incremental or unchanged
+    reason: str
+    identity_hash: np.ndarray  # int64 per record: its identity columns, hashed
+    changed: np.ndarray  # per record: to re-cluster from (new, changed, or its customer lost one)
+    changed_records: int  # new or changed records
+    customer: np.ndarray  # per record: its previous customer as an integer, -1 when new
+    params: Parameters | None  # the stored model (incremental)
+    parameters: dict  # what resolve.runs.parameters records of this run
+
+
+def _identity_hash(records: pd.DataFrame, settings: LinkSettings) -> np.ndarray:
+    """A 64-bit hash per record of the columns matching reads (pandas' fixed-key hash: the
+    same values give the same hash in every process)."""
+    hashed = pd.util.hash_pandas_object(records[list(settings.identity_columns)], index=False)
+    return hashed.to_numpy().view(np.int64)
+
+
+def _fingerprint(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _plan(
+    records: pd.DataFrame,
+    pinned: pd.DataFrame,
+    forgotten: pd.DataFrame,
+    previous: pd.DataFrame,
+    model: dict | None,
+    last: dict,
+    decisions: pd.DataFrame,
+    settings: LinkSettings,
+    full: bool,
+) -> _Plan:
+    """Full, incremental or unchanged, and why (the module's docstring gives the rules)."""
+    identity_hash = _identity_hash(records, settings)
+    settings_fingerprint = _fingerprint(repr(settings))
+    decisions_fingerprint = str(
+        int(pd.util.hash_pandas_object(decisions, index=False).to_numpy().sum(dtype=np.uint64))
+    )
+    keys = pd.MultiIndex.from_frame(records[_KEYS])
+    indexed = previous.set_index(_KEYS)
+    previous_hash = indexed["identity_hash"].reindex(keys)
+    new_or_changed = previous_hash.isna().to_numpy() | (
+        previous_hash.to_numpy(dtype=np.int64, na_value=0) != identity_hash
+    )
+    previous_customer = indexed["customer_id"].reindex(keys)
+    # A customer that lost a record (deleted from raw) is re-clustered whole.
+    current = keys.append(pd.MultiIndex.from_frame(pinned[_KEYS]))
+    gone = ~pd.MultiIndex.from_frame(previous[_KEYS]).isin(current)
+    lost = previous.loc[gone, "customer_id"].unique()
+    changed = new_or_changed | previous_customer.isin(lost).to_numpy(dtype=bool, na_value=False)
+    # The records of a decision undone since the last run are re-clustered too (those of
+    # the decisions standing are seeds in engine.relink).
+    decided = sorted(
+        {
+            f"{source}|{record}"
+            for side in ("a", "b")
+            for source, record in zip(
+                decisions[f"source_{side}"], decisions[f"source_record_id_{side}"], strict=True
+            )
+        }
+    )
+    undone = set(last.get("decided_records", [])) - set(decided)
+    if undone:
+        labels = records["source"].astype(str) + "|" + records["source_record_id"].astype(str)
+        changed |= labels.isin(undone).to_numpy(dtype=bool)
+    # A forgotten record not yet on its anonymous key (landed suppressed, or forgotten by hand).
+    pinned_keys = pd.MultiIndex.from_frame(pinned[_KEYS])
+    anonymous = forgotten.set_index(_KEYS)["anonymous_id"].reindex(pinned_keys)
+    repin = int((indexed["customer_id"].reindex(pinned_keys) != anonymous).fillna(True).sum())
+    n_changed = int(new_or_changed.sum())
+    parameters = {
+        "settings_fingerprint": settings_fingerprint,
+        "decisions_fingerprint": decisions_fingerprint,
+        "decided_records": decided,
+    }
+
+    def plan(mode: str, reason: str, params: Parameters | None = None) -> _Plan:
+        parameters.update(mode=mode, reason=reason, changed_records=n_changed)
+        if model is not None and mode != "full":
+            parameters["model_run_id"] = model["run_id"]
+        return _Plan(
+            mode=mode,
+            reason=reason,
+            identity_hash=identity_hash,
+            changed=changed,
+            changed_records=n_changed,
+            customer=pd.factorize(previous_customer)[0],
+            params=params,
+            parameters=parameters,
+        )
+
+    if full:
+        return plan("full", "a full run was asked for")
+    if model is None:
+        return plan("full", "no model has been learnt yet")
+    if model["parameters"].get("settings_fingerprint") != settings_fingerprint:
+        return plan(
+            "full", f"the matching settings changed since run {model['run_id']} learnt the model"
+        )
+    share = (model["changed_since"] + n_changed) / max(model["records"], 1)
+    if share > DRIFT_SHARE:
+        return plan(
+            "full",
+            f"{share:.0%} of the records are new or changed since run {model['run_id']} learnt"
+            f" the model (more than {DRIFT_SHARE:.0%}): it is learnt again",
+        )
+    if (
+        not changed.any()
+        and not repin
+        and not gone.any()
+        and last.get("decisions_fingerprint") == decisions_fingerprint
+    ):
+        return plan("unchanged", "no record is new or changed and no decision is new")
+    return plan(
+        "incremental",
+        f"{n_changed} records new or changed; scored with the model of run {model['run_id']}",
+        Parameters.from_dict(model["parameters"], settings),
+    )
+
+
+def _unchanged(
+    engine: Engine, records: pd.DataFrame, pinned: pd.DataFrame, plan: _Plan
+) -> ResolveSummary:
+    """The summary of a run that found nothing to do (it writes nothing)."""
+    with engine.connect() as conn:
+        run_id = int(conn.scalar(sa.text("select max(run_id) from resolve.runs")))
+        customers = int(
+            conn.scalar(
+                sa.text("select count(distinct customer_id) from resolve.customer_source_map")
+            )
+        )
+    everyone = len(records) + len(pinned)
+    return ResolveSummary(
+        run_id=run_id,
+        records=len(records),
+        signatures=0,
+        candidate_pairs=0,
+        customers=customers,
+        new_customers=0,
+        merged_ids=0,
+        split_ids=0,
+        records_before=everyone,
+        records_kept_id=everyone,
+        review_pairs=0,
+        evidence_pairs=0,
+        seconds=0.0,
+        mode=plan.mode,
+        reason=plan.reason,
+    )
 
 
 _STANDARDIZED_COLUMNS = [
@@ -193,22 +395,32 @@ def _pin(
     return customer_id, forgotten_late, pinned_map
 
 
+def _insert_run(conn: Connection, records: int, parameters: dict) -> int:
+    return int(
+        conn.scalar(
+            sa.text(
+                "insert into resolve.runs (records, parameters) values (:n, cast(:p as jsonb))"
+                " returning run_id"
+            ),
+            {"n": records, "p": json.dumps(parameters)},
+        )
+    )
+
+
 def _write(
     conn: Connection,
     records: pd.DataFrame,
     result: LinkResult,
     settings: LinkSettings,
     pinned: pd.DataFrame,
+    plan: _Plan,
 ) -> ResolveSummary:
-    run_id = int(
-        conn.scalar(
-            sa.text(
-                "insert into resolve.runs (records, parameters) values (:n, cast(:p as jsonb))"
-                " returning run_id"
-            ),
-            {"n": len(records), "p": json.dumps(result.params.as_dict(settings))},
-        )
-    )
+    parameters = {
+        **result.params.as_dict(settings),
+        **plan.parameters,
+        "relinked_records": len(records),
+    }
+    run_id = _insert_run(conn, len(records), parameters)
     previous = io.read_previous_map(conn)
     clusters = records[["source", "source_record_id"]].assign(cluster=result.record_cluster)
     assignment = assign_ids(
@@ -224,13 +436,11 @@ def _write(
             "source_record_id": records["source_record_id"].to_numpy(),
             "customer_id": customer_id,
             "match_probability": np.round(result.record_probability, 6),
+            "identity_hash": pd.array(plan.identity_hash, dtype="Int64"),
         }
     )
-    if not pinned_map.empty:
-        new_map = pd.concat([new_map, pinned_map], ignore_index=True)
-    kept = new_map.merge(previous, on=["source", "source_record_id"], suffixes=("", "_old"))
-    records_before = len(kept)
-    records_kept = int((kept["customer_id"] == kept["customer_id_old"]).sum())
+    new_map = _with_pinned(new_map, pinned_map)
+    records_before, records_kept = _kept(new_map, previous)
 
     _write_map(conn, new_map, previous, run_id)
     _write_customers(conn, new_map, assignment.new_ids, run_id)
@@ -248,6 +458,174 @@ def _write(
     everyone.loc[forgotten, [*PERSON_IDENTIFIERS, *DISPLAY_NAME_COLUMNS]] = pd.NA
     _write_standardized(conn, everyone, run_id)
 
+    return _summarize(
+        conn,
+        run_id,
+        records,
+        result,
+        new_map,
+        assignment,
+        plan,
+        (records_before, records_kept),
+        (evidence_pairs, review_pairs),
+        len(records),
+    )
+
+
+def _with_pinned(new_map: pd.DataFrame, pinned_map: pd.DataFrame) -> pd.DataFrame:
+    if pinned_map.empty:
+        return new_map
+    pinned_map = pinned_map.assign(identity_hash=pd.array([None] * len(pinned_map), dtype="Int64"))
+    return pd.concat([new_map, pinned_map], ignore_index=True)
+
+
+def _kept(new_map: pd.DataFrame, previous: pd.DataFrame) -> tuple[int, int]:
+    """Records that had a customer ID before this run, and those that kept it."""
+    kept = new_map[[*_KEYS, "customer_id"]].merge(
+        previous[[*_KEYS, "customer_id"]], on=_KEYS, suffixes=("", "_old")
+    )
+    return len(kept), int((kept["customer_id"] == kept["customer_id_old"]).sum())
+
+
+def _write_increment(
+    conn: Connection,
+    records: pd.DataFrame,
+    increment: Increment,
+    pinned: pd.DataFrame,
+    plan: _Plan,
+) -> ResolveSummary:
+    """Write what an incremental run re-clustered; every other record keeps its rows.
+
+    The touched customers are whole in `increment.records` (engine.relink), so IDs are
+    inherited among them alone, and their evidence trees are rebuilt; review pairs with
+    one side outside them keep their scores and take their new customer IDs."""
+    result = increment.result
+    parameters = {**plan.parameters, "relinked_records": int(increment.records.size)}
+    run_id = _insert_run(conn, len(records), parameters)
+    previous = io.read_previous_map(conn)  # under the lock: a forget since the read counts
+    region = records.iloc[increment.records]
+    region_keys = pd.MultiIndex.from_frame(region[_KEYS])
+    previous_region = previous[pd.MultiIndex.from_frame(previous[_KEYS]).isin(region_keys)]
+    clusters = region[_KEYS].reset_index(drop=True).assign(cluster=result.record_cluster)
+    assignment = assign_ids(
+        clusters,
+        previous_region,
+        lambda k: [format_customer_id(n) for n in io.allocate_ids(conn, k)],
+    )
+    indexed = previous.set_index(_KEYS)
+    keys = pd.MultiIndex.from_frame(records[_KEYS])
+    customer_id = indexed["customer_id"].reindex(keys).to_numpy(dtype=object)
+    probability = pd.to_numeric(indexed["match_probability"].reindex(keys)).to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
+    customer_id[increment.records] = assignment.customer_of_cluster.reindex(
+        result.record_cluster
+    ).to_numpy(dtype=object)
+    probability[increment.records] = np.round(result.record_probability, 6)
+    if pd.isna(customer_id).any():
+        raise RuntimeError(
+            "an incremental run found a record outside the customers it re-clustered with no"
+            " customer: run `dealer360 run --full`"
+        )
+    customer_id, forgotten_late, pinned_map = _pin(conn, records, customer_id, pinned)
+    new_map = pd.DataFrame(
+        {
+            "source": records["source"].to_numpy(),
+            "source_record_id": records["source_record_id"].to_numpy(),
+            "customer_id": customer_id,
+            "match_probability": probability,
+            "identity_hash": pd.array(plan.identity_hash, dtype="Int64"),
+        }
+    )
+    new_map = _with_pinned(new_map, pinned_map)
+    records_before, records_kept = _kept(new_map, previous)
+
+    _write_map(conn, new_map, previous, run_id)
+    _write_customers(conn, new_map, assignment.new_ids, run_id)
+    _write_history(conn, assignment.history, run_id)
+    touched = pd.unique(
+        np.concatenate(
+            [
+                previous_region["customer_id"].to_numpy(dtype=object),
+                customer_id[increment.records].astype(object),
+            ]
+        )
+    )
+    conn.execute(
+        sa.text("delete from resolve.match_evidence where customer_id = any(:ids)"),
+        {"ids": [str(c) for c in touched]},
+    )
+    region_customer = customer_id[increment.records]
+    evidence_pairs = _write_pairs(
+        conn, result, region_customer, run_id, "match_evidence", result.clusters.tree, region
+    )
+    review_pairs = _write_pairs(
+        conn, result, region_customer, run_id, "review_queue", np.flatnonzero(result.review), region
+    )
+    for side in ("a", "b"):
+        conn.exec_driver_sql(
+            f"""
+            update resolve.review_queue q set customer_id_{side} = m.customer_id
+            from resolve.customer_source_map m
+            where m.source = q.source_{side} and m.source_record_id = q.source_record_id_{side}
+              and q.customer_id_{side} is distinct from m.customer_id
+            """
+        )
+    # Standardized rows: the re-clustered records, every forgotten one, and none of the gone.
+    rewrite = np.zeros(len(records), dtype=bool)
+    rewrite[increment.records] = True
+    rewrite |= forgotten_late
+    everyone = pd.concat(
+        [records.loc[rewrite, _STANDARDIZED_COLUMNS], pinned[_STANDARDIZED_COLUMNS]],
+        ignore_index=True,
+    )
+    blank = np.concatenate([forgotten_late[rewrite], np.ones(len(pinned), dtype=bool)])
+    everyone.loc[blank, [*PERSON_IDENTIFIERS, *DISPLAY_NAME_COLUMNS]] = pd.NA
+    gone = previous.loc[
+        ~pd.MultiIndex.from_frame(previous[_KEYS]).isin(pd.MultiIndex.from_frame(new_map[_KEYS])),
+        _KEYS,
+    ]
+    io.copy_in(
+        conn,
+        "_restandardized",
+        pd.concat([everyone[_KEYS], gone]),
+        "source text, source_record_id text",
+    )
+    conn.exec_driver_sql(
+        """
+        delete from resolve.standardized_records s using _restandardized r
+        where r.source = s.source and r.source_record_id = s.source_record_id
+        """
+    )
+    io.copy_into(conn, "resolve.standardized_records", everyone)
+
+    return _summarize(
+        conn,
+        run_id,
+        records,
+        result,
+        new_map,
+        assignment,
+        plan,
+        (records_before, records_kept),
+        (evidence_pairs, review_pairs),
+        int(increment.records.size),
+    )
+
+
+def _summarize(
+    conn: Connection,
+    run_id: int,
+    records: pd.DataFrame,
+    result: LinkResult,
+    new_map: pd.DataFrame,
+    assignment,
+    plan: _Plan,
+    kept: tuple[int, int],
+    pairs: tuple[int, int],
+    relinked: int,
+) -> ResolveSummary:
+    """The run's summary, its counts also written to its resolve.runs row."""
     history = assignment.history
     summary = ResolveSummary(
         run_id=run_id,
@@ -258,19 +636,23 @@ def _write(
         new_customers=len(assignment.new_ids),
         merged_ids=int((history["reason"] == "merge").sum()),
         split_ids=int((history["reason"] == "split").sum()),
-        records_before=records_before,
-        records_kept_id=records_kept,
-        review_pairs=review_pairs,
-        evidence_pairs=evidence_pairs,
+        records_before=kept[0],
+        records_kept_id=kept[1],
+        evidence_pairs=pairs[0],
+        review_pairs=pairs[1],
         seconds=0.0,
         pairs_per_blocking_rule=result.candidates.pairs_per_rule,
+        mode=plan.mode,
+        reason=plan.reason,
+        changed_records=plan.changed_records,
+        relinked_records=relinked,
     )
     conn.execute(
         sa.text(
             "update resolve.runs set customers = :c, records_kept_id = :k,"
             " records_before = :b where run_id = :r"
         ),
-        {"c": summary.customers, "k": records_kept, "b": records_before, "r": run_id},
+        {"c": summary.customers, "k": kept[1], "b": kept[0], "r": run_id},
     )
     return summary
 
@@ -288,9 +670,15 @@ def _write_map(
     old_id = both["customer_id_old"].astype("string").fillna("").to_numpy(dtype=object)
     moved = np.asarray(new_id != old_id, dtype=bool)
     rescored = ~(np.abs(new_probability - old_probability) <= 1e-6)
+    new_hash, old_hash = both["identity_hash"], both["identity_hash_old"]
+    rehashed = (new_hash.isna() != old_hash.isna()).to_numpy(dtype=bool) | (
+        new_hash.fillna(0) != old_hash.fillna(0)
+    ).to_numpy(dtype=bool)
     present = (both["_merge"] != "right_only").to_numpy(dtype=bool)
-    changed = both[present & (moved | rescored)]
-    changed = changed[[*keys, "customer_id", "match_probability"]].assign(run_id=run_id)
+    changed = both[present & (moved | rescored | rehashed)]
+    changed = changed[[*keys, "customer_id", "match_probability", "identity_hash"]].assign(
+        run_id=run_id
+    )
     if previous.empty:
         io.copy_into(conn, "resolve.customer_source_map", changed)
     elif not changed.empty:
@@ -299,16 +687,18 @@ def _write_map(
             "_map",
             changed,
             "source text, source_record_id text, customer_id text,"
-            " match_probability float8, run_id bigint",
+            " match_probability float8, identity_hash bigint, run_id bigint",
         )
         conn.exec_driver_sql(
             """
             insert into resolve.customer_source_map
-                (source, source_record_id, customer_id, match_probability, run_id)
-            select source, source_record_id, customer_id, match_probability, run_id from _map
+                (source, source_record_id, customer_id, match_probability, identity_hash, run_id)
+            select source, source_record_id, customer_id, match_probability, identity_hash, run_id
+            from _map
             on conflict (source, source_record_id) do update
                 set customer_id = excluded.customer_id,
                     match_probability = excluded.match_probability,
+                    identity_hash = excluded.identity_hash,
                     run_id = excluded.run_id
             """
         )
@@ -445,10 +835,16 @@ def _write_pairs(
     run_id: int,
     table: str,
     pairs: np.ndarray,
+    scope: pd.DataFrame | None = None,
 ) -> int:
+    """Write `pairs` to match_evidence or review_queue. With `scope` (the records an
+    increment re-clustered), only pairs inside it are replaced: the caller has deleted the
+    scope's evidence, and review pairs with a side outside it stay."""
     keys = "source_a, source_record_id_a, source_b, source_record_id_b"
-    if table == "match_evidence":
+    if table == "match_evidence" and scope is None:
         conn.exec_driver_sql("truncate resolve.match_evidence")
+    elif table == "match_evidence":
+        pass
     else:
         conn.exec_driver_sql(
             "create temporary table _review_queue (source_a text, source_record_id_a text,"
@@ -474,6 +870,19 @@ def _write_pairs(
         else:
             io.copy_into(conn, "_review_queue", frame)
     if table != "match_evidence":
+        in_scope = "true"
+        if scope is not None:
+            io.copy_in(
+                conn,
+                "_scope",
+                scope[_KEYS],
+                "source text, source_record_id text, primary key (source, source_record_id)",
+            )
+            in_scope = " and ".join(
+                f"exists (select 1 from _scope s where s.source = q.source_{side}"
+                f" and s.source_record_id = q.source_record_id_{side})"
+                for side in ("a", "b")
+            )
         # Pairs still uncertain keep their first queued_at; decided pairs leave the queue.
         decided = """
             exists (
@@ -487,11 +896,11 @@ def _write_pairs(
             f"""
             delete from resolve.review_queue q
             where {decided.format(p="q")}
-               or not exists (
+               or ({in_scope} and not exists (
                 select 1 from _review_queue t
                 where (t.source_a, t.source_record_id_a, t.source_b, t.source_record_id_b)
                     = (q.source_a, q.source_record_id_a, q.source_b, q.source_record_id_b)
-            )
+            ))
             """
         )
         conn.exec_driver_sql(

@@ -50,6 +50,17 @@ class Parameters:
         """log2(m/u) per comparison level: the evidence one level contributes."""
         return [np.log2(m / u) for m, u in zip(self.m, self.u, strict=True)]
 
+    @classmethod
+    def from_dict(cls, stored: dict, settings: LinkSettings) -> Parameters:
+        """The parameters `as_dict` wrote (a run's stored model), in `settings`' level order."""
+        comparisons = stored["comparisons"]
+        m, u = [], []
+        for comp in settings.comparisons:
+            levels = comparisons[comp.name]
+            m.append(np.array([levels[label]["m"] for label in comp.labels], dtype=np.float64))
+            u.append(np.array([levels[label]["u"] for label in comp.labels], dtype=np.float64))
+        return cls(m=m, u=u, prior=float(stored["prior"]), sessions=stored.get("sessions", {}))
+
     def as_dict(self, settings: LinkSettings) -> dict:
         """Readable parameters (for run metadata and docs)."""
         return {

@@ -18,12 +18,27 @@ pipeline_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
 )
 
+# A run tagged FULL_TAG = "true" re-learns the matching model and re-resolves every record
+# (`dealer360 run --full`); any other run costs what changed (entity_resolution.pipeline).
+FULL_TAG = "dealer360/full"
+
 nightly_schedule = dg.ScheduleDefinition(
     name="nightly_pipeline",
     job=pipeline_job,
-    cron_schedule="0 2 * * *",
+    cron_schedule="0 2 * * 1-6",
     execution_timezone="America/Toronto",
     default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Monday to Saturday at 02:00: an incremental run (what changed since the last).",
+)
+
+weekly_full_schedule = dg.ScheduleDefinition(
+    name="weekly_full_pipeline",
+    job=pipeline_job,
+    cron_schedule="0 2 * * 0",
+    execution_timezone="America/Toronto",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    tags={FULL_TAG: "true"},
+    description="Sunday at 02:00, in the nightly slot: a full run that learns the model again.",
 )
 
 

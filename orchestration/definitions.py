@@ -2,7 +2,12 @@
 
 import dagster as dg
 
-from orchestration.automation import inbox_sensor, nightly_schedule, pipeline_job
+from orchestration.automation import (
+    inbox_sensor,
+    nightly_schedule,
+    pipeline_job,
+    weekly_full_schedule,
+)
 from orchestration.identity import identity_checks, resolve_identities
 from orchestration.landing import land_inbox, landing_checks
 from orchestration.modeling import dbt_models, dbt_resource
@@ -16,7 +21,7 @@ defs = dg.Definitions(
     assets=ASSETS,
     asset_checks=CHECKS,
     jobs=[pipeline_job],
-    schedules=[nightly_schedule],
+    schedules=[nightly_schedule, weekly_full_schedule],
     sensors=[inbox_sensor],
     resources=RESOURCES,
 )

@@ -4,6 +4,7 @@ import dagster as dg
 
 import entity_resolution
 from ingest.contract import SOURCES
+from orchestration.automation import FULL_TAG
 from orchestration.landing import raw_key
 from orchestration.progress import stage_progress
 from orchestration.resources import Dealer360
@@ -28,7 +29,9 @@ def resolve_key(table: str) -> dg.AssetKey:
     name="resolve_identities",
 )
 def resolve_identities(context: dg.AssetExecutionContext, dealer360: Dealer360):
-    """Standardize, block, score and cluster every landed person record into stable customers."""
+    """Standardize, block, score and cluster the landed person records into stable customers:
+    the customers that new and changed records touch, or every record in a full run (a run
+    tagged dealer360/full, or when the model must be learnt again)."""
     steps = entity_resolution.RESOLVE_STEPS
     with (
         dealer360.match_backend() as backend,
@@ -47,8 +50,14 @@ def resolve_identities(context: dg.AssetExecutionContext, dealer360: Dealer360):
                 advance(name)
             started.append(name)
 
-        summary = entity_resolution.resolve(dealer360.engine(), on_step=on_step, backend=backend)
+        summary = entity_resolution.resolve(
+            dealer360.engine(),
+            on_step=on_step,
+            backend=backend,
+            full=context.run.tags.get(FULL_TAG) == "true",
+        )
         advance(None)
+    context.log.info(f"Resolve: {summary.mode} run, {summary.reason}.")
     context.log.info(str(summary))
     metadata = summary.as_metadata()
     for table in RESOLVE_TABLES:

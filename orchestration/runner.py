@@ -44,6 +44,8 @@ class PipelineSummary:
     failed_checks: list[str] = field(default_factory=list)
     error: str | None = None
     as_of: str = ""  # the day the marts were built as known on; empty for today
+    # What the resolve stage did: its mode (full, incremental, unchanged), why, and counts.
+    resolve: dict = field(default_factory=dict)
 
 
 def dagster_instance() -> dg.DagsterInstance:
@@ -180,6 +182,18 @@ def _database_figures(engine: Engine, summary: PipelineSummary, since: datetime)
                 summary.marts[table] = conn.scalar(sa.text(f"select count(*) from {table}"))
 
 
+def _resolve_figures(result: dg.ExecuteInProcessResult) -> dict:
+    """The resolve stage's mode, reason and counts, from its materialization's metadata."""
+    for materialization in result.asset_materializations_for_node("resolve_identities")[:1]:
+        metadata = materialization.metadata
+        return {
+            name: metadata[name].value
+            for name in ("mode", "reason", "changed_records", "relinked_records", "records")
+            if name in metadata
+        }
+    return {}
+
+
 def _failure_sentence(result: dg.ExecuteInProcessResult) -> str:
     """Why the run failed, one sentence per failed stage, each naming the log to open: a stage
     that explains itself (dbt names its own log) is quoted; any other failure is kept whole,
@@ -223,11 +237,12 @@ def run_pipeline(
     progress: bool = False,
     as_of: str = "",
     matching: Matching | None = None,
+    full: bool = False,
 ) -> PipelineSummary:
-    """Land `inbox`, resolve identities (on `matching`'s engine, else the environment's) and
-    build every mart (as known on `as_of` when it is given); never raises for bad input
-    files."""
-    from orchestration.automation import pipeline_job
+    """Land `inbox`, resolve identities (on `matching`'s engine, else the environment's; all
+    of them with `full`, else what changed) and build every mart (as known on `as_of` when
+    it is given); never raises for bad input files."""
+    from orchestration.automation import FULL_TAG, pipeline_job
     from orchestration.definitions import ASSETS, CHECKS, RESOURCES
     from orchestration.resources import Dealer360, parse_as_of
 
@@ -268,9 +283,14 @@ def run_pipeline(
                 instance=instance,
                 raise_on_error=False,
                 run_config={"loggers": {"console": {"config": {"log_level": _console_level()}}}},
-                tags={"dealer360/run_id": run_id, "dealer360/trigger": "cli"},
+                tags={
+                    "dealer360/run_id": run_id,
+                    "dealer360/trigger": "cli",
+                    **({FULL_TAG: "true"} if full else {}),
+                },
             )
             summary = PipelineSummary(run_id=run_id, succeeded=result.success, as_of=as_of)
+            summary.resolve = _resolve_figures(result)
             summary.stage_seconds = _stage_seconds(instance, result.run_id)
             summary.failed_checks = [
                 f"{e.asset_key.to_user_string()}: {e.check_name}"
@@ -289,6 +309,7 @@ def run_pipeline(
                     "marts": summary.marts,
                     "error": summary.error,
                     "as_of": as_of or None,
+                    "resolve": summary.resolve or None,
                 },
             )
             _mark_interrupted_runs(engine)  # those whose sessions outlived them a moment

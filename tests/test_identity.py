@@ -584,7 +584,7 @@ def test_small_batches_give_the_same_customers_evidence_and_review_queue(
     monkeypatch.setattr(scoring, "_SCORE_BATCH", 97)
     monkeypatch.setattr(pipeline, "_PAIRS_PER_CHUNK", 13)
     monkeypatch.setattr(io, "_COPY_ROWS", 7)
-    second = resolve(engine)
+    second = resolve(engine, full=True)
     assert first.candidate_pairs > 101 and first.evidence_pairs > 13
     assert second.new_customers == second.merged_ids == second.split_ids == 0
     assert (second.evidence_pairs, second.review_pairs) == (

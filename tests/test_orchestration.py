@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.automation import inbox_fingerprint, inbox_sensor
+from orchestration.automation import FULL_TAG, inbox_fingerprint, inbox_sensor
 from orchestration.definitions import defs
 
 
@@ -35,9 +35,15 @@ def test_dbt_tests_show_up_as_asset_checks() -> None:
 
 def test_the_nightly_schedule_and_the_inbox_sensor_run_the_whole_pipeline() -> None:
     schedule = defs.resolve_schedule_def("nightly_pipeline")
-    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.cron_schedule == "0 2 * * 1-6"
     assert schedule.job_name == "dealer360_pipeline"
     assert defs.resolve_sensor_def("inbox_sensor").job_name == "dealer360_pipeline"
+    # Sunday's slot is a full run: it learns the matching model again (FULL_TAG).
+    weekly = defs.resolve_schedule_def("weekly_full_pipeline")
+    assert weekly.cron_schedule == "0 2 * * 0"
+    assert weekly.job_name == "dealer360_pipeline"
+    assert weekly.tags == {FULL_TAG: "true"}
+    assert "dealer360/full" not in schedule.tags
 
 
 def test_the_sensor_launches_a_run_for_a_new_or_changed_file_and_skips_otherwise(

@@ -182,6 +182,7 @@ def test_as_of_builds_the_marts_as_known_that_day_and_a_plain_run_restores_today
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "what was known on 2026-04-01" in output
+    assert "Identity: full run (no model has been learnt yet)" in output
     events, leads, as_of = known()
     # S200 (3 March) happened; S100 (10 April) and Daniel's registration (August) had not.
     assert "dealer_sales:D02:S200" in events
@@ -189,8 +190,11 @@ def test_as_of_builds_the_marts_as_known_that_day_and_a_plain_run_restores_today
     assert leads == {"D01:L100", "D02:L101", "D01:L200", "D01:L300"}
     assert as_of == "2026-04-01"  # Bruno's sale of 3 March implies consent that day
 
-    result = _run(inbox, database_url, tmp_path / "home")
+    # --as-of leaves identities alone (every landed record is resolved either way), so the
+    # plain run finds nothing new to resolve unless asked for a full run.
+    result = _run(inbox, database_url, tmp_path / "home", "--full")
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "Identity: full run (a full run was asked for)" in result.stdout
     events, leads, _ = known()
     assert "dealer_sales:D01:S100" in events
     assert "D01:L600" in leads

@@ -1,0 +1,294 @@
+"""Incremental resolve against a real PostgreSQL: each scenario lands a base, resolves it in
+full, lands a day's change, resolves again (incremental by default) and checks that the
+customers are those a full run on the same data gives, that only the touched customers were
+re-clustered, and that IDs follow the usual rules."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine
+
+from dealer360 import db
+from dealer360.forget import forget_customer
+from entity_resolution import resolve
+from entity_resolution.pipeline import DRIFT_SHARE
+from tests.test_faults import checksums, hold, queued_behind
+from tests.test_identity import Inbox, _decide, background, customer_of, the_map, vin
+
+
+def partition(engine: Engine) -> set[frozenset[tuple[str, str]]]:
+    """The customers as sets of records (IDs left out: a partition compares across runs)."""
+    groups: dict[str, set[tuple[str, str]]] = {}
+    for record, customer in the_map(engine).items():
+        groups.setdefault(customer, set()).add(record)
+    return {frozenset(g) for g in groups.values()}
+
+
+def resolve_tables(engine: Engine) -> dict[str, tuple[int, str]]:
+    return {k: v for k, v in checksums(engine, ("resolve",)).items()}
+
+
+def increment_then_full(engine: Engine):
+    """Resolve incrementally, then in full on the same data: (increment's summary, its
+    partition, the full run's partition)."""
+    summary = resolve(engine)
+    after_increment = partition(engine)
+    resolve(engine, full=True)
+    return summary, after_increment, partition(engine)
+
+
+@pytest.fixture
+def inbox(tmp_path) -> Inbox:
+    return Inbox(tmp_path / "inbox")
+
+
+@pytest.fixture
+def base(inbox, engine):
+    """Eighty background customers, resolved in full: the model an increment scores with."""
+    background(inbox)
+    inbox.land(engine)
+    first = resolve(engine)
+    assert first.mode == "full" and first.reason == "no model has been learnt yet"
+    return first
+
+
+def test_a_rerun_with_nothing_new_writes_nothing(inbox, engine, base):
+    before = resolve_tables(engine)
+    runs = the_runs(engine)
+    summary = resolve(engine)
+    assert summary.mode == "unchanged"
+    assert resolve_tables(engine) == before
+    assert the_runs(engine) == runs  # not even a run row
+
+
+def the_runs(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.scalar(sa.text("select count(*) from resolve.runs"))
+
+
+def test_a_new_record_joins_its_customer_and_only_its_neighbourhood_is_reclustered(
+    inbox, engine, base
+):
+    sale = inbox.sale(
+        first_name="Guy", last_name="Paradis", phone="418-555-9009", vin=(car := vin())
+    )
+    inbox.land(engine)
+    resolve(engine, full=True)
+    customer = customer_of(engine, "dealer_sales", sale)
+    before = the_map(engine)
+
+    later = inbox.service(customer_name="PARADIS, GUY", phone="418 555 9009", vin=car)
+    stranger = inbox.sale(first_name="Odile", last_name="Vachon", phone="418-555-9119")
+    inbox.land(engine)
+    summary, increment, full = increment_then_full(engine)
+    assert summary.mode == "incremental" and summary.changed_records == 2
+    assert summary.relinked_records < summary.records
+    assert increment == full
+    assert customer_of(engine, "service_orders", later) == customer
+    assert customer_of(engine, "dealer_sales", stranger) not in set(before.values())
+    after = the_map(engine)
+    assert all(after[k] == v for k, v in before.items())
+
+
+def test_a_new_record_bridging_two_customers_merges_them_and_keeps_the_older_id(
+    inbox, engine, base
+):
+    by_email = inbox.add("crm_leads", first_name="Rémi", email="remi.thibodeau@outlook.com")
+    by_phone = inbox.add(
+        "crm_leads", first_name="Rémi", last_name="Thibodeau", phone="418-555-1212"
+    )
+    inbox.land(engine)
+    resolve(engine)
+    older = customer_of(engine, "crm_leads", by_email)
+    newer = customer_of(engine, "crm_leads", by_phone)
+    assert older != newer
+
+    bridge = inbox.sale(
+        first_name="Remi", last_name="Thibodeau", phone="(418) 555-1212",
+        email="REMI.THIBODEAU@OUTLOOK.COM",
+    )  # fmt: skip
+    inbox.land(engine)
+    summary = resolve(engine)
+    assert summary.mode == "incremental" and summary.merged_ids == 1
+    survivor = min(older, newer)
+    assert {
+        customer_of(engine, "crm_leads", by_email),
+        customer_of(engine, "crm_leads", by_phone),
+        customer_of(engine, "dealer_sales", bridge),
+    } == {survivor}
+    with engine.connect() as conn:
+        history = conn.execute(
+            sa.text(
+                "select old_customer_id, new_customer_id, reason from resolve.customer_id_history"
+            )
+        ).all()
+        evidence = conn.scalar(
+            sa.text("select count(*) from resolve.match_evidence where customer_id = :c"),
+            {"c": survivor},
+        )
+    assert (max(older, newer), survivor, "merge") in [tuple(r) for r in history]
+    assert evidence == 2  # the merged customer's tree: three records, two links
+    partition_now = partition(engine)
+    resolve(engine, full=True)
+    assert partition(engine) == partition_now
+
+
+def test_a_changed_record_moves_to_the_customer_it_now_matches(inbox, engine, base):
+    lead = inbox.add(
+        "crm_leads", lead_id="LEAD-7", first_name="Carole", last_name="Beaulieu",
+        phone="418-555-3434",
+    )  # fmt: skip
+    owner = inbox.sale(
+        first_name="Karine", last_name="Lachance", phone="418-555-5656",
+        email="karine.lachance@videotron.ca",
+    )  # fmt: skip
+    inbox.land(engine)
+    resolve(engine)
+    assert customer_of(engine, "crm_leads", "D01:LEAD-7") != customer_of(
+        engine, "dealer_sales", owner
+    )
+    # The CRM corrects the lead: it was Karine Lachance all along.
+    inbox.add(
+        "crm_leads", lead_id="LEAD-7", first_name="Karine", last_name="Lachance",
+        phone="418-555-5656", email="karine.lachance@videotron.ca",
+    )  # fmt: skip
+    inbox.land(engine)
+    summary, increment, full = increment_then_full(engine)
+    assert summary.mode == "incremental" and summary.changed_records == 1
+    assert increment == full
+    assert lead == "D01:LEAD-7"
+    assert customer_of(engine, "crm_leads", lead) == customer_of(engine, "dealer_sales", owner)
+
+
+def test_a_forgotten_person_sent_again_stays_forgotten(inbox, engine, base):
+    sale = inbox.sale(
+        first_name="Sylvie", last_name="Roy", phone="418-555-7878", email="sylvie.roy@gmail.com"
+    )
+    inbox.land(engine)
+    resolve(engine)
+    forget_customer(engine, customer_of(engine, "dealer_sales", sale))
+    anonymous = customer_of(engine, "dealer_sales", sale)
+
+    again = inbox.add(
+        "crm_leads", first_name="Sylvie", last_name="Roy", phone="418-555-7878",
+        email="sylvie.roy@gmail.com",
+    )  # fmt: skip
+    inbox.land(engine)
+    summary, increment, full = increment_then_full(engine)
+    assert summary.mode == "incremental"
+    assert increment == full
+    assert customer_of(engine, "dealer_sales", sale) == anonymous
+    resent = customer_of(engine, "crm_leads", again)
+    assert resent != anonymous
+    with engine.connect() as conn:
+        shown = conn.scalar(
+            sa.text(
+                "select count(*) from resolve.standardized_records"
+                " where source = 'dealer_sales' and source_record_id = :r and last_name is not null"
+            ),
+            {"r": sale},
+        )
+    assert shown == 0
+
+
+def test_a_review_decision_between_two_increments_is_honoured(inbox, engine, base):
+    a = ("dealer_sales", inbox.sale(first_name="Annie", last_name="Fortier", phone="418-555-7007"))
+    b = (
+        "crm_leads",
+        inbox.add("crm_leads", first_name="Annie", last_name="Fortier", phone="4185557007"),
+    )
+    inbox.land(engine)
+    resolve(engine)
+    assert customer_of(engine, *a) == customer_of(engine, *b)
+
+    _decide(engine, a, b, "cannot_link")
+    summary = resolve(engine)
+    assert summary.mode == "incremental" and summary.changed_records == 0
+    assert customer_of(engine, *a) != customer_of(engine, *b)
+    assert summary.split_ids == 1
+
+    with engine.begin() as conn:  # the reviewer changes their mind
+        conn.execute(
+            sa.text(
+                "update resolve.review_decisions set decision = 'must_link', decided_at = now()"
+            )
+        )
+    summary, increment, full = increment_then_full(engine)
+    assert summary.mode == "incremental"
+    assert increment == full
+    assert customer_of(engine, *a) == customer_of(engine, *b)
+
+
+def test_a_fifth_of_the_data_new_since_the_model_learns_it_again(inbox, engine, base):
+    background(inbox, people=int(80 * DRIFT_SHARE) + 10)  # new people, new records
+    inbox.land(engine)
+    summary = resolve(engine)
+    assert summary.mode == "full"
+    assert "learnt again" in summary.reason
+
+
+def _resolve_in_a_process(url: URL) -> subprocess.Popen:
+    code = (
+        "from dealer360 import db; from entity_resolution import resolve;"
+        f" resolve(db.get_engine({url.render_as_string(hide_password=False)!r}))"
+    )
+    return subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+
+
+def test_an_increment_killed_while_writing_converges_to_a_clean_increment(
+    inbox, engine, base, template_url: URL
+):
+    inbox.sale(first_name="Guy", last_name="Paradis", phone="418-555-9009")
+    inbox.add("crm_leads", first_name="Guy", last_name="Paradis", phone="4185559009")
+    inbox.land(engine)
+    # The same state in a second database, cloned, for the undisturbed increment.
+    engine.dispose()
+    url = engine.url
+    clean_name = f"t_{uuid.uuid4().hex[:12]}"
+    clean_url = db.create_database(template_url, clean_name, template=url.database)
+    clean = sa.create_engine(clean_url, poolclass=sa.pool.NullPool)
+    try:
+        assert resolve(clean).mode == "incremental"
+        undisturbed = resolve_tables(clean)
+
+        blocker = hold(engine, "resolve.customers")
+        run = _resolve_in_a_process(url)
+        deadline = time.monotonic() + 120
+        while not queued_behind(engine, "resolve.customers"):
+            assert run.poll() is None and time.monotonic() < deadline, "no increment to kill"
+            time.sleep(0.05)
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait()
+        blocker.rollback()
+        blocker.close()
+        summary = resolve(engine)
+        assert summary.mode == "incremental"
+        assert resolve_tables(engine) == undisturbed
+    finally:
+        clean.dispose()
+        db.drop_database(template_url, clean_name)
+
+
+def test_the_stored_model_is_the_full_runs_and_an_increment_names_it(engine, inbox, base):
+    inbox.sale(first_name="Odile", last_name="Vachon", phone="418-555-9119")
+    inbox.land(engine)
+    resolve(engine)
+    with engine.connect() as conn:
+        runs = pd.read_sql(
+            "select run_id, parameters->>'mode' as mode,"
+            " parameters->>'model_run_id' as model, parameters ? 'comparisons' as has_model"
+            " from resolve.runs order by run_id",
+            conn,
+        )
+    assert runs["mode"].tolist() == ["full", "incremental"]
+    assert runs["has_model"].tolist() == [True, False]
+    assert int(runs["model"].iloc[1]) == int(runs["run_id"].iloc[0])

@@ -128,6 +128,9 @@ def one_seed(args, seed: int, work: Path) -> dict:
     truth = pd.read_csv(full_inbox / "truth.csv", dtype=str)
     home_a, home_b = work / "home-a", work / "home-b"
     first = _phase(home_a, base, full=False, end_to_end=args.end_to_end)
+    keys = ["source", "source_record_id"]
+    before = truth.merge(_map(home_a), on=keys)
+    q_first = quality(before["customer_id"].to_numpy(), before["person_id"].to_numpy())
     shutil.copytree(delta, base, dirs_exist_ok=True)  # the next day's files arrive
     increment = _phase(home_a, base, full=False, end_to_end=args.end_to_end)
     rerun = _phase(home_a, base, full=False, end_to_end=args.end_to_end)
@@ -135,7 +138,6 @@ def one_seed(args, seed: int, work: Path) -> dict:
     a, b = _map(home_a), _map(home_b)
     _stop(home_a)
     _stop(home_b)
-    keys = ["source", "source_record_id"]
     joined = truth.merge(a, on=keys).merge(b, on=keys, suffixes=("_a", "_b"))
     q_a = quality(joined["customer_id_a"].to_numpy(), joined["person_id"].to_numpy())
     q_b = quality(joined["customer_id_b"].to_numpy(), joined["person_id"].to_numpy())
@@ -154,6 +156,7 @@ def one_seed(args, seed: int, work: Path) -> dict:
         "rerun s": rerun["wall"],
         "rerun mode": rerun.get("mode"),
         "from scratch s": scratch["wall"],
+        "F1 first run (its records)": round(q_first.f1, 4),
         "F1 incremental": round(q_a.f1, 4),
         "F1 from scratch": round(q_b.f1, 4),
         "F1 difference": round(q_a.f1 - q_b.f1, 4),
@@ -175,14 +178,17 @@ def _resolve_here(inbox: str, full: bool) -> None:
 
 
 def _last_run() -> None:
-    """(child process) the last resolve run's summary as JSON (after `dealer360 run`)."""
+    """(child process) what the last `dealer360 run` said of its resolve stage, as JSON (a
+    run that found nothing new writes no resolve.runs row, so it is read from the run)."""
     import sqlalchemy as sa
 
     from dealer360 import db
 
     with db.connect_checked().connect() as conn:
         summary = conn.scalar(
-            sa.text("select summary from resolve.runs order by run_id desc limit 1")
+            sa.text(
+                "select summary->'resolve' from raw.pipeline_runs order by started_at desc limit 1"
+            )
         )
     print(json.dumps(summary or {}))
 

@@ -3,6 +3,7 @@
 import contextlib
 import json
 import os
+import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +24,7 @@ from orchestration.progress import stage_progress
 from orchestration.resources import Dealer360
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's saved parse of the project
 
 # Parsing renders profiles.yml, which reads these; parsing never connects, so placeholders do.
 # Real values are set from the database in use right before dbt runs.
@@ -100,8 +102,26 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, dealer360
             yield event
             if isinstance(event, dg.Output | dg.AssetMaterialization | dg.AssetCheckResult):
                 advance(_event_name(event))
-    if invocation.get_error() is not None:
-        raise dg.Failure(description=_failure_sentence(invocation, log_path))
+    try:
+        if invocation.get_error() is not None:
+            raise dg.Failure(description=_failure_sentence(invocation, log_path))
+        _keep_partial_parse(invocation)
+    finally:
+        # Each build gets a target folder of its own (dagster-dbt); its artifacts are read
+        # above, and a nightly run would otherwise leave ~10 MB behind every night.
+        shutil.rmtree(invocation.target_path, ignore_errors=True)
+
+
+def _keep_partial_parse(invocation: DbtCliInvocation) -> None:
+    """Keep this build's parse where dagster-dbt looks for one (the project's target
+    folder), so the next build on the same database skips parsing the project: dbt parses
+    again when the connection or the vars differ from the kept parse, never wrongly."""
+    built = invocation.target_path / PARTIAL_PARSE
+    if built.exists():
+        kept = Path(dbt_project.project_dir) / dbt_project.target_path / PARTIAL_PARSE
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(built, kept.with_suffix(".tmp"))
+        kept.with_suffix(".tmp").replace(kept)  # a reader never sees half a file
 
 
 def _event_name(event) -> str:

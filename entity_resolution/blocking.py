@@ -78,8 +78,28 @@ def _ranges(counts: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) - np.repeat(ends - counts, counts)
 
 
-def candidate_pairs(frame: pd.DataFrame, settings: LinkSettings) -> Candidates:
-    """The union of every blocking rule's pairs over `frame` (one row per signature)."""
+def rule_keys(frame: pd.DataFrame, settings: LinkSettings) -> list[np.ndarray]:
+    """Each blocking rule's key per row of `frame`, -1 in a block over the rule's size cap:
+    the keys of the whole data, for blocking a part of it as the whole would be blocked."""
+    out = []
+    for rule in settings.blocking_rules:
+        key = block_key(frame, rule.columns)
+        known = np.flatnonzero(key >= 0)
+        if known.size:
+            sizes = np.bincount(key[known])
+            key[known[sizes[key[known]] > rule.max_block_size]] = -1
+        out.append(key)
+    return out
+
+
+def candidate_pairs(
+    frame: pd.DataFrame, settings: LinkSettings, keys: list[np.ndarray] | None = None
+) -> Candidates:
+    """The union of every blocking rule's pairs over `frame` (one row per signature).
+
+    `keys` (one array per rule, as `rule_keys` gives them for a larger frame, restricted
+    to these rows) replaces each rule's own key: a part of the data is then blocked as it
+    would be within the whole, oversized blocks of the whole left out."""
     n = len(frame)
     source = None
     if settings.link_type == "link_only":
@@ -87,8 +107,11 @@ def candidate_pairs(frame: pd.DataFrame, settings: LinkSettings) -> Candidates:
     codes: list[np.ndarray] = []
     per_rule: dict[str, int] = {}
     skipped: dict[str, int] = {}
-    for rule in settings.blocking_rules:
-        left, right, n_skipped = _rule_pairs(frame, rule)
+    for k, rule in enumerate(settings.blocking_rules):
+        if keys is None:
+            left, right, n_skipped = _rule_pairs(frame, rule)
+        else:
+            left, right, n_skipped = pairs_within_groups(keys[k], rule.max_block_size)
         if source is not None:
             cross = source[left] != source[right]
             left, right = left[cross], right[cross]

@@ -23,7 +23,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from entity_resolution.blocking import Candidates, block_key, candidate_pairs, pairs_within_groups
+from entity_resolution.blocking import Candidates, block_key, candidate_pairs, rule_keys
 from entity_resolution.clustering import (
     Clusters,
     ComponentsFn,
@@ -664,21 +664,6 @@ class Increment:
 
     records: np.ndarray  # positions (into the records given) of the records re-clustered
     result: LinkResult  # over those records, in that order
-    seeds: int  # signatures holding a new or changed record, or one a person decided on
-
-
-def _rule_keys(signatures: pd.DataFrame, settings: LinkSettings) -> list[np.ndarray]:
-    """Each blocking rule's key per signature, -1 in a block over the rule's size cap (as
-    blocking skips it on the whole data, so must a part of it)."""
-    out = []
-    for rule in settings.blocking_rules:
-        key = block_key(signatures, rule.columns)
-        known = np.flatnonzero(key >= 0)
-        if known.size:
-            sizes = np.bincount(key[known])
-            key[known[sizes[key[known]] > rule.max_block_size]] = -1
-        out.append(key)
-    return out
 
 
 def _region(
@@ -740,7 +725,7 @@ def relink(
     for decided in (must_link, cannot_link):
         if decided is not None and len(decided[0]):
             seed[record_signature[np.concatenate(decided)]] = True
-    keys = _rule_keys(signatures, settings)
+    keys = rule_keys(signatures, settings)
     region = _region(seed, keys, record_signature, customer)
     sub = np.flatnonzero(region)
     in_sub = np.full(n, -1, dtype=np.int64)
@@ -748,26 +733,8 @@ def relink(
     timings["region"] = time.perf_counter() - t0
 
     t = time.perf_counter()
-    source = None
-    if settings.link_type == "link_only":
-        source = pd.factorize(signatures[settings.source_column])[0][sub]
-    codes, per_rule = [], {}
-    unlimited = np.iinfo(np.int64).max  # oversized blocks are already left out (_rule_keys)
-    for rule, key in zip(settings.blocking_rules, keys, strict=True):
-        left, right, _ = pairs_within_groups(key[sub], unlimited)
-        if source is not None:
-            cross = source[left] != source[right]
-            left, right = left[cross], right[cross]
-        per_rule[rule.name] = int(left.size)
-        codes.append(left * max(sub.size, 1) + right)
-    unique_codes = np.unique(np.concatenate(codes)) if codes else np.empty(0, dtype=np.int64)
-    position = np.int32 if sub.size < 2**31 else np.int64
-    candidates = Candidates(
-        left=(unique_codes // max(sub.size, 1)).astype(position),
-        right=(unique_codes % max(sub.size, 1)).astype(position),
-        pairs_per_rule=per_rule,
-        skipped_blocks={},
-    )
+    sub_signatures = signatures.iloc[sub].reset_index(drop=True)
+    candidates = candidate_pairs(sub_signatures, settings, [key[sub] for key in keys])
     # Comparing and term frequencies index the whole data's encodings (its frequencies).
     encodings = encode_all(signatures, settings)
     whole = Candidates(
@@ -800,7 +767,6 @@ def relink(
     decided = tuple(
         in_sub[side] for side in _decided_pairs(record_signature, must_link, cannot_link)
     )
-    sub_signatures = signatures.iloc[sub].reset_index(drop=True)
     clusters = _cluster(
         sub.size,
         candidates,
@@ -843,4 +809,4 @@ def relink(
         candidates.left.size,
         time.perf_counter() - t0,
     )
-    return Increment(records=region_records, result=result, seeds=int(seed.sum()))
+    return Increment(records=region_records, result=result)

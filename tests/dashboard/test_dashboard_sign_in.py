@@ -262,7 +262,8 @@ def test_the_groups_person_sees_every_rooftop_and_their_verdicts_name_them(page,
         "Verdicts are recorded as yours" in page.locator('[data-testid="stSidebar"]').inner_text()
     )
     page.get_by_role("button", name="Different people").click()
-    page.get_by_text("Kept apart").first.wait_for()
+    # the toast, not the "Kept apart by a person" count that is always on the page
+    page.get_by_text("Kept apart: they will stay two customers").wait_for()
     with signed.scenario.engine.begin() as conn:
         audited = (
             conn.execute(

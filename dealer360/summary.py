@@ -38,6 +38,8 @@ def render_pipeline_summary(summary: PipelineSummary, console: Console) -> None:
             f"Identity: {resolve['mode']} run ({resolve.get('reason', '')});"
             f" {relinked:,} of {int(resolve.get('records') or 0):,} records re-clustered."
         )
+    if summary.marts_kept:
+        console.print("Marts: nothing they read changed since they were built; kept as they are.")
     verdict = "[green]completed[/]" if summary.succeeded else "[red]failed[/]"
     console.print(f"Pipeline {verdict} ({stages or 'no stage ran'}).")
     if summary.as_of:

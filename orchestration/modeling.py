@@ -1,6 +1,7 @@
 """The dbt project as Dagster assets: staging → intermediate → marts, dbt tests as asset checks."""
 
 import contextlib
+import graphlib
 import json
 import os
 import shutil
@@ -20,6 +21,7 @@ from dagster_dbt import (
 
 from dealer360 import db
 from dealer360.settings import get_settings
+from orchestration import builds
 from orchestration.progress import stage_progress
 from orchestration.resources import Dealer360
 
@@ -43,14 +45,7 @@ DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
 
 def _newest_source_mtime() -> float:
-    files = [
-        p
-        for folder in ("models", "seeds", "macros", "tests")
-        for p in (DBT_PROJECT_DIR / folder).rglob("*")
-        if p.is_file()
-    ]
-    files += [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
-    return max(p.stat().st_mtime for p in files)
+    return max(p.stat().st_mtime for p in builds.project_files(DBT_PROJECT_DIR))
 
 
 def ensure_manifest() -> Path:
@@ -81,6 +76,21 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, dealer360
     on the resource's as_of date when it has one)."""
     os.environ.update(db.dbt_env())
     dbt_vars = dealer360.dbt_vars()
+    engine = dealer360.engine()
+    wanted = builds.built_for(engine, DBT_PROJECT_DIR, dbt_vars)
+    whole = context.selected_asset_keys == context.assets_def.keys and (
+        context.selected_asset_check_keys == context.assets_def.check_keys
+    )  # a build of some models only is never taken for a complete one
+    if whole and builds.is_current(engine, wanted, _relations(context.assets_def.keys)):
+        context.log.info("nothing dbt reads changed since the marts were built: kept as they are")
+        for key in _in_build_order(context.assets_def):
+            yield dg.Output(
+                None,
+                output_name=context.assets_def.get_output_name_for_asset_key(key),
+                metadata={"dealer360/kept": True},
+            )
+        return
+    seen = builds.begin(engine)
     arguments = ["build", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])]
     if dbt_vars:
         context.log.info(f"building the marts as known on {dbt_vars['as_of_date']}")
@@ -106,10 +116,34 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, dealer360
         if invocation.get_error() is not None:
             raise dg.Failure(description=_failure_sentence(invocation, log_path))
         _keep_partial_parse(invocation)
+        if whole:
+            builds.finish(engine, seen, wanted)
     finally:
         # Each build gets a target folder of its own (dagster-dbt); its artifacts are read
         # above, and a nightly run would otherwise leave ~10 MB behind every night.
         shutil.rmtree(invocation.target_path, ignore_errors=True)
+
+
+def _in_build_order(assets: dg.AssetsDefinition) -> list[dg.AssetKey]:
+    """The models of `assets`, each after those it reads (as Dagster wants them yielded)."""
+    graph = {
+        key: {dep.asset_key for dep in spec.deps} & assets.keys
+        for key, spec in assets.specs_by_key.items()
+    }
+    return list(graphlib.TopologicalSorter(graph).static_order())
+
+
+def _relations(keys) -> list[tuple[str, str]]:
+    """The (schema, name) of each model behind `keys` that is a relation (not ephemeral)."""
+    keys = {key.to_user_string() for key in keys}
+    nodes = json.loads(dbt_project.manifest_path.read_text())["nodes"].values()
+    return [
+        (node["schema"], node["alias"])
+        for node in nodes
+        if node["resource_type"] in ("model", "seed")
+        and node["config"].get("materialized") != "ephemeral"
+        and "/".join((node["schema"], node["name"])) in keys
+    ]
 
 
 def _keep_partial_parse(invocation: DbtCliInvocation) -> None:

@@ -46,6 +46,8 @@ class PipelineSummary:
     as_of: str = ""  # the day the marts were built as known on; empty for today
     # What the resolve stage did: its mode (full, incremental, unchanged), why, and counts.
     resolve: dict = field(default_factory=dict)
+    # The model stage found nothing dbt reads changed since the last build (orchestration.builds).
+    marts_kept: bool = False
 
 
 def dagster_instance() -> dg.DagsterInstance:
@@ -194,6 +196,14 @@ def _resolve_figures(result: dg.ExecuteInProcessResult) -> dict:
     return {}
 
 
+def _marts_kept(result: dg.ExecuteInProcessResult) -> bool:
+    """Whether the model stage kept the marts as they were instead of building them."""
+    for materialization in result.asset_materializations_for_node("dbt_models")[:1]:
+        kept = materialization.metadata.get("dealer360/kept")
+        return bool(kept and kept.value)
+    return False
+
+
 def _failure_sentence(result: dg.ExecuteInProcessResult) -> str:
     """Why the run failed, one sentence per failed stage, each naming the log to open: a stage
     that explains itself (dbt names its own log) is quoted; any other failure is kept whole,
@@ -291,6 +301,7 @@ def run_pipeline(
             )
             summary = PipelineSummary(run_id=run_id, succeeded=result.success, as_of=as_of)
             summary.resolve = _resolve_figures(result)
+            summary.marts_kept = _marts_kept(result)
             summary.stage_seconds = _stage_seconds(instance, result.run_id)
             summary.failed_checks = [
                 f"{e.asset_key.to_user_string()}: {e.check_name}"
@@ -310,6 +321,7 @@ def run_pipeline(
                     "error": summary.error,
                     "as_of": as_of or None,
                     "resolve": summary.resolve or None,
+                    "marts_kept": summary.marts_kept,
                 },
             )
             _mark_interrupted_runs(engine)  # those whose sessions outlived them a moment

@@ -1,0 +1,95 @@
+"""Whether the marts are current: a build is needed only when something dbt reads changed.
+
+Every statement that writes one of the dbt project's sources notes it in
+raw.model_input_changes (a trigger, migration 0014), whoever the writer. The last complete
+build says what it was built for in raw.model_builds: the day its time rules took as today,
+its dbt vars, the dbt project's files and the migrations. A run whose build would be built
+for the same, with no note left and every model's relation in place, keeps the marts as
+they are: a nightly run with nothing new pays no dbt build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from dealer360 import db
+
+PROJECT_FOLDERS = ("models", "seeds", "macros", "tests")
+
+
+def project_files(project_dir: Path) -> list[Path]:
+    """Every file dbt builds from."""
+    files = sorted(
+        p for folder in PROJECT_FOLDERS for p in (project_dir / folder).rglob("*") if p.is_file()
+    )
+    return [*files, project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+
+
+def project_fingerprint(project_dir: Path) -> str:
+    """A digest of every file dbt builds from: a changed model or seed is a new project."""
+    digest = hashlib.sha256()
+    for path in project_files(project_dir):
+        digest.update(str(path.relative_to(project_dir)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def built_for(engine: Engine, project_dir: Path, dbt_vars: dict[str, str]) -> dict:
+    """What a build started now is built for."""
+    with engine.connect() as conn:
+        today = conn.scalar(sa.text("select current_date"))
+    return {
+        "today": today.isoformat(),
+        "vars": dbt_vars,
+        "project": project_fingerprint(project_dir),
+        "migrations": [path.name for path in db.migration_files()],
+    }
+
+
+def is_current(engine: Engine, wanted: dict, relations: list[tuple[str, str]]) -> bool:
+    """The last complete build was built for `wanted`, nothing dbt reads changed since, and
+    each of `relations` (schema, name) is in place."""
+    with engine.connect() as conn:
+        last = conn.scalar(sa.text("select built_for from raw.model_builds"))
+        if last != wanted:
+            return False
+        if conn.scalar(sa.text("select exists (select from raw.model_input_changes)")):
+            return False
+        missing = conn.scalar(
+            sa.text(
+                "select count(*) from unnest(cast(:schemas as text[]), cast(:names as text[]))"
+                " as r(s, n) where to_regclass(quote_ident(r.s) || '.' || quote_ident(r.n)) is null"
+            ),
+            {"schemas": [s for s, _ in relations], "names": [n for _, n in relations]},
+        )
+        return missing == 0
+
+
+def begin(engine: Engine) -> list[int]:
+    """Before a build: no build counts as complete until this one is; returns the notes it
+    will have seen (those committed now)."""
+    with engine.begin() as conn:
+        conn.execute(sa.text("delete from raw.model_builds"))
+        return list(conn.scalars(sa.text("select change_id from raw.model_input_changes")))
+
+
+def finish(engine: Engine, seen: list[int], wanted: dict) -> None:
+    """After a complete build: the notes it saw are built; it was built for `wanted`."""
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("delete from raw.model_input_changes where change_id = any(:seen)"),
+            {"seen": seen},
+        )
+        conn.execute(
+            sa.text(
+                "insert into raw.model_builds (built_for) values (cast(:b as jsonb))"
+                " on conflict (singleton) do update"
+                " set built_for = excluded.built_for, built_at = now()"
+            ),
+            {"b": json.dumps(wanted)},
+        )

@@ -93,10 +93,19 @@ def _server_user() -> pwd.struct_passwd | None:
     try:
         return pwd.getpwnam(_SYSTEM_USER)
     except KeyError:
-        subprocess.run(
-            ["useradd", "-s", "/bin/false", _SYSTEM_USER], check=True, capture_output=True
-        )
-        return pwd.getpwnam(_SYSTEM_USER)
+        pass
+    # Servers started at once (test workers, a CLI run beside Dagster) would otherwise race
+    # to write /etc/passwd: one useradd can undo another's entry, and initdb then fails with
+    # "could not look up effective user ID". One machine-wide lock; whoever is second finds
+    # the user made.
+    with fasteners.InterProcessLock("/tmp/dealer360-useradd.lock"):
+        try:
+            return pwd.getpwnam(_SYSTEM_USER)
+        except KeyError:
+            subprocess.run(
+                ["useradd", "-s", "/bin/false", _SYSTEM_USER], check=True, capture_output=True
+            )
+            return pwd.getpwnam(_SYSTEM_USER)
 
 
 def _as_server_user() -> dict:

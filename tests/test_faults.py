@@ -42,6 +42,10 @@ SCHEMAS = ("raw", "resolve", "marts")
 LOGS = {
     "raw.pipeline_runs",  # one row per `dealer360 run`, killed ones included
     "resolve.runs",  # one row per resolver run that committed: the rerun after a dbt kill adds one
+    # what the marts were last built for and what changed since (orchestration/builds.py):
+    # a build's time and the notes of the writes it has not seen yet
+    "raw.model_builds",
+    "raw.model_input_changes",
 }
 # Columns that legitimately differ between two runs of the same inbox. Every other column,
 # customer_id included, must come out the same.

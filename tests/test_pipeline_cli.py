@@ -160,7 +160,7 @@ def test_a_stage_that_crashes_is_one_sentence_and_its_traceback_is_in_the_named_
     assert 'raise ValueError("the inbox exploded")' in log.read_text()  # the traceback
 
 
-def test_as_of_builds_the_marts_as_known_that_day_and_a_plain_run_restores_today(
+def test_as_of_builds_the_marts_as_known_that_day_a_plain_run_restores_today_and_keeps_them_until_new_input(
     tmp_path, database_url
 ):
     inbox = tmp_path / "inbox"
@@ -195,9 +195,27 @@ def test_as_of_builds_the_marts_as_known_that_day_and_a_plain_run_restores_today
     result = _run(inbox, database_url, tmp_path / "home", "--full")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Identity: full run (a full run was asked for)" in result.stdout
-    events, leads, _ = known()
+    events, leads, as_of = known()
     assert "dealer_sales:D01:S100" in events
     assert "D01:L600" in leads
+
+    # Nothing dbt reads changed since: the marts are kept as they are, not built again.
+    result = _run(inbox, database_url, tmp_path / "home")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Marts: nothing they read changed since they were built" in result.stdout
+    assert known() == (events, leads, as_of)
+
+    # A new file is new input: the next run builds the marts again and shows it.
+    (inbox / "crm_leads" / "next_day.csv").write_text(
+        LEADS_INBOX["crm_leads"].splitlines()[0]
+        + "\nD01,L900,2026-05-01T10:00:00-04:00,web,Gisèle,Roy,gisele.roy@videotron.ca,"
+        "514-555-9090,Toyota,RAV4,open,,\n",
+        encoding="utf-8",
+    )
+    result = _run(inbox, database_url, tmp_path / "home")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Marts: nothing they read changed" not in result.stdout
+    assert "D01:L900" in known()[1]
 
 
 def test_a_bad_as_of_date_is_one_sentence_and_lands_nothing(tmp_path, database_url):

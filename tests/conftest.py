@@ -18,6 +18,16 @@ from dealer360.settings import get_settings
 TEMPLATE = "dealer360_test_template"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Parse the dbt project once, before any test worker starts (`pytest -n 2`): importing
+    the Dagster definitions parses it when its manifest is stale, and two workers parsing
+    at once would write one manifest together."""
+    if not hasattr(config, "workerinput"):
+        from orchestration.modeling import ensure_manifest
+
+        ensure_manifest()
+
+
 @pytest.fixture(scope="session")
 def pg_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A private DEALER360_HOME with its own embedded server for this test session."""

@@ -29,7 +29,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from time import perf_counter
 
@@ -60,7 +60,12 @@ _READ_BUFFER = 1 << 20
 
 
 def load_inbox(
-    engine: Engine, inbox: Path, *, progress: bool = False, workers: int | None = None
+    engine: Engine,
+    inbox: Path,
+    *,
+    progress: bool = False,
+    workers: int | None = None,
+    log_progress: Callable[[str], None] | None = None,
 ) -> LoadSummary:
     """Land every CSV file of the inbox's source folders and say what happened.
 
@@ -74,6 +79,9 @@ def load_inbox(
 
     Bad files are not exceptions: they are recorded in raw.files as rejected and listed
     in the summary. A missing inbox is a `UserError`.
+
+    `progress` draws a bar on the terminal; `log_progress` hears a line at each tenth of
+    the inbox's bytes read (Dagster's run log).
     """
     started = perf_counter()
     inbox = Path(inbox)
@@ -82,7 +90,7 @@ def load_inbox(
     turns: dict[str, _Turns] = defaultdict(_Turns)
     workers = max(1, min(workers or (os.cpu_count() or 1) + 1, len(files)))
     with (
-        _progress_bar(progress, sum(f.size for f in files)) as advance,
+        _progress_bar(progress, sum(f.size for f in files), log_progress) as advance,
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="landing") as pool,
     ):
         # The pool starts tasks in the order they are submitted, so the file whose turn
@@ -452,8 +460,11 @@ def _tell(on_bytes: Callable[[int], None] | None, n: int) -> None:
 
 
 @contextmanager
-def _progress_bar(enabled: bool, total_bytes: int) -> Iterator[Callable[[int], None] | None]:
-    if not enabled:
+def _progress_bar(
+    enabled: bool, total_bytes: int, log_progress: Callable[[str], None] | None
+) -> Iterator[Callable[[int], None] | None]:
+    """Yields `advance(bytes)` (called from the loading threads) when anyone listens."""
+    if not enabled and log_progress is None:
         yield None
         return
     columns = (
@@ -463,6 +474,25 @@ def _progress_bar(enabled: bool, total_bytes: int) -> Iterator[Callable[[int], N
         TransferSpeedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, transient=True) as bar:
-        task = bar.add_task("landing", total=total_bytes)
-        yield lambda n: bar.advance(task, n)
+    bar = Progress(*columns, transient=True) if enabled else None
+    task = bar.add_task("landing", total=total_bytes) if bar else None
+    counted = threading.Lock()
+    done = 0
+    logged_tenth = 0
+
+    def advance(n: int) -> None:
+        nonlocal done, logged_tenth
+        if bar is not None:
+            bar.advance(task, n)
+        if log_progress is None:
+            return
+        with counted:
+            done += n
+            tenth = done * 10 // max(total_bytes, 1)
+            if tenth <= logged_tenth:
+                return
+            logged_tenth = tenth
+        log_progress(f"landing: {done / 1e6:,.1f} of {total_bytes / 1e6:,.1f} MB read")
+
+    with bar or nullcontext():
+        yield advance

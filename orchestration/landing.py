@@ -32,7 +32,12 @@ def land_inbox(context: dg.AssetExecutionContext, dealer360: Dealer360):
     The five sources land together: a file's source is its sub-folder, and one pass over the
     inbox decides the order in which files load (which file is "newer").
     """
-    summary = load_inbox(dealer360.engine(), dealer360.inbox_path(), progress=dealer360.progress)
+    summary = load_inbox(
+        dealer360.engine(),
+        dealer360.inbox_path(),
+        progress=dealer360.progress,
+        log_progress=context.log.info,
+    )
     for name, totals in summary.by_source.items():
         metadata = {k: v for k, v in vars(totals).items() if k != "source"}
         metadata["rows_loaded"] = totals.rows_loaded

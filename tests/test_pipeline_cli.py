@@ -91,6 +91,10 @@ def test_a_hostile_inbox_never_crashes_run_and_every_rejected_file_is_named(tmp_
     assert [run.job_name for run in _dagster_runs(tmp_path / "home")] == ["dealer360_pipeline"]
     # Long stages say how far they are in Dagster's run log (the CLI draws it as a bar).
     lines = _run_log(tmp_path / "home")
+    landed = [line for line in lines if line.startswith("landing: ")]
+    assert len(landed) >= 2 and landed[-1].split(" of ")[0] == "landing: " + (
+        landed[-1].split(" of ")[1].removesuffix(" MB read")
+    ), landed  # tenths of the bytes, the last one all of them
     assert any(line.startswith("resolving: 4 of 4 done") for line in lines), lines
     modelled = [line for line in lines if line.startswith("modelling: ")]
     assert len(modelled) >= 10 and modelled[0].startswith("modelling: 1 of "), modelled

@@ -1,7 +1,8 @@
-"""The Spark engine gives the same customers as the in-process one.
+"""The Spark engine gives the same customers as the in-process one, through Dagster too.
 
-Spark in local mode (two cores, one session for the module); skipped only where no Java
-runs it. Select these with `pytest -m spark`.
+Spark in local mode (two cores, one session for the module: a Dagster run here uses it, as
+it would a notebook's); skipped only where no Java runs it. Select these with
+`pytest -m spark`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,6 +28,8 @@ from entity_resolution.evaluation import febrl
 from entity_resolution.spark import SparkBackend, java_missing, start_session
 from generator import generate_inbox
 from ingest.loader import load_inbox
+from orchestration.identity import resolve_identities
+from orchestration.resources import Dealer360, Spark
 
 pytestmark = [
     pytest.mark.spark,
@@ -88,6 +92,34 @@ def test_a_generated_inbox_resolves_to_the_same_customers_on_spark(
     assert on_spark.customers == in_process.customers > 250
     assert on_spark.pairs_per_blocking_rule == in_process.pairs_per_blocking_rule
     assert len(expected["resolve.review_queue"]) > 0
+    for table in _TABLES:
+        pd.testing.assert_frame_equal(got[table], expected[table], check_exact=True)
+
+
+def test_a_dagster_run_on_spark_resolves_the_same_customers_and_logs_the_spark_ui(
+    spark, engine, template_url, tmp_path: Path
+):
+    inbox = tmp_path / "inbox"
+    generate_inbox(inbox, people=60, seed=7)
+    load_inbox(engine, inbox)
+    with copy_of(engine, template_url) as second_engine:
+        resolve(second_engine)
+        expected = _resolved(second_engine)
+
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize(
+        [resolve_identities],
+        instance=instance,
+        resources={"dealer360": Dealer360(resolve_engine="spark"), "spark": Spark()},
+    )
+
+    assert result.success
+    logged = [e.user_message for e in instance.all_logs(result.run_id) if e.user_message]
+    ui = spark.spark.sparkContext.uiWebUrl
+    assert ui and any(f"Spark UI: {ui}" in line for line in logged), logged
+    assert spark.spark.range(3).count() == 3  # the session it found is left running
+    got = _resolved(engine)
+    assert len(got["resolve.customer_source_map"]) > 60
     for table in _TABLES:
         pd.testing.assert_frame_equal(got[table], expected[table], check_exact=True)
 

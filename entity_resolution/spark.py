@@ -28,7 +28,7 @@ import logging
 import os
 import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,6 +99,14 @@ class SparkBackend:
     def ui_url(self) -> str | None:
         """The Spark UI's address (None over Spark Connect, where the server shows it)."""
         return ui_url(self.spark)
+
+    @property
+    def master(self) -> str | None:
+        """The session's master (None over Spark Connect: the client does not know it)."""
+        try:
+            return self.spark.sparkContext.master
+        except Exception:  # Spark Connect has no SparkContext on the client
+            return None
 
     def _signatures(self, signatures: pd.DataFrame, columns: list[str]) -> DataFrame:
         frame = signatures[columns].astype("string").assign(**{_SIG: np.arange(len(signatures))})
@@ -290,11 +298,17 @@ def java_missing() -> bool:
     )
 
 
-def start_session(master: str) -> SparkSession:
-    """A Spark session on `master`: `local[N]`, a cluster's URL, or `sc://` Spark Connect."""
+def start_session(master: str, conf: Mapping[str, str] | None = None) -> SparkSession:
+    """A Spark session on `master`: `local[N]`, a cluster's URL, or `sc://` Spark Connect.
+
+    `conf` is Spark's own settings, as `spark-submit --conf` takes them (spark.driver.memory,
+    spark.executor.memory, …); they win over this function's defaults for local mode."""
     builder = SparkSession.builder.appName("dealer360 resolve")
     if master.startswith("sc://"):
-        return builder.remote(master).getOrCreate()
+        builder = builder.remote(master)
+        for key, value in (conf or {}).items():
+            builder = builder.config(key, value)
+        return builder.getOrCreate()
     if java_missing():
         raise UserError(
             "The spark engine needs Java 17 or later: install it (apt install openjdk-17-jre)"
@@ -308,13 +322,24 @@ def start_session(master: str) -> SparkSession:
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = builder.config("spark.sql.shuffle.partitions", _LOCAL_SHUFFLE_PARTITIONS)
     builder = builder.config("spark.ui.showConsoleProgress", "false")
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
     return builder.getOrCreate()
 
 
 @contextlib.contextmanager
-def spark_backend(master: str) -> Iterator[SparkBackend]:
-    """A Spark backend for one resolve run; its session stops when the run ends."""
-    spark = start_session(master)
+def spark_backend(master: str, conf: Mapping[str, str] | None = None) -> Iterator[SparkBackend]:
+    """A Spark backend for one resolve run, its session stopped when the run ends.
+
+    A session already active in this process (a notebook's, Databricks' own, a test's) is
+    used as it stands and left running: it is not ours to stop, and Spark keeps one
+    context per process, so `master` and `conf` cannot change it."""
+    running = SparkSession.getActiveSession()
+    if running is not None:
+        log.info("resolving on the Spark session already running in this process")
+        yield SparkBackend(running)
+        return
+    spark = start_session(master, conf)
     try:
         yield SparkBackend(spark)
     finally:

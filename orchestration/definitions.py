@@ -11,11 +11,11 @@ from orchestration.automation import (
 from orchestration.identity import identity_checks, resolve_identities
 from orchestration.landing import land_inbox, landing_checks
 from orchestration.modeling import dbt_models, dbt_resource
-from orchestration.resources import Dealer360
+from orchestration.resources import Dealer360, Spark
 
 ASSETS = [land_inbox, resolve_identities, dbt_models]
 CHECKS = [*landing_checks, *identity_checks]
-RESOURCES = {"dealer360": Dealer360(), "dbt": dbt_resource}
+RESOURCES = {"dealer360": Dealer360(), "spark": Spark(), "dbt": dbt_resource}
 
 defs = dg.Definitions(
     assets=ASSETS,

@@ -7,7 +7,7 @@ from ingest.contract import SOURCES
 from orchestration.automation import FULL_TAG
 from orchestration.landing import raw_key
 from orchestration.progress import stage_progress
-from orchestration.resources import Dealer360
+from orchestration.resources import Dealer360, Spark
 
 RESOLVE_TABLES = ("customer_source_map", "customer_id_history", "match_evidence", "review_queue")
 
@@ -28,21 +28,16 @@ def resolve_key(table: str) -> dg.AssetKey:
     ],
     name="resolve_identities",
 )
-def resolve_identities(context: dg.AssetExecutionContext, dealer360: Dealer360):
+def resolve_identities(context: dg.AssetExecutionContext, dealer360: Dealer360, spark: Spark):
     """Standardize, block, score and cluster the landed person records into stable customers:
     the customers that new and changed records touch, or every record in a full run (a run
-    tagged dealer360/full, or when the model must be learnt again)."""
+    tagged dealer360/full, or when the model must be learnt again). A full run's blocking,
+    comparing and components run on the `spark` resource when the engine is spark."""
     steps = entity_resolution.RESOLVE_STEPS
     with (
-        dealer360.match_backend() as backend,
+        spark.match_backend(dealer360.matching(), context.log) as backend,
         stage_progress("resolving", len(steps), context.log, bar=dealer360.progress) as advance,
     ):
-        if backend.name == "spark":
-            master = dealer360.matching().spark_master
-            context.log.info(
-                f"Resolving on Spark ({master}); Spark UI: "
-                f"{backend.ui_url or 'on the Spark Connect server'}"
-            )
         started: list[str] = []
 
         def on_step(name: str) -> None:

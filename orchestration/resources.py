@@ -112,17 +112,6 @@ class Dealer360(dg.ConfigurableResource):
     def matching(self) -> Matching:
         return get_matching(self.resolve_engine or None, self.spark_master or None)
 
-    @contextlib.contextmanager
-    def match_backend(self) -> Iterator[Backend]:
-        """Where the resolve stage's blocking, comparing and components run, for one run: a
-        Spark session (stopped afterwards) when the engine is spark."""
-        matching = self.matching()
-        if matching.engine != "spark":
-            yield IN_PROCESS
-            return
-        with spark_backend(matching.spark_master) as backend:
-            yield backend
-
     def dbt_vars(self) -> dict[str, str]:
         return {"as_of_date": parse_as_of(self.as_of).isoformat()} if self.as_of else {}
 
@@ -147,3 +136,32 @@ class Dealer360(dg.ConfigurableResource):
         name = f"{_trigger(run.tags)} {run_id[:8]}, started {started}"
         with pipeline_lock(self.engine(), name, context.log, announce=self.progress):
             yield self
+
+
+class Spark(dg.ConfigurableResource):
+    """The Spark session identity resolution runs on when the engine is spark.
+
+    The resolve step starts it on the master its matching settings name (Dealer360's
+    `spark_master`, else DEALER360_SPARK_MASTER, else local[*]) and stops it when resolving
+    ends, so the dbt build that follows has the memory back. `conf` holds Spark's own
+    settings as `spark-submit --conf` takes them: spark.driver.memory and
+    spark.executor.memory cap what a run may use (a deployment sets them here or in
+    Spark's spark-defaults.conf). A session already running in the process is used as it is.
+    """
+
+    conf: dict[str, str] = {}
+
+    @contextlib.contextmanager
+    def match_backend(self, matching: Matching, log) -> Iterator[Backend]:
+        """Where the resolve stage's blocking, comparing and components run, for one run:
+        this process, or a Spark session whose master and UI address go to `log` (Dagster's
+        run log) as it starts."""
+        if matching.engine != "spark":
+            yield IN_PROCESS
+            return
+        with spark_backend(matching.spark_master, self.conf) as backend:
+            log.info(
+                f"Resolving on Spark ({backend.master or matching.spark_master}); Spark UI: "
+                f"{backend.ui_url or 'on the Spark Connect server'}"
+            )
+            yield backend

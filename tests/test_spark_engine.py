@@ -1,7 +1,8 @@
-"""The Spark engine gives the same customers as the in-process one.
+"""The Spark engine gives the same customers as the in-process one, through Dagster too.
 
-Spark in local mode (two cores, one session for the module); skipped only where no Java
-runs it. Select these with `pytest -m spark`.
+Spark in local mode (two cores, one session for the module: a Dagster run here uses it, as
+it would a notebook's); skipped only where no Java runs it. Select these with
+`pytest -m spark`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,6 +28,9 @@ from entity_resolution.evaluation import febrl
 from entity_resolution.spark import SparkBackend, java_missing, start_session
 from generator import generate_inbox
 from ingest.loader import load_inbox
+from orchestration.identity import resolve_identities
+from orchestration.resources import Dealer360, Spark
+from tests.test_identity import Inbox, background, the_map
 
 pytestmark = [
     pytest.mark.spark,
@@ -92,8 +97,79 @@ def test_a_generated_inbox_resolves_to_the_same_customers_on_spark(
         pd.testing.assert_frame_equal(got[table], expected[table], check_exact=True)
 
 
-def test_febrl3_gives_the_same_pairs_levels_and_clusters_on_spark(spark):
-    records, settings = febrl("febrl3")
+def test_a_dagster_run_on_spark_resolves_the_same_customers_and_logs_the_spark_ui(
+    spark, engine, template_url, tmp_path: Path
+):
+    inbox = tmp_path / "inbox"
+    generate_inbox(inbox, people=60, seed=7)
+    load_inbox(engine, inbox)
+    with copy_of(engine, template_url) as second_engine:
+        resolve(second_engine)
+        expected = _resolved(second_engine)
+
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize(
+        [resolve_identities],
+        instance=instance,
+        resources={"dealer360": Dealer360(resolve_engine="spark"), "spark": Spark()},
+    )
+
+    assert result.success
+    logged = [e.user_message for e in instance.all_logs(result.run_id) if e.user_message]
+    ui = spark.spark.sparkContext.uiWebUrl
+    assert ui and any(f"Spark UI: {ui}" in line for line in logged), logged
+    assert spark.spark.range(3).count() == 3  # the session it found is left running
+    got = _resolved(engine)
+    assert len(got["resolve.customer_source_map"]) > 60
+    for table in _TABLES:
+        pd.testing.assert_frame_equal(got[table], expected[table], check_exact=True)
+
+
+def test_an_increment_after_a_full_run_on_spark_gives_the_in_process_customers(
+    spark, engine, template_url, tmp_path: Path
+):
+    # The increment itself runs on the driver either way: what Spark must get right is the
+    # full run it starts from (the map and the stored model an increment scores with).
+    inbox = Inbox(tmp_path / "inbox")
+    background(inbox)
+    inbox.land(engine)
+    with copy_of(engine, template_url) as second_engine:
+        assert resolve(second_engine, backend=spark).mode == "full"
+        assert resolve(engine).mode == "full"
+        by_email = inbox.add("crm_leads", first_name="Rémi", email="remi.thibodeau@outlook.com")
+        by_phone = inbox.add(
+            "crm_leads", first_name="Rémi", last_name="Thibodeau", phone="418-555-1212"
+        )
+        increment_on_both(inbox, engine, second_engine, spark)
+        customers = the_map(engine)
+        assert customers[("crm_leads", by_email)] != customers[("crm_leads", by_phone)]
+
+        inbox.sale(
+            first_name="Remi", last_name="Thibodeau", phone="(418) 555-1212",
+            email="REMI.THIBODEAU@OUTLOOK.COM",
+        )  # fmt: skip
+        increment_on_both(inbox, engine, second_engine, spark)
+        customers = the_map(engine)
+        assert customers[("crm_leads", by_email)] == customers[("crm_leads", by_phone)]
+
+
+def increment_on_both(inbox: Inbox, engine: Engine, second_engine: Engine, spark) -> None:
+    """Land the inbox's new rows in both databases and resolve them incrementally, in
+    process and with the Spark backend: the same tables come out."""
+    inbox.land(engine)
+    load_inbox(second_engine, inbox.root)
+    on_spark = resolve(second_engine, backend=spark)
+    in_process = resolve(engine)
+    assert on_spark.mode == in_process.mode == "incremental"
+    assert on_spark.changed_records == in_process.changed_records > 0
+    got, expected = _resolved(second_engine), _resolved(engine)
+    for table in _TABLES:
+        pd.testing.assert_frame_equal(got[table], expected[table], check_exact=True)
+
+
+@pytest.mark.parametrize("which", ["febrl3", "febrl4"])
+def test_febrl_gives_the_same_pairs_levels_and_clusters_on_spark(spark, which):
+    records, settings = febrl(which)
     expected = link(records, settings)
     got = link(records, settings, backend=spark)
 

@@ -106,7 +106,10 @@ def _map(home: Path) -> pd.DataFrame:
     env.pop("DATABASE_URL", None)
     with tempfile.NamedTemporaryFile(suffix=".csv") as f:
         subprocess.run(
-            [DEALER360, "export", "links", "--out", f.name], env=env, check=True, capture_output=True
+            [DEALER360, "export", "links", "--out", f.name],
+            env=env,
+            check=True,
+            capture_output=True,
         )
         return pd.read_csv(f.name, dtype=str)
 

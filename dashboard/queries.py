@@ -840,26 +840,28 @@ def review_summary() -> dict:
 
 @cached(ttl=TTL)
 def review_pairs(limit: int = 50) -> pd.DataFrame:
-    """Pairs waiting for a person, the most uncertain first, each side with what it is."""
+    """Pairs waiting for a person, those whose verdict would teach the matcher most first
+    (`review_priority`, entity_resolution/learning.py), each side with what it is."""
     return read(
         f"""
         with pending as materialized (
             select *
             from resolve.review_queue as q
             where not {_DECIDED}
-            order by abs(q.match_probability - 0.5), q.source_a, q.source_record_id_a,
-                     q.source_b, q.source_record_id_b
+            order by q.review_priority desc nulls last, abs(q.match_probability - 0.5),
+                     q.source_a, q.source_record_id_a, q.source_b, q.source_record_id_b
             limit :limit
         )
         select q.source_a, q.source_record_id_a, q.source_b, q.source_record_id_b,
                q.match_probability, q.match_weight, q.evidence, q.queued_at,
+               q.learnt_probability,
                {_RECORD_SIDE.format(side="a")} as record_a,
                {_RECORD_SIDE.format(side="b")} as record_b
         from pending as q
         {_RECORD_JOINS.format(side="a")}
         {_RECORD_JOINS.format(side="b")}
-        order by abs(q.match_probability - 0.5), q.source_a, q.source_record_id_a,
-                 q.source_b, q.source_record_id_b
+        order by q.review_priority desc nulls last, abs(q.match_probability - 0.5),
+                 q.source_a, q.source_record_id_a, q.source_b, q.source_record_id_b
         """,
         limit=limit,
     )

@@ -23,6 +23,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from entity_resolution import learning
 from entity_resolution.blocking import Candidates, block_key, candidate_pairs, rule_keys
 from entity_resolution.clustering import (
     Clusters,
@@ -110,15 +111,29 @@ class LinkResult:
     record_probability: np.ndarray  # strength of each record's link into its cluster
     must_link: tuple[np.ndarray, np.ndarray]  # signature pairs forced together
     timings: dict[str, float] = field(default_factory=dict)
+    verdicts: learning.Verdicts | None = None  # people's verdicts on candidate pairs
+    learnt: learning.Learnt | None = None  # the classifier they taught, once in force
 
     @property
     def review(self) -> np.ndarray:
-        """Candidate pairs in the uncertain band that ended in different clusters."""
-        low, high = self.settings.review_band
-        p = self.scored.probability
+        """Candidate pairs in the uncertain band that ended in different clusters, less
+        those the learnt classifier calls two people as surely as the threshold asks."""
         labels = self.clusters.labels
         apart = labels[self.candidates.left] != labels[self.candidates.right]
-        return (p >= low) & (p < high) & ~self.contradiction & apart
+        review = learning.in_band(self.scored.probability, self.contradiction, self.settings)
+        review &= apart
+        pairs = np.flatnonzero(review)
+        review[
+            pairs[learning.dismissed(self.learnt, self.compared.levels[pairs], self.settings)]
+        ] = False
+        return review
+
+    def learnt_probability(self, pairs: np.ndarray) -> np.ndarray:
+        """The learnt classifier's probability of a match for `pairs` (NaN before it is in
+        force)."""
+        if self.learnt is None:
+            return np.full(pairs.size, np.nan)
+        return self.learnt.probability(self.compared.levels[pairs])
 
 
 def signatures_of(
@@ -288,6 +303,8 @@ class _Problem:
     decided: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     exclusives: tuple[Exclusive, ...]
     components: ComponentsFn
+    verdicts: learning.Verdicts  # every decided pair, compared
+    learnt: learning.Learnt | None  # what they teach, once there are enough
 
 
 @dataclass
@@ -329,6 +346,8 @@ def link(
     timings["blocking and comparing"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    decided = _decided_pairs(record_signature, must_link, cannot_link)
+    verdicts = _verdicts(signatures, encodings, candidates, decided, settings, n)
     problem = _Problem(
         signatures=signatures,
         candidates=candidates,
@@ -339,9 +358,11 @@ def link(
         random_pairs=_random_pairs(signatures, settings, encodings),
         sessions=_sessions(signatures, candidates, settings),
         total_pairs=_total_pairs(signatures, settings),
-        decided=_decided_pairs(record_signature, must_link, cannot_link),
+        decided=decided,
         exclusives=_exclusives(settings, encodings),
         components=backend.components,
+        verdicts=verdicts,
+        learnt=learning.learn(verdicts, settings),
     )
     timings["random pairs and sessions"] = time.perf_counter() - t
 
@@ -374,6 +395,8 @@ def link(
         record_probability=sig_probability[record_signature],
         must_link=(ml_left, ml_right),
         timings=timings,
+        verdicts=problem.verdicts,
+        learnt=problem.learnt,
     )
     log.info(
         "linked %d records (%d signatures, %d candidate pairs) into %d clusters in %.1fs",
@@ -451,6 +474,18 @@ def _learn_and_cluster(
     )
     scored = score(compared, params, settings)
     compared.tf_bits = _NO_TF_BITS  # `scored` keeps the columns it needs
+    # What reviewers taught re-scores the final pass's uncertain band (the first pass only
+    # counts people for the second).
+    promoted = None
+    if people is not None:
+        promoted = learning.promoted(
+            problem.learnt,
+            scored.probability,
+            compared.levels,
+            problem.contradiction,
+            problem.verdicts,
+            settings,
+        )
     clusters = _cluster(
         len(problem.signatures),
         candidates,
@@ -462,6 +497,7 @@ def _learn_and_cluster(
         problem.components,
         settings,
         _corroborated(scored, settings) if people is None else None,
+        promoted,
     )
     if people is not None:
         _attach_followers(
@@ -542,6 +578,25 @@ def _decided_pairs(
     return ml[0], ml[1], cl[0], cl[1]
 
 
+def _verdicts(
+    signatures: pd.DataFrame,
+    encodings: dict[str, Encoded],
+    candidates: Candidates,
+    decided: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    settings: LinkSettings,
+    n: int,
+    position: np.ndarray | None = None,
+) -> learning.Verdicts:
+    """Reviewers' decisions (signature pairs) compared, to teach the classifier: a pair
+    blocking never found teaches as well. The candidates number `n` signatures;
+    `position` maps `signatures` to that numbering (an increment's region)."""
+    left, right, match = learning.decided_pairs(decided)
+    levels = compare(signatures, left, right, settings, encodings).levels
+    if position is not None:
+        left, right = position[left], position[right]
+    return learning.verdicts(candidates.left, candidates.right, n, (left, right, match), levels)
+
+
 def _corroborated(scored: Scored, settings: LinkSettings) -> np.ndarray:
     """Pairs with positive evidence from a comparison that is not `weak_alone`."""
     out = np.zeros(scored.log_odds.shape[0], dtype=bool)
@@ -603,13 +658,18 @@ def _cluster(
     find_components: ComponentsFn,
     settings: LinkSettings,
     allowed: np.ndarray | None = None,
+    promoted: np.ndarray | None = None,
 ) -> Clusters:
-    """Clusters from the confident links, reviewers' decisions and the contradictions.
+    """Clusters from the confident links (and the uncertain ones the learnt classifier
+    `promoted`), reviewers' decisions and the contradictions.
 
     A contradicting pair is never a link; those of `apart` also keep their clusters apart.
     """
     ml_left, ml_right, dl_left, dl_right = decided
-    confident = (scored.probability >= settings.match_threshold) & ~contradiction
+    confident = scored.probability >= settings.match_threshold
+    if promoted is not None:
+        confident |= promoted
+    confident &= ~contradiction
     if allowed is not None:
         confident &= allowed
     position = candidates.left.dtype  # int32 positions stay int32: 4 bytes a link less
@@ -699,6 +759,7 @@ def relink(
     changed: np.ndarray,
     must_link: tuple[np.ndarray, np.ndarray] | None = None,
     cannot_link: tuple[np.ndarray, np.ndarray] | None = None,
+    learnt: learning.Learnt | None = None,
 ) -> Increment:
     """Re-cluster only what `changed` records touch, scoring with a stored model.
 
@@ -712,7 +773,9 @@ def relink(
     `params` (m, u, prior) is the model a full run learnt; value frequencies are counted
     over every signature, among people as the previous run grouped them (a new signature
     is a person of its own), as a full run's second pass counts them among its first
-    pass's people. Blocking and comparing run in this process: an increment is small.
+    pass's people. `learnt` is the classifier that full run learnt from the same verdicts
+    (`pipeline._plan` runs in full when they changed). Blocking and comparing run in this
+    process: an increment is small.
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -767,6 +830,15 @@ def relink(
     decided = tuple(
         in_sub[side] for side in _decided_pairs(record_signature, must_link, cannot_link)
     )
+    verdicts = _verdicts(
+        signatures,
+        encodings,
+        candidates,
+        _decided_pairs(record_signature, must_link, cannot_link),
+        settings,
+        sub.size,
+        in_sub,
+    )
     clusters = _cluster(
         sub.size,
         candidates,
@@ -777,6 +849,9 @@ def relink(
         exclusives,
         components,
         settings,
+        promoted=learning.promoted(
+            learnt, scored.probability, compared.levels, contradiction, verdicts, settings
+        ),
     )
     _attach_followers(sub_signatures, candidates, scored, clusters, decided, settings)
     sig_probability = _signature_probability(
@@ -800,6 +875,8 @@ def relink(
         record_probability=sig_probability[signature_of],
         must_link=(decided[0], decided[1]),
         timings=timings,
+        verdicts=verdicts,
+        learnt=learnt,
     )
     log.info(
         "re-linked %d of %d records (%d seed signatures, %d candidate pairs) in %.1fs",

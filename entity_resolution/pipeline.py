@@ -31,7 +31,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from entity_resolution import io
+from entity_resolution import io, learning
 from entity_resolution.engine import IN_PROCESS, Backend, Increment, LinkResult, link, relink
 from entity_resolution.ids import assign_ids, format_customer_id
 from entity_resolution.records import person_records
@@ -163,6 +163,7 @@ def resolve(
             plan.changed,
             pairs["must_link"],
             pairs["cannot_link"],
+            plan.learnt,
         )
         timings.update(increment.result.timings)
 
@@ -205,6 +206,7 @@ class _Plan:
     customer: np.ndarray  # per record: its previous customer as an integer, -1 when new
     params: Parameters | None  # the stored model (incremental)
     parameters: dict  # what resolve.runs.parameters records of this run
+    learnt: learning.Learnt | None = None  # the stored model's learnt classifier (incremental)
 
 
 def _identity_hash(records: pd.DataFrame, settings: LinkSettings) -> np.ndarray:
@@ -273,7 +275,12 @@ def _plan(
         "decided_records": decided,
     }
 
-    def plan(mode: str, reason: str, params: Parameters | None = None) -> _Plan:
+    def plan(
+        mode: str,
+        reason: str,
+        params: Parameters | None = None,
+        learnt: learning.Learnt | None = None,
+    ) -> _Plan:
         parameters.update(mode=mode, reason=reason, changed_records=n_changed)
         if model is not None and mode != "full":
             parameters["model_run_id"] = model["run_id"]
@@ -286,6 +293,7 @@ def _plan(
             customer=pd.factorize(previous_customer)[0],
             params=params,
             parameters=parameters,
+            learnt=learnt,
         )
 
     if full:
@@ -303,6 +311,22 @@ def _plan(
             f"{share:.0%} of the records are new or changed since run {model['run_id']} learnt"
             f" the model (more than {DRIFT_SHARE:.0%}): it is learnt again",
         )
+    # Verdicts teach the classifier (entity_resolution/learning.py) once both kinds are
+    # common enough: new ones then re-learn it and re-score every uncertain pair, not only
+    # those near the decided records, as new data past DRIFT_SHARE re-learns m and u.
+    kinds = decisions["decision"].value_counts()
+    teaching = settings.learning.enabled and (
+        min(int(kinds.get("must_link", 0)), int(kinds.get("cannot_link", 0)))
+        >= settings.learning.min_verdicts_per_class
+    )
+    if last.get("decisions_fingerprint") != decisions_fingerprint and (
+        teaching or model["parameters"].get("learnt")
+    ):
+        return plan(
+            "full",
+            "reviewers' verdicts changed since the last run: the classifier they teach"
+            " learns again and re-scores every uncertain pair",
+        )
     if (
         not changed.any()
         and not repin
@@ -314,6 +338,7 @@ def _plan(
         "incremental",
         f"{n_changed} records new or changed; scored with the model of run {model['run_id']}",
         Parameters.from_dict(model["parameters"], settings),
+        learning.Learnt.from_dict(model["parameters"].get("learnt"), settings),
     )
 
 
@@ -420,6 +445,8 @@ def _write(
         **plan.parameters,
         "relinked_records": len(records),
     }
+    if result.learnt is not None:
+        parameters["learnt"] = result.learnt.as_dict(settings)
     run_id = _insert_run(conn, len(records), parameters)
     previous = io.read_previous_map(conn)
     clusters = records[["source", "source_record_id"]].assign(cluster=result.record_cluster)
@@ -849,7 +876,8 @@ def _write_pairs(
         conn.exec_driver_sql(
             "create temporary table _review_queue (source_a text, source_record_id_a text,"
             " source_b text, source_record_id_b text, customer_id_a text, customer_id_b text,"
-            " match_probability float8, match_weight float8, evidence jsonb) on commit drop"
+            " match_probability float8, match_weight float8, evidence jsonb,"
+            " learnt_probability float8, evidence_pattern text) on commit drop"
         )
     # A candidate pair is one pair of records (signatures are shown through their first
     # record), so distinct pairs give distinct rows, and the frames (their evidence text
@@ -857,9 +885,8 @@ def _write_pairs(
     pairs = pd.unique(pairs)
     rec_of_sig = _record_of_signature(result)
     for start in range(0, pairs.size, _PAIRS_PER_CHUNK):
-        frame = _pair_frame(
-            result, pairs[start : start + _PAIRS_PER_CHUNK], customer_id, rec_of_sig
-        )
+        chunk = pairs[start : start + _PAIRS_PER_CHUNK]
+        frame = _pair_frame(result, chunk, customer_id, rec_of_sig)
         if table == "match_evidence":
             frame = (
                 frame.drop(columns="customer_id_b")
@@ -868,6 +895,8 @@ def _write_pairs(
             )
             io.copy_into(conn, "resolve.match_evidence", frame)
         else:
+            frame["learnt_probability"] = np.round(result.learnt_probability(chunk), 6)
+            frame["evidence_pattern"] = learning.pattern_keys(result.compared.levels[chunk])
             io.copy_into(conn, "_review_queue", frame)
     if table != "match_evidence":
         in_scope = "true"
@@ -907,9 +936,9 @@ def _write_pairs(
             f"""
             insert into resolve.review_queue as q
                 ({keys}, customer_id_a, customer_id_b, match_probability, match_weight,
-                 evidence, run_id)
+                 evidence, learnt_probability, evidence_pattern, run_id)
             select {keys}, customer_id_a, customer_id_b, match_probability, match_weight,
-                   evidence, {run_id}
+                   evidence, learnt_probability, evidence_pattern, {run_id}
             from _review_queue t
             where not {decided.format(p="t")}
             on conflict ({keys}) do update
@@ -918,10 +947,61 @@ def _write_pairs(
                     match_probability = excluded.match_probability,
                     match_weight = excluded.match_weight,
                     evidence = excluded.evidence,
+                    learnt_probability = excluded.learnt_probability,
+                    evidence_pattern = excluded.evidence_pattern,
                     run_id = excluded.run_id
             """
         )
+        _write_priority(conn, result)
     return int(pairs.size)
+
+
+def _write_priority(conn: Connection, result: LinkResult) -> None:
+    """Rank the whole queue by what a verdict would teach (`learning.priority`), pairs
+    kept from an earlier increment included: how many pending pairs share a pattern is a
+    fact of the whole queue."""
+    keys = ["source_a", "source_record_id_a", "source_b", "source_record_id_b"]
+    queue = io.copy_out(
+        conn,
+        f"select {', '.join(keys)}, evidence_pattern,"
+        " coalesce(learnt_probability, match_probability) as probability"
+        f" from resolve.review_queue order by {', '.join(keys)}",
+    )
+    if queue.empty:
+        return
+    # A row kept from before patterns were recorded stands for itself.
+    pattern = queue["evidence_pattern"].fillna(pd.Series("pair " + queue.index.astype(str)))
+    found = result.verdicts
+    taught = pd.Series(
+        learning.pattern_keys(found.levels) if found is not None else [], dtype=object
+    ).value_counts()
+    queue = queue[keys].assign(
+        review_priority=np.round(
+            learning.priority(
+                pattern.to_numpy(dtype=object),
+                pd.to_numeric(queue["probability"]).to_numpy(dtype=np.float64),
+                taught,
+                learning.pair_hash(queue[keys]),
+            ),
+            6,
+        )
+    )
+    io.copy_in(
+        conn,
+        "_priority",
+        queue,
+        "source_a text, source_record_id_a text, source_b text, source_record_id_b text,"
+        " review_priority float8",
+    )
+    conn.exec_driver_sql(
+        """
+        update resolve.review_queue q set review_priority = t.review_priority
+        from _priority t
+        where (t.source_a, t.source_record_id_a, t.source_b, t.source_record_id_b)
+            = (q.source_a, q.source_record_id_a, q.source_b, q.source_record_id_b)
+          and q.review_priority is distinct from t.review_priority
+        """
+    )
 
 
 def _write_standardized(conn: Connection, records: pd.DataFrame, run_id: int) -> None:

@@ -246,6 +246,27 @@ class EMSettings:
 
 
 @dataclass(frozen=True)
+class LearningSettings:
+    """How reviewers' verdicts teach the engine (`entity_resolution/learning.py`).
+
+    A logistic regression over the comparison levels of the pairs people decided re-scores
+    the undecided pairs of the review band once both verdicts are common enough: below ten
+    of one kind, its intercept and the weight of every level pattern rest on a handful of
+    verdicts, and the first verdicts come from the queue's head, which is no sample of the
+    band (measured: `benchmarks/active_learning.py`, docs/benchmarks.md).
+    """
+
+    enabled: bool = True
+    min_verdicts_per_class: int = 10
+    # Inverse strength of the L2 penalty (scikit-learn's C): its default, not tuned.
+    regularization: float = 1.0
+    # Weight of the regression's probability beside the verdicts on a pair's own
+    # comparison pattern, in verdicts: six unanimous verdicts carry a pattern the
+    # regression puts at 0.8 over a 0.95 threshold, three do not.
+    prior_verdicts: float = 2.0
+
+
+@dataclass(frozen=True)
 class LinkSettings:
     link_type: Literal["dedupe", "link_only"]
     identity_columns: tuple[str, ...]
@@ -274,6 +295,7 @@ class LinkSettings:
     match_threshold: float = 0.95
     review_band: tuple[float, float] = (0.5, 0.95)
     em: EMSettings = field(default_factory=EMSettings)
+    learning: LearningSettings = field(default_factory=LearningSettings)
 
     def __post_init__(self) -> None:
         """Every name that refers to a comparison or to one of its levels must exist: a typo

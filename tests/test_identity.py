@@ -669,3 +669,62 @@ def test_a_fix_that_cannot_apply_is_one_sentence(inbox, engine):
         with pytest.raises(UserError, match=words):
             attempt()
     assert _audit(engine, "merge_fix") == []
+
+
+def test_reviewers_verdicts_teach_the_matcher_to_link_the_pairs_nobody_reviewed(inbox, engine):
+    """Leads that carry only a surname and the customer's phone: the model alone leaves
+    each in review beside its customer's sale. Once reviewers said "same person" on enough of them
+    (and "two people" on enough others), the ones nobody reviewed follow, in a full run
+    and in the increments after it."""
+    background(inbox)
+    pairs = []
+    surname = "Gauthier"  # common here: a surname and a phone leave the model unsure
+    for i in range(14):
+        phone = f"418-555-{3100 + i:04d}"
+        sale = inbox.sale(
+            first_name=["Rémi", "Carole", "Denis", "Odile", "Gilles", "Manon", "Serge"][i % 7],
+            last_name=surname,
+            phone=phone,
+            email=f"client{i}@cogeco.ca",
+            street=f"{200 + i} rue Saint-Louis",
+            postal_code=f"G6W {i % 9}B{i % 7}",
+        )
+        lead = inbox.add("crm_leads", last_name=surname, phone=phone)
+        pairs.append((("dealer_sales", sale), ("crm_leads", lead)))
+    inbox.land(engine)
+    resolve(engine)
+    customers = [(customer_of(engine, *a), customer_of(engine, *b)) for a, b in pairs]
+    assert all(a and b and a != b for a, b in customers)  # the model alone links none
+
+    for a, b in pairs[:11]:
+        _decide(engine, a, b, "must_link")
+    # Ten couples (a landline and an address shared, two given names): two people each.
+    with engine.connect() as conn:
+        couples = conn.execute(
+            sa.text(
+                "select a.source_record_id, b.source_record_id from raw.dealer_sales a"
+                " join raw.dealer_sales b on a.phone = b.phone and a.street = b.street"
+                " and a.first_name <> b.first_name and a.source_record_id < b.source_record_id"
+                " order by 1, 2 limit 10"
+            )
+        ).all()
+    assert len(couples) == 10
+    for a, b in couples:
+        _decide(engine, ("dealer_sales", a), ("dealer_sales", b), "cannot_link")
+    summary = resolve(engine)
+    assert summary.mode == "full" and "verdicts" in summary.reason
+    for a, b in pairs[11:]:  # nobody reviewed these three
+        assert customer_of(engine, *a) == customer_of(engine, *b)
+    with engine.connect() as conn:
+        learnt = conn.scalar(
+            sa.text("select parameters->'learnt' from resolve.runs order by run_id desc limit 1")
+        )
+    assert (learnt["matches"], learnt["non_matches"]) == (11, 10)
+
+    # An increment scores with the classifier the full run learnt: the same customers.
+    inbox.sale(first_name="Annie", last_name="Fortier", phone="418-555-7007")
+    inbox.land(engine)
+    assert resolve(engine).mode == "incremental"
+    after_increment = set(the_map(engine).items())
+    resolve(engine, full=True)
+    assert set(the_map(engine).items()) == after_increment

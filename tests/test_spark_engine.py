@@ -64,7 +64,8 @@ _TABLES = {
     "resolve.match_evidence": "source_a, source_record_id_a, source_b, source_record_id_b,"
     " customer_id, match_probability, match_weight, evidence::text",
     "resolve.review_queue": "source_a, source_record_id_a, source_b, source_record_id_b,"
-    " customer_id_a, customer_id_b, match_probability, match_weight, evidence::text",
+    " customer_id_a, customer_id_b, match_probability, match_weight, evidence::text,"
+    " learnt_probability, evidence_pattern, review_priority",
 }
 
 

@@ -43,7 +43,8 @@ def verdict(evidence: dict, comparisons: tuple[str, ...]) -> str:
 st.title("Identity review")
 st.caption(
     "The matcher was unsure whether these records are the same person. Your verdict is kept "
-    "and applied on the next pipeline run; the most uncertain pairs come first."
+    "and applied on the next pipeline run, and it teaches the matcher: the pairs whose verdict "
+    "would teach it most come first."
 )
 
 if not connection.can("select", "resolve.review_queue"):
@@ -83,10 +84,15 @@ else:
     def skip() -> None:
         st.session_state["review_position"] = position + 1
 
-    st.subheader(f"Pair {position + 1} of the {len(pairs)} most uncertain")
+    st.subheader(f"Pair {position + 1} of the {len(pairs)} that would teach the matcher most")
     st.markdown(
         f"The matcher gives **{pair['match_probability']:.0%}** that these are the same person "
         f"({pair['match_weight']:+.1f} bits of evidence)."
+        + (
+            ""
+            if fmt.is_missing(pair.get("learnt_probability"))
+            else f" What reviewers' verdicts taught it says **{pair['learnt_probability']:.0%}**."
+        )
     )
 
     sides = st.columns(2)

@@ -376,15 +376,18 @@ def test_accepting_a_pair_in_review_writes_a_must_link_decision(dashboard_env: S
             ),
             pair,
         )
-        # A pair at exactly 50 %: the most uncertain, so the page shows it first.
+        # A pair at exactly 50 % that a verdict would teach most: the page shows it first.
         conn.execute(
             sa.text(
                 """
                 insert into resolve.review_queue
                     (source_a, source_record_id_a, source_b, source_record_id_b,
-                     customer_id_a, customer_id_b, match_probability, match_weight, evidence)
-                values (:sa, :ra, :sb, :rb, :ca, :cb, 0.5, 0.0,
-                        '{"phone": {"level": "different", "weight": -1.5}}')
+                     customer_id_a, customer_id_b, match_probability, match_weight, evidence,
+                     review_priority)
+                select :sa, :ra, :sb, :rb, :ca, :cb, 0.5, 0.0,
+                       '{"phone": {"level": "different", "weight": -1.5}}',
+                       coalesce(max(review_priority), 0) + 1
+                from resolve.review_queue
                 on conflict do nothing
                 """
             ),

@@ -263,6 +263,16 @@ class LinkSettings:
     # value (a repair order with no name or contact) is no person of its own; it joins
     # the one cluster holding its value (whoever owned the car during that period).
     follow_alone: tuple[str, ...] = ()
+    # Comparisons whose values reach one person (a mobile, an e-mail): two groups of
+    # records that each hold some and share none are two people unless evidence beyond a
+    # name and an address (`identifying`) joins them: a weak link cannot chain them.
+    contacts: tuple[str, ...] = ()
+    # Comparisons whose agreement says who a record is beyond its name and address; a
+    # link with positive evidence from none of them is weak (a name and an address).
+    identifying: tuple[str, ...] = ()
+    # Contact columns a household may share: a value written beside two people's given
+    # names (`swap_columns` name them) is household evidence, not a person's contact.
+    family_contacts: tuple[str, ...] = ()
     # Two comparisons whose values are not independent (given name and surname run in
     # families and origins): when both agree exactly, their term-frequency adjustments
     # are corrected by how often the *combination* occurs among people.
@@ -303,7 +313,12 @@ class LinkSettings:
                             f" comparison {name!r} does not have; its levels are: "
                             + ", ".join(repr(x) for x in comp.labels)
                         )
-        for setting, listed in (("weak_alone", self.weak_alone), ("joint_tf", self.joint_tf)):
+        for setting, listed in (
+            ("weak_alone", self.weak_alone),
+            ("joint_tf", self.joint_tf),
+            ("contacts", self.contacts),
+            ("identifying", self.identifying),
+        ):
             for name in listed or ():
                 if name not in names:
                     raise ValueError(
@@ -515,6 +530,9 @@ DEALER = LinkSettings(
     swap_columns=("first_name", "last_name"),
     weak_alone=("first_name", "last_name", "suffix"),
     follow_alone=("vin_epoch", "trade_epoch"),
+    contacts=("phone", "email"),
+    identifying=("company", "birth_date", "phone", "email", "vehicle"),
+    family_contacts=("email",),
     joint_tf=("first_name", "last_name"),
     derived={
         "first_name_key": ("first_name",),

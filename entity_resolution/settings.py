@@ -331,12 +331,21 @@ class LinkSettings:
                     f"joint_tf names comparison {name!r}, which has no level labelled 'exact'"
                 )
         fields = [c.columns[0] for c in self.comparisons]
-        for column in self.exclusive:
-            if column not in fields:
-                raise ValueError(
-                    f"exclusive names column {column!r}, which no comparison compares; the"
-                    " compared fields are: " + ", ".join(repr(f) for f in fields)
-                )
+        for setting, columns in (
+            ("exclusive", self.exclusive),
+            ("family_contacts", self.family_contacts),
+        ):
+            for column in columns:
+                if column not in fields:
+                    raise ValueError(
+                        f"{setting} names column {column!r}, which no comparison compares; the"
+                        " compared fields are: " + ", ".join(repr(f) for f in fields)
+                    )
+        if self.family_contacts and not self.swap_columns:
+            raise ValueError(
+                "family_contacts needs swap_columns: the given-name and surname columns a"
+                " household's shared contact is told by"
+            )
 
     def comparison(self, name: str) -> Comparison:
         return next(c for c in self.comparisons if c.name == name)

@@ -8,6 +8,16 @@ Those components are rebuilt greedily, strongest link first, refusing any merge 
 would put a contradiction inside a cluster: father and son who share a landline, an
 address and a name each keep their own records, and a record that fits both goes to
 the one it is most strongly linked to.
+
+A component is also rebuilt when a link that rests on nothing but a name and an address
+(`weak`) is all that joins two groups of records that each carry contacts (phones,
+e-mails) of their own and share none: a father and his son of one name at one address,
+chained through an OEM registration that carries only the name and the address. Inside
+such a component the links with identifying evidence are tried first, so each person's
+records gather around their own contacts, and a weak link may then not join two groups
+whose contacts never meet; a contactless record goes to the group it is most strongly
+linked to. People change phones and e-mails over the years: two of one person's groups
+joined by a record that carries the old and the new contact share a value and stay one.
 """
 
 from __future__ import annotations
@@ -33,6 +43,18 @@ class Exclusive:
     name: str
     codes: np.ndarray  # value code per node, -1 when unknown
     incompatible: IncompatibleFn  # vectorized over pairs of value codes
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """How each node is reached (phone, e-mail), and which links are only name and place.
+
+    `codes` holds one value-code array per kind of contact (-1 when unknown); `weak`
+    marks, per link, those whose evidence is a name and an address alone.
+    """
+
+    codes: tuple[np.ndarray, ...]
+    weak: np.ndarray
 
 
 @dataclass
@@ -102,11 +124,13 @@ def cluster(
     cannot_right: np.ndarray,
     exclusives: tuple[Exclusive, ...] = (),
     find_components: ComponentsFn = components,
+    contacts: Contacts | None = None,
 ) -> Clusters:
     """Cluster `n` nodes joined by links (left, right) of the given strength (log-odds).
 
     Links must already be the confident ones; cannot-link pairs may be any pairs.
     `find_components` computes the connected components (in this process or on Spark).
+    With `contacts`, weak links may not join two groups whose contacts never meet.
     """
     component = find_components(n, left, right)
     troubled = np.zeros(component.max() + 1 if n else 0, dtype=bool)
@@ -115,6 +139,10 @@ def cluster(
     conflicts = [_conflicts(component, exclusive) for exclusive in exclusives]
     for found in conflicts:
         troubled[found.components] = True
+    if contacts is not None and contacts.codes:
+        strong = ~contacts.weak
+        core = find_components(n, left[strong], right[strong])
+        troubled[_strangers(component, core, contacts.codes)] = True
 
     calm_links = ~troubled[component[left]]
     tree = [
@@ -127,22 +155,70 @@ def cluster(
     if rebuilt:
         labels, greedy_tree = _rebuild(
             component, troubled, left, right, strength, cannot_left, cannot_right,
-            exclusives, conflicts,
+            exclusives, conflicts, contacts,
         )  # fmt: skip
         tree.append(greedy_tree)
     _, labels = np.unique(labels, return_inverse=True)
     return Clusters(labels=labels, tree=np.concatenate(tree), rebuilt_components=rebuilt)
 
 
-def _strongest_links(
-    left: np.ndarray, right: np.ndarray, strength: np.ndarray, links: np.ndarray
+_MAX_CORES = 64  # contact-holding groups per component compared pairwise; more: rebuilt
+
+
+def _strangers(
+    component: np.ndarray, core: np.ndarray, codes: tuple[np.ndarray, ...]
 ) -> np.ndarray:
-    """`links` sorted strongest first, keeping those among each end's strongest few.
+    """Components holding two cores (groups joined by identifying links) that each carry a
+    contact and share none, with one kind of contact known on both sides.
+
+    A phone-only group and an e-mail-only group cannot be told apart by their contacts;
+    a group with one phone and one with another can.
+    """
+    frames = []
+    for kind, values in enumerate(codes):
+        known = np.flatnonzero(values >= 0)
+        frames.append(
+            pd.DataFrame({"c": component[known], "core": core[known], "kind": kind,
+                          "v": values[known].astype(np.int64)})
+        )  # fmt: skip
+    held = pd.concat(frames, ignore_index=True).drop_duplicates()
+    cores = held.drop_duplicates(["c", "core"])
+    per_component = cores.groupby("c")["core"].size()
+    several = per_component[per_component > 1]
+    crowded = several.index[several > _MAX_CORES].to_numpy()
+    held = held[held["c"].isin(several.index[several <= _MAX_CORES])]
+    if held.empty:
+        return crowded
+    kinds = held.drop_duplicates(["c", "core", "kind"])
+    # Pairs of cores with a kind of contact known on both.
+    pairs = kinds.merge(kinds, on=["c", "kind"])
+    pairs = pairs.loc[pairs["core_x"] < pairs["core_y"], ["c", "core_x", "core_y"]]
+    pairs = pairs.drop_duplicates()
+    # … of which those sharing a value are no strangers.
+    met = held.merge(held, on=["c", "kind", "v"])
+    met = met.loc[met["core_x"] < met["core_y"], ["c", "core_x", "core_y"]].drop_duplicates()
+    strangers = pairs.merge(met, how="left", indicator=True)
+    strangers = strangers[strangers["_merge"] == "left_only"]
+    return np.union1d(strangers["c"].unique(), crowded).astype(np.int64)
+
+
+def _strongest_links(
+    left: np.ndarray,
+    right: np.ndarray,
+    strength: np.ndarray,
+    links: np.ndarray,
+    weak: np.ndarray | None = None,
+) -> np.ndarray:
+    """`links` sorted strongest first, keeping those among each end's strongest few; with
+    `weak`, the links with identifying evidence come before the weak ones.
 
     A record's weaker links add nothing once its strongest ones are tried, and leaving
     them out keeps the greedy pass proportional to the number of records.
     """
-    links = links[np.argsort(-strength[links], kind="stable")]
+    if weak is None:
+        links = links[np.argsort(-strength[links], kind="stable")]
+    else:
+        links = links[np.lexsort((-strength[links], weak[links]))]
     ends = pd.DataFrame({"a": left[links], "b": right[links]})
     rank_a = ends.groupby("a").cumcount().to_numpy()
     rank_b = ends.groupby("b").cumcount().to_numpy()
@@ -159,6 +235,7 @@ def _rebuild(
     cannot_right: np.ndarray,
     exclusives: tuple[Exclusive, ...],
     conflicts: list[_Conflicts],
+    contacts: Contacts | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Greedy constrained agglomeration inside troubled components (strongest link first).
 
@@ -202,11 +279,30 @@ def _rebuild(
                         return True
         return False
 
-    links = _strongest_links(left, right, strength, np.flatnonzero(troubled[component[left]]))
+    reached: list[list[set[int]]] = []
+    weak = None
+    if contacts is not None and contacts.codes:
+        weak = contacts.weak
+        for codes in contacts.codes:
+            reached.append([{c} if c >= 0 else set() for c in codes[members].tolist()])
+
+    def strangers(ra: int, rb: int) -> bool:
+        """Both groups reached by a kind of contact, and by no value in common."""
+        comparable = False
+        for sets in reached:
+            if sets[ra] and sets[rb]:
+                if not sets[ra].isdisjoint(sets[rb]):
+                    return False
+                comparable = True
+        return comparable
+
+    links = _strongest_links(left, right, strength, np.flatnonzero(troubled[component[left]]), weak)
+    weak_link = (np.zeros(links.size, dtype=bool) if weak is None else weak[links]).tolist()
     accepted = []
-    for idx, a, b in zip(
-        links.tolist(), local[left[links]].tolist(), local[right[links]].tolist(), strict=True
-    ):
+    for idx, a, b, is_weak in zip(
+        links.tolist(), local[left[links]].tolist(), local[right[links]].tolist(), weak_link,
+        strict=True,
+    ):  # fmt: skip
         ra, rb = find(a), find(b)
         if ra == rb:
             continue
@@ -214,10 +310,12 @@ def _rebuild(
             ra, rb = rb, ra
         if any(find(x) == rb for x in cannot[ra]) or clash(ra, rb):
             continue
+        if is_weak and strangers(ra, rb):
+            continue
         parent[rb] = ra
         cannot[ra] |= cannot[rb]
         cannot[rb] = set()
-        for vals in values:
+        for vals in (*values, *reached):
             vals[ra] |= vals[rb]
             vals[rb] = set()
         accepted.append(idx)

@@ -28,6 +28,7 @@ from entity_resolution.blocking import Candidates, block_key, candidate_pairs, r
 from entity_resolution.clustering import (
     Clusters,
     ComponentsFn,
+    Contacts,
     Exclusive,
     cluster,
     components,
@@ -50,6 +51,7 @@ from entity_resolution.scoring import (
     score,
 )
 from entity_resolution.settings import LinkSettings
+from entity_resolution.standardize import family_mailboxes
 
 log = logging.getLogger(__name__)
 
@@ -305,6 +307,7 @@ class _Problem:
     components: ComponentsFn
     verdicts: learning.Verdicts  # every decided pair, compared
     learnt: learning.Learnt | None  # what they teach, once there are enough
+    contacts: tuple[np.ndarray, ...]  # per `contacts` field, a signature's own value's code
 
 
 @dataclass
@@ -363,6 +366,7 @@ def link(
         components=backend.components,
         verdicts=verdicts,
         learnt=learning.learn(verdicts, settings),
+        contacts=_contact_codes(frame, settings, encodings),
     )
     timings["random pairs and sessions"] = time.perf_counter() - t
 
@@ -496,6 +500,7 @@ def _learn_and_cluster(
         problem.exclusives,
         problem.components,
         settings,
+        problem.contacts,
         _corroborated(scored, settings) if people is None else None,
         promoted,
     )
@@ -606,6 +611,48 @@ def _corroborated(scored: Scored, settings: LinkSettings) -> np.ndarray:
     return out
 
 
+def _identified(
+    scored: Scored,
+    candidates: Candidates,
+    settings: LinkSettings,
+    contact_codes: tuple[np.ndarray, ...],
+) -> np.ndarray:
+    """Pairs with positive evidence from an `identifying` comparison (more than a name and
+    an address); a contact counts only where it is both sides' own, not a household's."""
+    own = dict(zip(settings.contacts, contact_codes, strict=True))
+    out = np.zeros(scored.log_odds.shape[0], dtype=bool)
+    for k, comp in enumerate(settings.comparisons):
+        if comp.name in settings.identifying:
+            hit = scored.weight(k) > 0
+            if comp.name in own:
+                hit &= (own[comp.name][candidates.left] >= 0) & (
+                    own[comp.name][candidates.right] >= 0
+                )
+            out |= hit
+    return out
+
+
+def _contact_codes(
+    records: pd.DataFrame, settings: LinkSettings, encodings: dict[str, Encoded]
+) -> tuple[np.ndarray, ...]:
+    """Each signature's value code of every `contacts` field: -1 where unknown, and where
+    the value is a household's (`family_contacts`: one e-mail written beside two people's
+    given names, `standardize.family_mailboxes`), which links a household, not a person."""
+    out = []
+    for name in settings.contacts:
+        column = settings.comparison(name).columns[0]
+        enc = encodings[column]
+        codes = enc.codes
+        if column in settings.family_contacts and settings.swap_columns:
+            given, surname = settings.swap_columns
+            shared = family_mailboxes(records[column], records[given], records[surname])
+            household = np.isin(enc.values, list(shared))
+            if household.any():
+                codes = np.where(household[np.maximum(codes, 0)] & (codes >= 0), -1, codes)
+        out.append(codes)
+    return tuple(out)
+
+
 def _add_joint_frequency(
     compared: Compared,
     candidates: Candidates,
@@ -657,6 +704,7 @@ def _cluster(
     exclusives: tuple[Exclusive, ...],
     find_components: ComponentsFn,
     settings: LinkSettings,
+    contact_codes: tuple[np.ndarray, ...],
     allowed: np.ndarray | None = None,
     promoted: np.ndarray | None = None,
 ) -> Clusters:
@@ -664,6 +712,8 @@ def _cluster(
     `promoted`), reviewers' decisions and the contradictions.
 
     A contradicting pair is never a link; those of `apart` also keep their clusters apart.
+    A link with no identifying evidence (a name and an address) cannot join two groups
+    whose contacts never meet (`clustering.Contacts`).
     """
     ml_left, ml_right, dl_left, dl_right = decided
     confident = scored.probability >= settings.match_threshold
@@ -682,6 +732,13 @@ def _cluster(
         np.r_[candidates.right[apart], dl_right],
         exclusives,
         find_components,
+        Contacts(
+            contact_codes,
+            np.r_[
+                np.zeros(ml_left.size, dtype=bool),
+                ~_identified(scored, candidates, settings, contact_codes)[confident],
+            ],
+        ),
     )
     # Tree links index the links passed above; map them back to candidate pairs.
     link_index = np.r_[np.full(ml_left.size, -1), np.flatnonzero(confident)]
@@ -849,6 +906,7 @@ def relink(
         exclusives,
         components,
         settings,
+        tuple(codes[sub] for codes in _contact_codes(frame, settings, encodings)),
         promoted=learning.promoted(
             learnt, scored.probability, compared.levels, contradiction, verdicts, settings
         ),

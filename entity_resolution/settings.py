@@ -284,6 +284,16 @@ class LinkSettings:
     # value (a repair order with no name or contact) is no person of its own; it joins
     # the one cluster holding its value (whoever owned the car during that period).
     follow_alone: tuple[str, ...] = ()
+    # Comparisons whose values reach one person (a mobile, an e-mail): two groups of
+    # records that each hold some and share none are two people unless evidence beyond a
+    # name and an address (`identifying`) joins them: a weak link cannot chain them.
+    contacts: tuple[str, ...] = ()
+    # Comparisons whose agreement says who a record is beyond its name and address; a
+    # link with positive evidence from none of them is weak (a name and an address).
+    identifying: tuple[str, ...] = ()
+    # Contact columns a household may share: a value written beside two people's given
+    # names (`swap_columns` name them) is household evidence, not a person's contact.
+    family_contacts: tuple[str, ...] = ()
     # Two comparisons whose values are not independent (given name and surname run in
     # families and origins): when both agree exactly, their term-frequency adjustments
     # are corrected by how often the *combination* occurs among people.
@@ -325,7 +335,12 @@ class LinkSettings:
                             f" comparison {name!r} does not have; its levels are: "
                             + ", ".join(repr(x) for x in comp.labels)
                         )
-        for setting, listed in (("weak_alone", self.weak_alone), ("joint_tf", self.joint_tf)):
+        for setting, listed in (
+            ("weak_alone", self.weak_alone),
+            ("joint_tf", self.joint_tf),
+            ("contacts", self.contacts),
+            ("identifying", self.identifying),
+        ):
             for name in listed or ():
                 if name not in names:
                     raise ValueError(
@@ -338,12 +353,21 @@ class LinkSettings:
                     f"joint_tf names comparison {name!r}, which has no level labelled 'exact'"
                 )
         fields = [c.columns[0] for c in self.comparisons]
-        for column in self.exclusive:
-            if column not in fields:
-                raise ValueError(
-                    f"exclusive names column {column!r}, which no comparison compares; the"
-                    " compared fields are: " + ", ".join(repr(f) for f in fields)
-                )
+        for setting, columns in (
+            ("exclusive", self.exclusive),
+            ("family_contacts", self.family_contacts),
+        ):
+            for column in columns:
+                if column not in fields:
+                    raise ValueError(
+                        f"{setting} names column {column!r}, which no comparison compares; the"
+                        " compared fields are: " + ", ".join(repr(f) for f in fields)
+                    )
+        if self.family_contacts and not self.swap_columns:
+            raise ValueError(
+                "family_contacts needs swap_columns: the given-name and surname columns a"
+                " household's shared contact is told by"
+            )
 
     def comparison(self, name: str) -> Comparison:
         return next(c for c in self.comparisons if c.name == name)
@@ -537,6 +561,9 @@ DEALER = LinkSettings(
     swap_columns=("first_name", "last_name"),
     weak_alone=("first_name", "last_name", "suffix"),
     follow_alone=("vin_epoch", "trade_epoch"),
+    contacts=("phone", "email"),
+    identifying=("company", "birth_date", "phone", "email", "vehicle"),
+    family_contacts=("email",),
     joint_tf=("first_name", "last_name"),
     derived={
         "first_name_key": ("first_name",),

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import phonenumbers
+from rapidfuzz.distance import JaroWinkler
 from unidecode import unidecode
 
 from ingest.vin import vins_are_valid
@@ -641,6 +642,50 @@ def shared_values(values: pd.Series, people: pd.Series, max_people: int) -> set[
     frame = pd.DataFrame({"v": values, "p": people}).dropna()
     counts = frame.drop_duplicates().groupby("v", sort=False).size()
     return set(counts.index[counts > max_people])
+
+
+def family_mailboxes(
+    email: pd.Series,
+    given: pd.Series,
+    surname: pd.Series,
+    min_share: float = 0.1,
+    similar: float = 0.80,
+) -> set[str]:
+    """E-mails written beside the given names of two people: a household's mailbox.
+
+    A couple who give one family address (`famille.roy@…`) are two people; the mailbox
+    links their household, not one person. A given name (`given`, as written) counts on a mailbox when it is written there on at least two records
+    and on `min_share` as many as the mailbox's commonest name (a one-off typo does not),
+    is no word of a surname written there (`Jacques, Diane` typed the wrong way round) and
+    is more than an initial. Two such names are two people's when they share no word, are
+    no nicknames of one name (`Kathy`, `Kathleen`) and are less similar than the given-name comparison's `similar` level (Jaro-Winkler below
+    `similar`): `Michel` and `Michael`, `Alexandre` and `Alexander` are one person's name
+    written two ways, and `Denis` and `Denise` cannot be told from those.
+    """
+    frame = pd.DataFrame({"e": email, "g": given, "s": surname}).dropna(subset=["e"])
+    surnames = frame.dropna(subset=["s"]).drop_duplicates(["e", "s"])
+    words = surnames.assign(w=surnames["s"].str.split()).explode("w")[["e", "w"]]
+    frame = frame.dropna(subset=["g"])
+    frame = frame[frame["g"].str.len() > 1]
+    counts = frame.groupby(["e", "g"]).size().rename("n").reset_index()
+    counts = counts[counts["n"] >= 2]
+    top = counts.groupby("e")["n"].transform("max")
+    counts = counts[counts["n"] >= min_share * top]
+    counts = counts.merge(words, left_on=["e", "g"], right_on=["e", "w"], how="left")
+    counts = counts[counts["w"].isna()]
+    counts = counts[counts.groupby("e")["g"].transform("size") > 1]
+    if counts.empty:
+        return set()
+    pairs = counts[["e", "g"]].merge(counts[["e", "g"]], on="e")
+    pairs = pairs[pairs["g_x"] < pairs["g_y"]]
+    one_formal = first_name_key(pairs["g_x"]).to_numpy() == first_name_key(pairs["g_y"]).to_numpy()
+    two = ~one_formal & [
+        not set(a.split()) & set(b.split())
+        and not nickname_related(a, b)
+        and JaroWinkler.normalized_similarity(a, b) < similar
+        for a, b in zip(pairs["g_x"].tolist(), pairs["g_y"].tolist(), strict=True)
+    ]
+    return set(pairs.loc[two, "e"])
 
 
 def drop_values(values: pd.Series, banned: set[str]) -> pd.Series:

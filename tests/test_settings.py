@@ -57,6 +57,12 @@ def test_weak_alone_joint_tf_and_exclusive_must_name_what_exists():
         dataclasses.replace(DEALER, joint_tf=("first_name", "suffix"))
     with pytest.raises(ValueError, match="exclusive names column 'dob'"):
         dataclasses.replace(DEALER, exclusive=("dob",))
+    with pytest.raises(ValueError, match="contacts names comparison 'mobile'"):
+        dataclasses.replace(DEALER, contacts=("mobile",))
+    with pytest.raises(ValueError, match="identifying names comparison 'vin'"):
+        dataclasses.replace(DEALER, identifying=("vin",))
+    with pytest.raises(ValueError, match="family_contacts names column 'mail'"):
+        dataclasses.replace(DEALER, family_contacts=("mail",))
 
 
 def test_two_comparisons_of_one_name_or_two_levels_of_one_label_fail():

@@ -75,7 +75,7 @@ def missing(engine: Engine, relations: list[tuple[str, str]]) -> int:
         )
 
 
-NOTES = ("raw.model_input_changes", "raw.model_changed_records", "raw.model_changed_customers")
+NOTES = ("raw.model_input_changes", "raw.model_changed_records")
 
 
 def full_refresh_reason(engine: Engine, wanted: dict, *, full: bool) -> str | None:
@@ -96,7 +96,6 @@ def full_refresh_reason(engine: Engine, wanted: dict, *, full: bool) -> str | No
         everything = conn.scalar(
             sa.text(
                 "select exists (select from raw.model_changed_records where source = 'everything')"
-                " or exists (select from raw.model_changed_customers where customer_id is null)"
             )
         )
     return "more changed than an increment" if everything else None

@@ -47,7 +47,6 @@ LOGS = {
     "raw.model_builds",
     "raw.model_input_changes",
     "raw.model_changed_records",
-    "raw.model_changed_customers",
 }
 # Columns that legitimately differ between two runs of the same inbox. Every other column,
 # customer_id included, must come out the same.

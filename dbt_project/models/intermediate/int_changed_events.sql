@@ -1,76 +1,74 @@
 {#-
-    What an incremental build of customer_events rebuilds: every event of a customer that a
-    record entered or left (a new record, a merge, a split, a forgotten person), every event
-    of a record that changed in raw, and every event on a VIN such a record or customer has
-    or had (a new sale of a VIN ends its earlier owner's period, and a repair order's vehicle
-    and ownership period are read from every record of its VIN). An event depends on nothing
-    else that a build can change without rebuilding in full (seeds and the project:
-    orchestration/builds.py). One row per (kind, key); empty when nothing changed.
+    What an incremental build of customer_events rebuilds: the event of every record that
+    changed in raw or in resolve.customer_source_map (added, moved to another customer,
+    removed), and every event on a VIN that a changed sale or registration has or had. An
+    event reads nothing else that can change between two builds: its own record and
+    customer, and its vehicle's description and ownership periods, which only the sales and
+    registrations of its VIN write (a repair order of another customer shows the model a
+    new sale of its VIN says). Seeds and the project change only with a full build
+    (orchestration/builds.py). One row per (kind, key); empty when nothing changed.
 -#}
 
 with
 
-changed_records as (
+notes as (
 
-    select
-        source,
-        source_record_id,
-        upper(vin) as vin,
-        upper(trade_in_vin) as trade_in_vin
-    from {{ source('builds', 'model_changed_records') }}
+    select * from {{ source('builds', 'model_changed_records') }}
     where source <> 'everything'
 
 ),
 
-changed_customers as (
+changed_records as (
 
-    select distinct customer_id
-    from {{ source('builds', 'model_changed_customers') }}
-    where customer_id is not null
+    select distinct source, source_record_id from notes
 
 ),
 
--- the VINs of the changed customers' records as they are now (each record that moved kept
--- its VINs, or it changed in raw and its old VINs are noted above)
-customer_vins as (
+-- the VINs of changed sales and registrations as they are now (a record that moved to
+-- another customer kept its VINs; one that changed in raw has its old VINs noted)
+current_vins as (
 
     select sales.vin, sales.trade_in_vin
     from {{ ref('int_sales') }} as sales
-    where sales.customer_id in (select customer_id from changed_customers)
-
-    union all
-
-    select service_orders.vin, null as trade_in_vin
-    from {{ ref('int_service_orders') }} as service_orders
-    where service_orders.customer_id in (select customer_id from changed_customers)
+    inner join changed_records
+        on changed_records.source = 'dealer_sales'
+        and changed_records.source_record_id = sales.source_record_id
 
     union all
 
     select registrations.vin, null as trade_in_vin
     from {{ ref('int_registrations') }} as registrations
-    where registrations.customer_id in (select customer_id from changed_customers)
+    inner join changed_records
+        on changed_records.source = 'oem_registrations'
+        and changed_records.source_record_id = registrations.source_record_id
+
+),
+
+noted_vins as (
+
+    select upper(vin) as vin, upper(trade_in_vin) as trade_in_vin
+    from notes
+    where source in ('dealer_sales', 'oem_registrations')
 
 ),
 
 vins as (
 
-    select vin from changed_records
+    select vin from current_vins
     union
-    select trade_in_vin from changed_records
+    select trade_in_vin from current_vins
     union
-    select vin from customer_vins
+    select vin from noted_vins
     union
-    select trade_in_vin from customer_vins
+    select trade_in_vin from noted_vins
 
 ),
 
 final as (
 
-    select 'customer' as kind, customer_id as key from changed_customers
-    union
-    select 'vin' as kind, vin as key from vins where vin is not null
-    union
     select 'event' as kind, source || ':' || source_record_id as key from changed_records
+    union all
+    select 'vin' as kind, vin as key from vins where vin is not null
 
 )
 

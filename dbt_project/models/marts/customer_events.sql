@@ -173,9 +173,7 @@ final as (
         and events.source_record_id = service_visits.source_record_id
     where events.customer_id is not null
     {%- if is_incremental() %}
-        and {{ is_changed_event(
-            'events.customer_id', 'events.vin', "events.source || ':' || events.source_record_id"
-        ) }}
+        and {{ is_changed_event("events.source || ':' || events.source_record_id", 'events.vin') }}
     {%- endif %}
 
 )

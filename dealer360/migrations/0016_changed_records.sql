@@ -1,25 +1,19 @@
--- What changed, row by row, since the marts were last built: the incremental marts
--- (dbt_project, materialized='incremental') rebuild only the rows these reach. Written by
--- triggers, so every writer is covered (landing, resolve, forget, a person at psql):
--- - raw.model_changed_records: each person record inserted, updated or deleted in raw, with
---   its VINs before and after (a new sale of a VIN changes who owned it before);
--- - raw.model_changed_customers: each customer ID a record of resolve.customer_source_map
---   entered or left (a new record, a merge, a split, a retired ID, a forgotten person).
--- A statement that changes more rows than an increment would (a first landing, a full
--- resolve) or truncates notes `everything` instead: the next build rebuilds in full. A build
--- removes the notes it saw when it started (orchestration/builds.py), like
--- raw.model_input_changes.
+-- What changed, record by record, since the marts were last built: the incremental marts
+-- (dbt_project, materialized='incremental') rebuild only the rows these notes reach. Written
+-- by triggers, so every writer is covered (landing, resolve, forget, a person at psql):
+-- each person record inserted, updated or deleted in raw, with its VINs before and after (a
+-- new sale of a VIN changes who owned it before), and each record of
+-- resolve.customer_source_map that was added, moved to another customer (a merge, a split,
+-- a forgotten person) or removed. A statement that changes more rows than an increment would
+-- (a first landing, a first resolve) or a truncation notes `everything` instead: the next
+-- build rebuilds in full. A build removes the notes it saw when it started
+-- (orchestration/builds.py), like raw.model_input_changes.
 create table if not exists raw.model_changed_records (
     change_id bigint generated always as identity primary key,
     source text not null,
     source_record_id text,  -- null with source 'everything'
     vin text,
     trade_in_vin text
-);
-
-create table if not exists raw.model_changed_customers (
-    change_id bigint generated always as identity primary key,
-    customer_id text  -- null: everything changed
 );
 
 -- Rows one statement may change and still be noted one by one; past it, `everything`.
@@ -70,31 +64,29 @@ begin
 end
 $$;
 
-create or replace function raw.note_changed_customers() returns trigger
+create or replace function raw.note_changed_map() returns trigger
 language plpgsql security definer set search_path = pg_catalog, raw as $$
 begin
     if tg_op = 'TRUNCATE' then
-        insert into raw.model_changed_customers (customer_id) values (null);
+        insert into raw.model_changed_records (source) values ('everything');
     elsif tg_op = 'UPDATE' then
         -- a record that stays with its customer (a new match probability: an increment
-        -- rescores every record it re-clusters) changes no mart row; the customers that
-        -- records moved between are noted however many
-        insert into raw.model_changed_customers (customer_id)
-        select distinct moved.customer_id
+        -- rescores every record it re-clusters) changes no mart row
+        insert into raw.model_changed_records (source, source_record_id)
+        select n.source, n.source_record_id
         from old_rows as o
         inner join new_rows as n using (source, source_record_id)
-        cross join lateral (values (o.customer_id), (n.customer_id)) as moved (customer_id)
         where o.customer_id is distinct from n.customer_id;
     elsif tg_op = 'INSERT' and (select count(*) from new_rows) > raw.changed_rows_limit() then
-        insert into raw.model_changed_customers (customer_id) values (null);
+        insert into raw.model_changed_records (source) values ('everything');
     elsif tg_op = 'INSERT' then
-        insert into raw.model_changed_customers (customer_id)
-        select distinct customer_id from new_rows;
+        insert into raw.model_changed_records (source, source_record_id)
+        select source, source_record_id from new_rows;
     elsif (select count(*) from old_rows) > raw.changed_rows_limit() then
-        insert into raw.model_changed_customers (customer_id) values (null);
+        insert into raw.model_changed_records (source) values ('everything');
     else
-        insert into raw.model_changed_customers (customer_id)
-        select distinct customer_id from old_rows;
+        insert into raw.model_changed_records (source, source_record_id)
+        select source, source_record_id from old_rows;
     end if;
     return null;
 end
@@ -111,7 +103,7 @@ begin
         'resolve.customer_source_map'
     ] loop
         noting := case when target = 'resolve.customer_source_map'
-            then 'raw.note_changed_customers()' else 'raw.note_changed_records()' end;
+            then 'raw.note_changed_map()' else 'raw.note_changed_records()' end;
         execute 'drop trigger if exists note_inserted_rows on ' || target;
         execute 'drop trigger if exists note_updated_rows on ' || target;
         execute 'drop trigger if exists note_deleted_rows on ' || target;
@@ -130,4 +122,4 @@ end
 $$;
 
 -- Nothing noted yet says nothing about what was built before this migration: rebuild in full.
-insert into raw.model_changed_customers (customer_id) values (null);
+insert into raw.model_changed_records (source) values ('everything');

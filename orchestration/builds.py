@@ -60,31 +60,64 @@ def is_current(engine: Engine, wanted: dict, relations: list[tuple[str, str]]) -
             return False
         if conn.scalar(sa.text("select exists (select from raw.model_input_changes)")):
             return False
-        missing = conn.scalar(
+    return missing(engine, relations) == 0
+
+
+def missing(engine: Engine, relations: list[tuple[str, str]]) -> int:
+    """How many of `relations` (schema, name) are not in the database."""
+    with engine.connect() as conn:
+        return conn.scalar(
             sa.text(
                 "select count(*) from unnest(cast(:schemas as text[]), cast(:names as text[]))"
                 " as r(s, n) where to_regclass(quote_ident(r.s) || '.' || quote_ident(r.n)) is null"
             ),
             {"schemas": [s for s, _ in relations], "names": [n for _, n in relations]},
         )
-        return missing == 0
 
 
-def begin(engine: Engine) -> list[int]:
+NOTES = ("raw.model_input_changes", "raw.model_changed_records")
+
+
+def full_refresh_reason(engine: Engine, wanted: dict, *, full: bool) -> str | None:
+    """Why a build started now must rebuild its incremental models in full; None when the
+    notes since the last complete build say which rows to rebuild."""
+    if full:
+        return "a full run was asked for"
+    if wanted["vars"]:
+        return f"the marts are built as known on {wanted['vars'].get('as_of_date')}"
+    with engine.connect() as conn:
+        last = conn.scalar(sa.text("select built_for from raw.model_builds"))
+        if last is None:
+            return "the last build did not complete"
+        if last["vars"]:
+            return f"the last build was as known on {last['vars'].get('as_of_date')}"
+        if (last["project"], last["migrations"]) != (wanted["project"], wanted["migrations"]):
+            return "the dbt project or the database's migrations changed"
+        everything = conn.scalar(
+            sa.text(
+                "select exists (select from raw.model_changed_records where source = 'everything')"
+            )
+        )
+    return "more changed than an increment" if everything else None
+
+
+def begin(engine: Engine) -> dict[str, list[int]]:
     """Before a build: no build counts as complete until this one is; returns the notes it
-    will have seen (those committed now)."""
+    will have seen (those committed now), by table."""
     with engine.begin() as conn:
         conn.execute(sa.text("delete from raw.model_builds"))
-        return list(conn.scalars(sa.text("select change_id from raw.model_input_changes")))
+        return {
+            table: list(conn.scalars(sa.text(f"select change_id from {table}"))) for table in NOTES
+        }
 
 
-def finish(engine: Engine, seen: list[int], wanted: dict) -> None:
+def finish(engine: Engine, seen: dict[str, list[int]], wanted: dict) -> None:
     """After a complete build: the notes it saw are built; it was built for `wanted`."""
     with engine.begin() as conn:
-        conn.execute(
-            sa.text("delete from raw.model_input_changes where change_id = any(:seen)"),
-            {"seen": seen},
-        )
+        for table, ids in seen.items():
+            conn.execute(
+                sa.text(f"delete from {table} where change_id = any(:seen)"), {"seen": ids}
+            )
         conn.execute(
             sa.text(
                 "insert into raw.model_builds (built_for) values (cast(:b as jsonb))"

@@ -22,6 +22,7 @@ from dagster_dbt import (
 from dealer360 import db
 from dealer360.settings import get_settings
 from orchestration import builds
+from orchestration.automation import FULL_TAG
 from orchestration.progress import stage_progress
 from orchestration.resources import Dealer360
 
@@ -90,8 +91,28 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, dealer360
                 metadata={"dealer360/kept": True},
             )
         return
+    refresh = builds.full_refresh_reason(
+        engine, wanted, full=context.run.tags.get(FULL_TAG) == "true"
+    )
+    seeds = _seeds(context.assets_def.keys)
+    # The seeds (and their tests) are what the last complete build loaded when the project is
+    # the same and that build completed: an incremental build leaves them alone.
+    keep_seeds = whole and not refresh and builds.missing(engine, list(seeds.values())) == 0
     seen = builds.begin(engine)
     arguments = ["build", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])]
+    if refresh:
+        arguments.append("--full-refresh")
+        context.log.info(f"incremental models rebuilt in full: {refresh}")
+    else:
+        context.log.info("incremental models rebuild only the rows that changed")
+    if keep_seeds:
+        arguments += ["--exclude", "resource_type:seed"]
+        for key in seeds:
+            yield dg.Output(
+                None,
+                output_name=context.assets_def.get_output_name_for_asset_key(key),
+                metadata={"dealer360/kept": True},
+            )
     if dbt_vars:
         context.log.info(f"building the marts as known on {dbt_vars['as_of_date']}")
     # dagster-dbt echoes every dbt log line to stdout; keep them in a file instead, so the CLI
@@ -102,6 +123,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, dealer360
     context.log.info(f"dbt output goes to {log_path}")
     # One step per model, seed and test selected: each yields one event when dbt finishes it.
     steps = len(context.selected_asset_keys) + len(context.selected_asset_check_keys)
+    if keep_seeds:
+        steps -= len(seeds) + sum(c.asset_key in seeds for c in context.selected_asset_check_keys)
     with (
         log_path.open("w") as log,
         contextlib.redirect_stdout(log),
@@ -131,6 +154,17 @@ def _in_build_order(assets: dg.AssetsDefinition) -> list[dg.AssetKey]:
         for key, spec in assets.specs_by_key.items()
     }
     return list(graphlib.TopologicalSorter(graph).static_order())
+
+
+def _seeds(keys) -> dict[dg.AssetKey, tuple[str, str]]:
+    """The seeds among `keys`, each with its (schema, name)."""
+    nodes = json.loads(dbt_project.manifest_path.read_text())["nodes"].values()
+    by_name = {
+        "/".join((node["schema"], node["name"])): (node["schema"], node["alias"])
+        for node in nodes
+        if node["resource_type"] == "seed"
+    }
+    return {key: by_name[key.to_user_string()] for key in keys if key.to_user_string() in by_name}
 
 
 def _relations(keys) -> list[tuple[str, str]]:

@@ -347,7 +347,9 @@ def test_an_oem_role_sees_its_brands_aggregates_and_no_personal_data(group: Grou
 def test_a_rebuilt_mart_keeps_its_policy(group: Group) -> None:
     # customer_dealers, which every mart's policy reads, is rebuilt too: the policies of the
     # marts left alone must survive the old copy being dropped.
-    run_dbt(group.url, group.work, "run", "--select", "customer_dealers", "customers")
+    run_dbt(
+        group.url, group.work, "run", "--select", "customer_dealers", "customers", "customer_events"
+    )
     with group.engine.connect() as conn:
         secured = {
             r.relname: (r.relrowsecurity, r.policies)

@@ -46,6 +46,7 @@ LOGS = {
     # a build's time and the notes of the writes it has not seen yet
     "raw.model_builds",
     "raw.model_input_changes",
+    "raw.model_changed_records",
 }
 # Columns that legitimately differ between two runs of the same inbox. Every other column,
 # customer_id included, must come out the same.

@@ -7,6 +7,8 @@
     enables row-level security, writes one read policy per kind of granted role, and only then
     grants SELECT to the roles listed in access.roles (dealer360/access.py). A table this hook
     did not protect is never granted (access.py grants only tables with row-level security on).
+    An incremental model keeps its table between builds: its policies are dropped and written
+    again in the transaction that inserts its changed rows.
 
     Who sees which rows is decided by the table's columns, so a new mart is covered without
     touching this file, and anything unforeseen fails closed:
@@ -67,6 +69,9 @@
     {%- if execute -%}
     {%- set predicates = access_predicates(this) -%}
     alter table {{ this }} enable row level security;
+    {#- an incremental model keeps its table, and with it the policies of its last build -#}
+    drop policy if exists dealer_rows on {{ this }};
+    drop policy if exists oem_rows on {{ this }};
     create policy dealer_rows on {{ this }} for select using (
         (select kind from access.current_grant) = 'dealer'
         and {{ predicates['dealer'] }}

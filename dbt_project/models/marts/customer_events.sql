@@ -1,5 +1,16 @@
+{#-
+    Incremental: a build rebuilds only the events that changed (int_changed_events says
+    which, macros/incremental.sql deletes them first), and rebuilds the whole table when
+    orchestration/builds.py passes --full-refresh. Nothing here depends on the day. A build
+    as known on another day (the as_of_date var) is always in full: no row of it is kept.
+-#}
+-- depends_on: {{ ref('int_changed_events') }}
 {{
     config(
+        materialized='incremental',
+        full_refresh=(true if as_of_date() | trim != 'current_date' else none),
+        incremental_strategy='append',
+        pre_hook=["{{ delete_changed_events() }}"],
         indexes=[
             {'columns': ['customer_id', 'event_date']},
         ],
@@ -161,6 +172,9 @@ final as (
         on events.source = 'service_orders'
         and events.source_record_id = service_visits.source_record_id
     where events.customer_id is not null
+    {%- if is_incremental() %}
+        and {{ is_changed_event("events.source || ':' || events.source_record_id", 'events.vin') }}
+    {%- endif %}
 
 )
 

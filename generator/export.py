@@ -146,6 +146,14 @@ class InboxWriter:
         ).sort_values("person_id", kind="stable")
         _write_csv(self.out_dir / "truth_people.csv", _as_columns(frame), crlf=False, bom=False)
 
+    def families(self, rates: dict[str, str]) -> None:
+        """`truth_families.csv`: the family rates this world was drawn with (people.Families)."""
+        columns = {
+            "rate": np.array(list(rates), dtype=object),
+            "value": np.array(list(rates.values()), dtype=object),
+        }
+        _write_csv(self.out_dir / "truth_families.csv", columns, crlf=False, bom=False)
+
     def truth(self) -> None:
         """`truth.csv`: one line per person record, the person (or business) it belongs to."""
         truth = pd.concat(self._truth, ignore_index=True)

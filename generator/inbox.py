@@ -13,7 +13,7 @@ import numpy as np
 from generator.dealers import pick_dealers
 from generator.events import build_events
 from generator.export import InboxWriter
-from generator.people import PhoneBook, build_people
+from generator.people import Families, PhoneBook, build_people
 from generator.recalls import build_recalls
 from generator.reference import load
 from generator.render import Renderer
@@ -35,6 +35,7 @@ class GenerationSummary:
     records: dict[str, int]
     files: dict[str, int]
     bad_rows: dict[str, int] = field(default_factory=dict)
+    families: Families = field(default_factory=Families.default)
     seconds: float = 0.0
 
     @property
@@ -55,8 +56,9 @@ def generate_inbox(
     """Write a realistic, messy inbox for `people` individuals (plus ~4 % businesses).
 
     Writes `out_dir/<source>/*.csv` for the six landing sources (deleting CSVs a previous
-    run left there), `out_dir/truth.csv` (source, source_record_id, person_id) and
-    `out_dir/truth_people.csv` (household, role, business owner of each person_id).
+    run left there), `out_dir/truth.csv` (source, source_record_id, person_id),
+    `out_dir/truth_people.csv` (household, role, business owner of each person_id) and
+    `out_dir/truth_families.csv` (this seed's family rates, people.Families).
 
     Deterministic: the same (people, seed, mess, bad_rows, reexports) gives byte-identical
     files, and `mess` changes only how records are typed, never the world behind them.
@@ -73,12 +75,14 @@ def generate_inbox(
     rng = np.random.default_rng(seed)
     # The contract's later columns draw from their own stream (see Renderer.round2).
     round2 = rng.spawn(1)[0]
+    # So do the family rates (people.Families): drawing them leaves every other draw as it was.
+    families = Families.draw(rng.spawn(1)[0])
     ref = load()
     with _stages(progress) as stage:
         stage("dealers and people")
         phones = PhoneBook(rng)
         dealers = pick_dealers(rng, ref, phones)
-        world = build_people(rng, ref, dealers, phones, people)
+        world = build_people(rng, ref, dealers, phones, people, families)
         stage("vehicle lifetimes")
         catalog = build_catalog(ref, dealers)
         acquisitions = simulate(rng, world, catalog)
@@ -109,6 +113,7 @@ def generate_inbox(
                 del frame
         writer.truth()
         writer.people(world.entities)
+        writer.families(families.rows())
     ent = world.entities
     return GenerationSummary(
         out_dir=out_dir,
@@ -121,6 +126,7 @@ def generate_inbox(
         records=writer.records,
         files=writer.files,
         bad_rows=writer.broken,
+        families=families,
         seconds=round(time.perf_counter() - started, 2),
     )
 

@@ -8,6 +8,7 @@ son who share a full name), move house, change phones and e-mails. Businesses ow
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,8 @@ from generator.sampling import (
 from generator.text import slug
 
 HOUSEHOLD_TYPES = (
-    # name, member roles, share of households
+    # name, member roles, share of households (the juniors' shares are Families.junior_households,
+    # split 2:1 as here; the others fill the rest in these proportions)
     ("single", ("head",), 0.36),
     ("couple", ("head", "spouse"), 0.38),
     ("family", ("head", "spouse", "child"), 0.17),
@@ -44,6 +46,42 @@ _BAD_EXCHANGES = {555, 950, 958, 959, 976}
 EXCHANGES = np.array([x for x in range(200, 1000) if x % 100 != 11 and x not in _BAD_EXCHANGES])
 
 
+@dataclass(frozen=True)
+class Families:
+    """How often this world's families set the traps a matcher must not fall into.
+
+    Drawn once per world (per seed) within the ranges in generator/README.md ("Families"),
+    from a stream of their own, so a matcher tuned to one world meets others. `DEFAULT` holds
+    the fixed rates the generator used before (the middle of each range).
+    """
+
+    junior_households: float  # households of a father and a son with his full name
+    son_suffix: float  # the son's records typed with Jr, Jr., JR or fils (x mess)
+    father_suffix: float  # the father's records typed with Sr or père (x mess)
+    family_mailbox: float  # couples who share one family e-mail
+    blank_contacts: float  # multiplies every source's blank phone and e-mail rate
+
+    RANGES: ClassVar[dict[str, tuple[float, float]]] = {
+        "junior_households": (0.06, 0.12),
+        "son_suffix": (0.25, 0.45),
+        "father_suffix": (0.03, 0.09),
+        "family_mailbox": (0.02, 0.08),
+        "blank_contacts": (0.75, 1.25),
+    }
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator) -> Families:
+        return cls(**{name: float(rng.uniform(*bounds)) for name, bounds in cls.RANGES.items()})
+
+    @classmethod
+    def default(cls) -> Families:
+        return cls(**{name: (low + high) / 2 for name, (low, high) in cls.RANGES.items()})
+
+    def rows(self) -> dict[str, str]:
+        """Each rate as written to truth_families.csv (4 decimals)."""
+        return {name: f"{getattr(self, name):.4f}" for name in self.RANGES}
+
+
 @dataclass
 class People:
     entities: pd.DataFrame
@@ -54,6 +92,7 @@ class People:
     residence_history: History
     mobile_history: History
     email_history: History
+    families: Families
 
     @property
     def n(self) -> int:
@@ -123,12 +162,14 @@ def build_people(
     dealers: pd.DataFrame,
     phones: PhoneBook,
     n_people: int,
+    families: Families | None = None,
 ) -> People:
+    families = Families.default() if families is None else families
     metros = ref.metros.reset_index(drop=True)
     metro_weight = _metro_weights(metros, dealers)
     addresses = _AddressMaker(ref, metros)
 
-    members, n_households = _households(rng, n_people)
+    members, n_households = _households(rng, n_people, families.junior_households)
     hh_metro = rng.choice(len(metros), size=n_households, p=metro_weight)
     people = _individuals(rng, ref, metros, members, hh_metro)
     n_bus = int(round(n_people * BUSINESS_SHARE))
@@ -149,7 +190,9 @@ def build_people(
     residences["metro_idx"] = residences["metro"].astype(np.int64)
     residences["metro"] = metros["metro"].to_numpy()[residences["metro_idx"].to_numpy()]
     mobiles = _mobiles(rng, phones, entities, residences)
-    emails = _emails(rng, ref, entities, metros["metro"].isin(QC_METROS).to_numpy())
+    emails = _emails(
+        rng, ref, entities, metros["metro"].isin(QC_METROS).to_numpy(), families.family_mailbox
+    )
     n = len(entities)
     return People(
         entities=entities,
@@ -160,6 +203,7 @@ def build_people(
         residence_history=History(residences["eid"], residences["valid_from"], n),
         mobile_history=History(mobiles["eid"], mobiles["valid_from"], n),
         email_history=History(emails["eid"], emails["valid_from"], n),
+        families=families,
     )
 
 
@@ -172,9 +216,17 @@ def _metro_weights(metros: pd.DataFrame, dealers: pd.DataFrame) -> np.ndarray:
     return weight / weight.sum()
 
 
-def _households(rng: np.random.Generator, n_people: int) -> tuple[pd.DataFrame, int]:
+def _households(
+    rng: np.random.Generator, n_people: int, junior_share: float
+) -> tuple[pd.DataFrame, int]:
     sizes = np.array([len(roles) for _, roles, _ in HOUSEHOLD_TYPES])
     shares = np.array([share for *_, share in HOUSEHOLD_TYPES])
+    juniors = np.array([name.startswith("junior") for name, *_ in HOUSEHOLD_TYPES])
+    shares = np.where(
+        juniors,
+        shares / shares[juniors].sum() * junior_share,
+        shares / shares[~juniors].sum() * (1 - junior_share),
+    )
     draws = rng.choice(len(HOUSEHOLD_TYPES), size=n_people, p=shares / shares.sum())
     total = np.cumsum(sizes[draws])
     kinds = draws[total <= n_people]
@@ -653,7 +705,11 @@ def _mobiles(
 
 
 def _emails(
-    rng: np.random.Generator, ref: Reference, entities: pd.DataFrame, metros_qc: np.ndarray
+    rng: np.random.Generator,
+    ref: Reference,
+    entities: pd.DataFrame,
+    metros_qc: np.ndarray,
+    family_mailbox: float,
 ) -> pd.DataFrame:
     n = len(entities)
     person = ~entities["is_business"].to_numpy()
@@ -712,7 +768,7 @@ def _emails(
     spouse = entities.index[entities["role"] == "spouse"].to_numpy()
     heads = entities.loc[entities["role"] == "head"].set_index("hid")["eid"]
     couple_head = heads.reindex(entities["hid"].to_numpy()[spouse]).to_numpy()
-    shared = chance(rng, len(spouse), 0.04)
+    shared = chance(rng, len(spouse), family_mailbox)
     sp, hd = spouse[shared], couple_head[shared]
     if len(sp):
         family = (

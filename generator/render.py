@@ -118,11 +118,14 @@ class Renderer:
     ) -> tuple[np.ndarray, np.ndarray]:
         n = len(first)
         rng = self.rng
-        son = (junior == "son") & self.slip(n, 0.35)
+        families = self.people.families
+        son = (junior == "son") & self.slip(n, families.son_suffix)
         on_last = chance(rng, n, 0.7)
         last = m.junior(rng, last, son & on_last, ("Jr", "Jr.", "JR", "fils"))
         first = m.junior(rng, first, son & ~on_last, ("Jr", "Jr."))
-        last = m.junior(rng, last, (junior == "father") & self.slip(n, 0.06), ("Sr", "père"))
+        last = m.junior(
+            rng, last, (junior == "father") & self.slip(n, families.father_suffix), ("Sr", "père")
+        )
         first = m.nickname(rng, first, self.slip(n, 0.07), self.ref.nicknames)
         first = m.hyphen_to_space(first, self.slip(n, 0.2))
         last = m.hyphen_to_space(last, self.slip(n, 0.2))
@@ -176,7 +179,8 @@ class Renderer:
             out[own] = m.format_phones(rng, dealer_digits, fmt[own], 0.0)
         junk = self.slip(n, junk_rate) & ~own
         out[junk] = choice(rng, self.junk_phones, int(junk.sum()))
-        return m.blank(out, self.slip(n, missing_rate) & ~own & ~junk)
+        blank = self.slip(n, missing_rate * self.people.families.blank_contacts)
+        return m.blank(out, blank & ~own & ~junk)
 
     def email(
         self,
@@ -192,7 +196,7 @@ class Renderer:
         out = m.upper(out, self.slip(n, 0.02))
         out = m.capitalize(out, self.slip(n, 0.02))
         out = m.pad_spaces(rng, out, self.slip(n, 0.01))
-        out = m.blank(out, self.slip(n, missing_rate))
+        out = m.blank(out, self.slip(n, missing_rate * self.people.families.blank_contacts))
         # A customer who declines gets a placeholder so the DMS lets the deal through.
         declined = self.slip(n, placeholder_rate)
         if declined.any():

@@ -13,10 +13,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from generator import generate_inbox
+from generator.people import Families
 
 PEOPLE = 600
 SEED = 7
@@ -538,3 +540,18 @@ def test_leads_behave_like_a_dealer_groups_crm(clean):
     # A paid third-party lead for a person who had bought years before.
     paid = pairs[(pairs["source"] == "third_party") & (pairs["cost_amount"] != "")]
     assert ((paid["day_lead"] - paid["day_sale"]).dt.days >= 2 * 365).sum() >= 5
+
+
+def test_family_rates_vary_by_seed_within_their_ranges_and_are_written_down(messy):
+    summary, _, inbox = messy
+    written = pd.read_csv(inbox / "truth_families.csv", dtype=str).set_index("rate")["value"]
+    assert written.to_dict() == summary.families.rows()
+    draws = [Families.draw(np.random.default_rng(seed)) for seed in range(20)]
+    for name, (low, high) in Families.RANGES.items():
+        values = [getattr(d, name) for d in draws]
+        assert all(low <= v <= high for v in values), name
+        assert max(values) - min(values) > (high - low) / 2, name  # they do vary
+    # the world follows its rates: fathers and sons are a share of households near the draw
+    people = pd.read_csv(inbox / "truth_people.csv", dtype=str, keep_default_na=False)
+    sons = (people["role"] == "son").sum()
+    assert sons / summary.households == pytest.approx(summary.families.junior_households, abs=0.03)

@@ -17,6 +17,8 @@ e-mail and phone, so identity resolution has no doubt about who is who):
   his car, his later repair order and his lead carry his real ones. Karine, his spouse,
   lives at the same address.
 - Marc buys a truck for his company.
+- Sophie Bouchard and Luc Gauthier, a couple at one address with different surnames, their
+  own mobiles and birth dates, write one family mailbox on both their deals.
 - One warranty and one internal repair order, so pay types are shown apart.
 """
 
@@ -62,6 +64,8 @@ JETTA_ISABELLE = make_vin("3VWC57BU", 5002)
 TIGUAN_JACQUES = make_vin("3VV2B7AX", 6001)
 ATLAS_KARINE = make_vin("1V2DR2CA", 6002)
 RIDGELINE_MARC = make_vin("5FPYK3F5", 7001)
+CRV_SOPHIE = make_vin("2HKRW2H5", 8001)
+CIVIC_LUC = make_vin("2HGFC2F5", 8002)
 
 # The scenario inbox, one CSV per source (columns as the landing contract names them).
 DEALERS = """\
@@ -87,6 +91,8 @@ D03,E200,2025-08-01,Isabelle,Girard,,isabelle.girard@yahoo.ca,450-555-7007,150 b
 D03,F100,2020-10-10,Jacques,Morin,,noemail@vwlaval.ca,450.555.0300,22 rue Lévis,Laval,QC,H7M 1A1,1972-04-04,{TIGUAN_JACQUES},Volkswagen,Tiguan,2020,cpo,26000.00,finance,84,
 D03,F101,2024-04-04,Karine,Morin,,karine.morin@videotron.ca,450-555-9009,22 rue Lévis,Laval,QC,H7M 1A1,1974-08-19,{ATLAS_KARINE},Volkswagen,Atlas,2024,new,48000.00,lease,36,
 D02,G100,2022-02-02,Marc,Lavoie,Construction Lavoie inc.,marc@constructionlavoie.ca,514-555-1010,1200 rue Industrielle,Montréal,QC,H1P 2W3,,{RIDGELINE_MARC},Honda,Ridgeline,2022,new,52000.00,finance,60,
+D02,H100,2025-05-10,Sophie,Bouchard,,famille.bouchard.gauthier@videotron.ca,514-555-1101,45 rue Fleury Est,Montréal,QC,H2C 1N8,1986-06-12,{CRV_SOPHIE},Honda,CR-V,2025,new,39000.00,finance,60,
+D02,H101,2025-11-20,Luc,Gauthier,,famille.bouchard.gauthier@videotron.ca,438-555-1102,45 rue Fleury Est,Montréal,QC,H2C 1N8,1984-01-25,{CIVIC_LUC},Honda,Civic,2025,new,28000.00,cash,,
 """
 
 # R300 is the dealer reconditioning Alice's trade-in before reselling it: internal pay,
@@ -551,6 +557,32 @@ def test_spouses_at_one_address_share_a_household(journey: Engine) -> None:
         k=karine,
     )
     assert len({r.household_id for r in households}) == 1
+
+
+def test_a_family_mailbox_couple_stays_two_with_one_household(journey: Engine) -> None:
+    # different surnames, no shared phone: only the family mailbox ties them together
+    sophie = _customer_of(journey, "dealer_sales", "D02:H100")
+    luc = _customer_of(journey, "dealer_sales", "D02:H101")
+    assert sophie != luc
+    households = _query(
+        journey,
+        "select customer_id, household_id, household_size from intermediate.int_households"
+        " where customer_id in (:s, :l)",
+        s=sophie,
+        l=luc,
+    )
+    assert len(households) == 2
+    assert {(r.household_id, r.household_size) for r in households} in (
+        {(f"H-{sophie}", 2)},
+        {(f"H-{luc}", 2)},
+    )
+    shown = _query(
+        journey,
+        "select household_id from marts.customers where customer_id in (:s, :l)",
+        s=sophie,
+        l=luc,
+    )
+    assert {r.household_id for r in shown} == {households[0].household_id}
 
 
 def test_a_company_buyer_is_a_business(journey: Engine) -> None:

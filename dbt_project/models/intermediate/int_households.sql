@@ -1,9 +1,10 @@
 {#-
     The household rule, in one place: two private customers (not businesses) living at the
     same current address (street and postal code, accents, case and punctuation ignored) are
-    one household when they share a surname or a phone number (a landline); households are
-    the connected groups of such pairs, named after their lowest customer_id. A business has
-    no household.
+    one household when they share a surname, a phone number (a landline) or a usable e-mail
+    (a family mailbox: two given names on one e-mail at one address are a household, not one
+    person); households are the connected groups of such pairs, named after their lowest
+    customer_id. A business has no household.
 -#}
 with recursive
 
@@ -40,6 +41,14 @@ phones as (
 
 ),
 
+emails as (
+
+    select distinct customer_id, lower(email) as email
+    from person_records
+    where is_email_usable and customer_id is not null
+
+),
+
 shared_surname_pairs as (
 
     select left_resident.customer_id as customer_id, right_resident.customer_id as other_customer_id
@@ -65,11 +74,27 @@ shared_phone_pairs as (
 
 ),
 
+shared_email_pairs as (
+
+    select left_resident.customer_id as customer_id, right_resident.customer_id as other_customer_id
+    from residents as left_resident
+    inner join residents as right_resident
+        on left_resident.address_key = right_resident.address_key
+        and left_resident.customer_id <> right_resident.customer_id
+    inner join emails as left_email on left_resident.customer_id = left_email.customer_id
+    inner join emails as right_email
+        on right_resident.customer_id = right_email.customer_id
+        and left_email.email = right_email.email
+
+),
+
 pairs as (
 
     select customer_id, other_customer_id from shared_surname_pairs
     union
     select customer_id, other_customer_id from shared_phone_pairs
+    union
+    select customer_id, other_customer_id from shared_email_pairs
 
 ),
 

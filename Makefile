@@ -37,8 +37,10 @@ test-system-deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# Two workers: most tests wait on PostgreSQL, dbt or a browser, so two share two cores well
+# (tests/conftest.py keeps each file, and the dashboard's files, on one worker).
 test: install test-system-deps
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 lint: install
 	$(BIN)/ruff check .

@@ -28,6 +28,16 @@ def pytest_configure(config: pytest.Config) -> None:
         ensure_manifest()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`make test` runs two workers (`-n 2 --dist loadgroup`): each test file stays on one
+    worker, so a module's fixture (most build and run a whole inbox) is built once, and the
+    dashboard's files share one worker, so its seeded database is built once too."""
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        group = "dashboard" if path.startswith("tests/dashboard/") else path
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def pg_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A private DEALER360_HOME with its own embedded server for this test session."""

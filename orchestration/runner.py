@@ -197,11 +197,12 @@ def _resolve_figures(result: dg.ExecuteInProcessResult) -> dict:
 
 
 def _marts_kept(result: dg.ExecuteInProcessResult) -> bool:
-    """Whether the model stage kept the marts as they were instead of building them."""
-    for materialization in result.asset_materializations_for_node("dbt_models")[:1]:
-        kept = materialization.metadata.get("dealer360/kept")
-        return bool(kept and kept.value)
-    return False
+    """Whether the model stage kept the marts as they were instead of building them: every
+    model and seed it materialized says so (an incremental build keeps only the seeds)."""
+    materialized = result.asset_materializations_for_node("dbt_models")
+    return bool(materialized) and all(
+        (kept := m.metadata.get("dealer360/kept")) is not None and kept.value for m in materialized
+    )
 
 
 def _failure_sentence(result: dg.ExecuteInProcessResult) -> str:

@@ -3,12 +3,15 @@ truth playing the reviewer.
 
     .venv/bin/python benchmarks/active_learning.py                      # 3k people, seed 42
     .venv/bin/python benchmarks/active_learning.py --seeds 42 7 --mess 1 2
+    .venv/bin/python benchmarks/active_learning.py --forget   # no memory between rounds
 
 Each round matches the whole inbox (`engine.link`, as a full `resolve` does; the pipeline
 runs in full once verdicts teach), takes the review queue as the pipeline writes it (the
 undecided pairs of `LinkResult.review`, a signature shown through its first record),
 has the truth decide the next pairs in the queue's order (same person or not, as a
-careful reviewer would), and matches again with every verdict so far. Three ways:
+careful reviewer would), and matches again with every verdict so far, and with the
+classifier of the round before (what a full run reads from the stored model: the patterns
+it held linked or dismissed stay so unless their own verdicts turn). Three ways:
 
 - `constraints`: verdicts only bind the pairs decided (learning off), queue in today's
   order (Fellegi–Sunter probability nearest one half first);
@@ -92,10 +95,17 @@ def _queue(
     return pd.DataFrame({"a": a[rank], "b": b[rank]})
 
 
-def run(records: pd.DataFrame, persons: np.ndarray, settings: LinkSettings, order: str) -> list:
+def run(
+    records: pd.DataFrame,
+    persons: np.ndarray,
+    settings: LinkSettings,
+    order: str,
+    forget: bool = False,
+) -> list:
     must: list[tuple[int, int]] = []
     cannot: list[tuple[int, int]] = []
     rows = []
+    before = None  # the classifier of the round before, as the pipeline stores it
     for target in (0, *STEPS):
         started = time.perf_counter()
         result = link(
@@ -103,7 +113,9 @@ def run(records: pd.DataFrame, persons: np.ndarray, settings: LinkSettings, orde
             settings,
             (np.array([p[0] for p in must], int), np.array([p[1] for p in must], int)),
             (np.array([p[0] for p in cannot], int), np.array([p[1] for p in cannot], int)),
+            before=before,
         )
+        before = None if forget else result.learnt
         q = quality(result.record_cluster, persons)
         queue = _queue(records, result, set(must) | set(cannot), order)
         learnt = result.learnt
@@ -112,6 +124,7 @@ def run(records: pd.DataFrame, persons: np.ndarray, settings: LinkSettings, orde
                 "verdicts": len(must) + len(cannot),
                 "same_person": len(must),
                 "classifier": learnt is not None,
+                "held": 0 if learnt is None else len(learnt.held),
                 "queue": len(queue),
                 "precision": round(q.precision, 4),
                 "recall": round(q.recall, 4),
@@ -138,6 +151,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[42])
     parser.add_argument("--mess", type=float, nargs="+", default=[1.0])
     parser.add_argument("--ways", nargs="+", default=list(WAYS), choices=list(WAYS))
+    parser.add_argument(
+        "--forget",
+        action="store_true",
+        help="each round learns afresh, holding nothing from the round before (as before"
+        " 2026-12-07's held patterns)",
+    )
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "er_quality")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -163,7 +182,7 @@ def main() -> None:
                     DEALER, learning=dataclasses.replace(DEALER.learning, enabled=enabled)
                 )
                 print(f"# seed {seed}, mess {mess}: {way}", flush=True)
-                for row in run(records, persons, settings, order):
+                for row in run(records, persons, settings, order, args.forget):
                     table.append({"seed": seed, "mess": mess, "way": way, **row})
     frame = pd.DataFrame(table)
     print(frame.to_string(index=False))

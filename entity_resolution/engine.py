@@ -323,6 +323,7 @@ def link(
     must_link: tuple[np.ndarray, np.ndarray] | None = None,
     cannot_link: tuple[np.ndarray, np.ndarray] | None = None,
     backend: Backend = IN_PROCESS,
+    before: learning.Learnt | None = None,
 ) -> LinkResult:
     """Resolve `records` (one row each) into clusters.
 
@@ -334,6 +335,9 @@ def link(
     The model learns twice (`_learn_and_cluster`): first counting values among
     signatures, then among the people the first pass found. `backend` runs blocking,
     comparing and connected components; the rest runs here.
+    `before` is the classifier of the run before on the same settings (its stored model):
+    the patterns it held linked or dismissed stay so unless their own verdicts turn
+    (`learning.learn`); the result's classifier holds also what this run decided.
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -365,7 +369,7 @@ def link(
         exclusives=_exclusives(settings, encodings),
         components=backend.components,
         verdicts=verdicts,
-        learnt=learning.learn(verdicts, settings),
+        learnt=learning.learn(verdicts, settings, before),
         contacts=_contact_codes(frame, settings, encodings),
     )
     timings["random pairs and sessions"] = time.perf_counter() - t
@@ -400,7 +404,13 @@ def link(
         must_link=(ml_left, ml_right),
         timings=timings,
         verdicts=problem.verdicts,
-        learnt=problem.learnt,
+        learnt=learning.remember(
+            problem.learnt,
+            final.scored.probability,
+            compared.levels,
+            problem.contradiction,
+            settings,
+        ),
     )
     log.info(
         "linked %d records (%d signatures, %d candidate pairs) into %d clusters in %.1fs",

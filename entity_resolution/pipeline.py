@@ -152,7 +152,9 @@ def resolve(
     step("matching")
     increment = None
     if plan.mode == "full":
-        result = link(records, settings, pairs["must_link"], pairs["cannot_link"], backend)
+        result = link(
+            records, settings, pairs["must_link"], pairs["cannot_link"], backend, plan.learnt
+        )
         timings.update(result.timings)
     elif plan.mode == "incremental":
         increment = relink(
@@ -206,7 +208,9 @@ class _Plan:
     customer: np.ndarray  # per record: its previous customer as an integer, -1 when new
     params: Parameters | None  # the stored model (incremental)
     parameters: dict  # what resolve.runs.parameters records of this run
-    learnt: learning.Learnt | None = None  # the stored model's learnt classifier (incremental)
+    # the stored model's learnt classifier: an increment scores with it, a full run on the same
+    # settings keeps the patterns it held (learning.learn)
+    learnt: learning.Learnt | None = None
 
 
 def _identity_hash(records: pd.DataFrame, settings: LinkSettings) -> np.ndarray:
@@ -282,6 +286,9 @@ def _plan(
         learnt: learning.Learnt | None = None,
     ) -> _Plan:
         parameters.update(mode=mode, reason=reason, changed_records=n_changed)
+        if mode == "full" and model is not None and same_settings:
+            # What the classifier held linked or dismissed stays so (learning.learn).
+            learnt = learning.Learnt.from_dict(model["parameters"].get("learnt"), settings)
         if model is not None and mode != "full":
             parameters["model_run_id"] = model["run_id"]
         return _Plan(
@@ -296,11 +303,15 @@ def _plan(
             learnt=learnt,
         )
 
+    same_settings = (
+        model is not None
+        and model["parameters"].get("settings_fingerprint") == settings_fingerprint
+    )
     if full:
         return plan("full", "a full run was asked for")
     if model is None:
         return plan("full", "no model has been learnt yet")
-    if model["parameters"].get("settings_fingerprint") != settings_fingerprint:
+    if not same_settings:
         return plan(
             "full", f"the matching settings changed since run {model['run_id']} learnt the model"
         )

@@ -3,6 +3,8 @@ vectors, no database. The end-to-end case is in tests/test_identity.py."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
@@ -92,3 +94,53 @@ def test_the_queue_asks_first_about_the_pattern_a_verdict_would_teach_most():
     # Once the pattern has verdicts, the pairs nobody has spoken about come first.
     after = learning.priority(patterns, probability, pd.Series({patterns[0]: 10.0}), tie)
     assert set(np.argsort(-after)[:2]) == {40, 41}
+
+
+# A landline and a street, nothing else: in this data, a household's two people.
+HOME = vector(phone="exact", street="exact")
+
+
+def test_a_linked_pattern_stays_linked_until_its_own_verdicts_turn_against_it():
+    pending = np.vstack([PHONE_ONLY, HOME])
+    fs = np.array([0.87, 0.6])  # both in the review band
+    no_contradiction = np.zeros(2, dtype=bool)
+    nobody = learning.Verdicts(
+        match=np.empty(0, dtype=bool), levels=np.empty((0, 10)), pairs=np.empty(0, dtype=np.int64)
+    )
+
+    def run(before, *groups):
+        """A full run: learn from every verdict so far, link, remember (and store)."""
+        learnt = learning.learn(taught(*groups), DEALER, before)
+        links = learning.promoted(learnt, fs, pending, no_contradiction, nobody, DEALER)
+        kept = learning.remember(learnt, fs, pending, no_contradiction, DEALER)
+        return links.tolist(), learning.Learnt.from_dict(kept.as_dict(DEALER), DEALER)
+
+    first = [(PHONE_ONLY, True, 10), (FAMILY, False, 10), (NAMESAKES, False, 4)]
+    links, stored = run(None, *first)
+    assert links == [True, False]  # ten of ten: the phone-only pattern is linked
+    assert stored.held == {learning.pattern_keys(PHONE_ONLY[None])[0]: (True, 1)}
+
+    # Twenty verdicts on another pattern sharing the phone move the shared regression:
+    # learnt afresh, the phone-only pattern falls under the threshold (the old behaviour) ...
+    later = [*first, (HOME, False, 20)]
+    afresh = learning.learn(taught(*later), DEALER)
+    assert afresh.probability(PHONE_ONLY[None])[0] < DEALER.match_threshold
+    assert run(None, *later)[0] == [False, False]
+    # ... but the run after the first keeps it linked: its own verdicts have not changed.
+    links, stored = run(stored, *later)
+    assert links == [True, False]
+    assert stored.held[learning.pattern_keys(HOME[None])[0]] == (False, 1)  # dismissed, kept
+
+    # One "two people" of eleven (share 0.91, not under HOLD_SHARE): still linked.
+    links, stored = run(stored, *later, (PHONE_ONLY, False, 1))
+    assert links == [True, False]
+    # Held over forty pairs, three "two people" of thirteen count against the forty: once a
+    # pattern is linked, the queue shows only the pairs clustering kept apart all the same.
+    phone_only = learning.pattern_keys(PHONE_ONLY[None])[0]
+    many = dataclasses.replace(stored, held={**stored.held, phone_only: (True, 40)})
+    assert run(many, *later, (PHONE_ONLY, False, 3))[0] == [True, False]
+    assert run(many, *later, (PHONE_ONLY, False, 9))[0] == [False, False]  # 9 > 40 / 5
+    # Three of thirteen (share 0.77): its own verdicts turn, and it is decided afresh.
+    links, stored = run(stored, *later, (PHONE_ONLY, False, 3))
+    assert links == [False, False]
+    assert phone_only not in stored.held

@@ -33,17 +33,16 @@ residents as (
 
 ),
 
-phones as (
+-- a customer's phone numbers and e-mails (one value space: a number never equals an address)
+contacts as (
 
-    select distinct customer_id, phone_number
+    select distinct customer_id, phone_number as contact
     from person_records
     where is_phone_usable and customer_id is not null
 
-),
+    union
 
-emails as (
-
-    select distinct customer_id, lower(email) as email
+    select distinct customer_id, lower(email) as contact
     from person_records
     where is_email_usable and customer_id is not null
 
@@ -60,31 +59,17 @@ shared_surname_pairs as (
 
 ),
 
-shared_phone_pairs as (
+shared_contact_pairs as (
 
     select left_resident.customer_id as customer_id, right_resident.customer_id as other_customer_id
     from residents as left_resident
     inner join residents as right_resident
         on left_resident.address_key = right_resident.address_key
         and left_resident.customer_id <> right_resident.customer_id
-    inner join phones as left_phone on left_resident.customer_id = left_phone.customer_id
-    inner join phones as right_phone
-        on right_resident.customer_id = right_phone.customer_id
-        and left_phone.phone_number = right_phone.phone_number
-
-),
-
-shared_email_pairs as (
-
-    select left_resident.customer_id as customer_id, right_resident.customer_id as other_customer_id
-    from residents as left_resident
-    inner join residents as right_resident
-        on left_resident.address_key = right_resident.address_key
-        and left_resident.customer_id <> right_resident.customer_id
-    inner join emails as left_email on left_resident.customer_id = left_email.customer_id
-    inner join emails as right_email
-        on right_resident.customer_id = right_email.customer_id
-        and left_email.email = right_email.email
+    inner join contacts as left_contact on left_resident.customer_id = left_contact.customer_id
+    inner join contacts as right_contact
+        on right_resident.customer_id = right_contact.customer_id
+        and left_contact.contact = right_contact.contact
 
 ),
 
@@ -92,9 +77,7 @@ pairs as (
 
     select customer_id, other_customer_id from shared_surname_pairs
     union
-    select customer_id, other_customer_id from shared_phone_pairs
-    union
-    select customer_id, other_customer_id from shared_email_pairs
+    select customer_id, other_customer_id from shared_contact_pairs
 
 ),
 

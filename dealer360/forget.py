@@ -388,7 +388,7 @@ def _scrub_resolve(
     nulls = ", ".join(f"{c} = null" for c in (*PERSON_IDENTIFIERS, *DISPLAY_NAME_COLUMNS))
     counts["resolve.standardized_records"] = conn.execute(
         sa.text(
-            f"update resolve.standardized_records set {nulls}"
+            f"update resolve.standardized_records set {nulls}, values_hash = null"
             f" where (source, source_record_id) in ({mine})"
         ),
         keys,

@@ -489,12 +489,7 @@ def _write(
     review_pairs = _write_pairs(
         conn, result, customer_id, run_id, "review_queue", np.flatnonzero(result.review)
     )
-    forgotten = np.concatenate([forgotten_late, np.ones(len(pinned), dtype=bool)])
-    everyone = pd.concat(
-        [records[_STANDARDIZED_COLUMNS], pinned[_STANDARDIZED_COLUMNS]], ignore_index=True
-    )
-    everyone.loc[forgotten, [*PERSON_IDENTIFIERS, *DISPLAY_NAME_COLUMNS]] = pd.NA
-    _write_standardized(conn, everyone, run_id)
+    _write_standardized(conn, _standardized_rows(records, pinned, forgotten_late))
 
     return _summarize(
         conn,
@@ -609,33 +604,7 @@ def _write_increment(
               and q.customer_id_{side} is distinct from m.customer_id
             """
         )
-    # Standardized rows: the re-clustered records, every forgotten one, and none of the gone.
-    rewrite = np.zeros(len(records), dtype=bool)
-    rewrite[increment.records] = True
-    rewrite |= forgotten_late
-    everyone = pd.concat(
-        [records.loc[rewrite, _STANDARDIZED_COLUMNS], pinned[_STANDARDIZED_COLUMNS]],
-        ignore_index=True,
-    )
-    blank = np.concatenate([forgotten_late[rewrite], np.ones(len(pinned), dtype=bool)])
-    everyone.loc[blank, [*PERSON_IDENTIFIERS, *DISPLAY_NAME_COLUMNS]] = pd.NA
-    gone = previous.loc[
-        ~pd.MultiIndex.from_frame(previous[_KEYS]).isin(pd.MultiIndex.from_frame(new_map[_KEYS])),
-        _KEYS,
-    ]
-    io.copy_in(
-        conn,
-        "_restandardized",
-        pd.concat([everyone[_KEYS], gone]),
-        "source text, source_record_id text",
-    )
-    conn.exec_driver_sql(
-        """
-        delete from resolve.standardized_records s using _restandardized r
-        where r.source = s.source and r.source_record_id = s.source_record_id
-        """
-    )
-    io.copy_into(conn, "resolve.standardized_records", everyone)
+    _write_standardized(conn, _standardized_rows(records, pinned, forgotten_late))
 
     return _summarize(
         conn,
@@ -1015,28 +984,58 @@ def _write_priority(conn: Connection, result: LinkResult) -> None:
     )
 
 
-def _write_standardized(conn: Connection, records: pd.DataFrame, run_id: int) -> None:
-    """Rewrite resolve.standardized_records, unless the records are those of the last run.
+def _standardized_rows(
+    records: pd.DataFrame, pinned: pd.DataFrame, forgotten_late: np.ndarray
+) -> pd.DataFrame:
+    """resolve.standardized_records as this run leaves it: a row per record, a forgotten
+    record's (pinned, or forgotten while this run matched) without its identifiers."""
+    everyone = pd.concat(
+        [records[_STANDARDIZED_COLUMNS], pinned[_STANDARDIZED_COLUMNS]], ignore_index=True
+    )
+    forgotten = np.concatenate([forgotten_late, np.ones(len(pinned), dtype=bool)])
+    everyone.loc[forgotten, [*PERSON_IDENTIFIERS, *DISPLAY_NAME_COLUMNS]] = pd.NA
+    return everyone
 
-    `records` holds the `_STANDARDIZED_COLUMNS` (COPY names them, so their order is free).
+
+def _write_standardized(conn: Connection, rows: pd.DataFrame) -> None:
+    """Make resolve.standardized_records hold `rows`, writing only the rows that differ.
+
+    Each row carries a hash of its values (`values_hash`, as this code computes it; null
+    after a forget): a row whose hash is the one stored is left alone, so an increment
+    writes the records whose standardized values changed, not every record it re-clustered,
+    and the triggers note just those for the incremental marts. When most rows differ (a
+    first run, a new standardization) the table is written again whole.
     """
-    fingerprint = str(int(pd.util.hash_pandas_object(records, index=False).sum()))
-    last = conn.scalar(
-        sa.text(
-            "select parameters->>'standardized_fingerprint' from resolve.runs"
-            " where run_id < :r order by run_id desc limit 1"
-        ),
-        {"r": run_id},
+    hashed = pd.util.hash_pandas_object(rows, index=False).to_numpy().view(np.int64)
+    rows = rows.assign(values_hash=hashed)
+    stored = io.copy_out(
+        conn, "select source, source_record_id, values_hash from resolve.standardized_records"
     )
-    conn.execute(
-        sa.text(
-            "update resolve.runs set parameters = parameters"
-            " || jsonb_build_object('standardized_fingerprint', cast(:f as text))"
-            " where run_id = :r"
-        ),
-        {"f": fingerprint, "r": run_id},
+    if stored.empty:
+        stored = pd.DataFrame(columns=[*_KEYS, "values_hash"], dtype="string")
+    both = rows[[*_KEYS, "values_hash"]].merge(
+        stored.astype({"values_hash": "Int64"}),
+        on=_KEYS,
+        how="outer",
+        suffixes=("", "_stored"),
+        indicator=True,
     )
-    if last == fingerprint:
+    differs = (both["_merge"] == "both") & (
+        both["values_hash_stored"].isna() | (both["values_hash"] != both["values_hash_stored"])
+    )
+    stale = both.loc[differs | (both["_merge"] == "right_only"), _KEYS]
+    if len(stale) + (both["_merge"] == "left_only").sum() > len(rows) // 2:
+        conn.exec_driver_sql("truncate resolve.standardized_records")
+        io.copy_into(conn, "resolve.standardized_records", rows)
         return
-    conn.exec_driver_sql("truncate resolve.standardized_records")
-    io.copy_into(conn, "resolve.standardized_records", records)
+    fresh = both.loc[differs | (both["_merge"] == "left_only"), _KEYS]
+    if len(stale):
+        io.copy_in(conn, "_stale_standardized", stale, "source text, source_record_id text")
+        conn.exec_driver_sql(
+            """
+            delete from resolve.standardized_records s using _stale_standardized r
+            where r.source = s.source and r.source_record_id = s.source_record_id
+            """
+        )
+    if len(fresh):
+        io.copy_into(conn, "resolve.standardized_records", rows.merge(fresh, on=_KEYS))

@@ -577,9 +577,7 @@ def test_small_batches_give_the_same_customers_evidence_and_review_queue(
     first = resolve(engine)
     before = snapshot()
     with engine.begin() as conn:  # make the rerun write the standardized records again
-        conn.execute(
-            sa.text("update resolve.runs set parameters = parameters - 'standardized_fingerprint'")
-        )
+        conn.execute(sa.text("update resolve.standardized_records set values_hash = null"))
     monkeypatch.setattr(comparisons, "_BATCH_PAIRS", 101)
     monkeypatch.setattr(scoring, "_SCORE_BATCH", 97)
     monkeypatch.setattr(pipeline, "_PAIRS_PER_CHUNK", 13)

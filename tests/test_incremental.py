@@ -99,6 +99,39 @@ def test_a_new_record_joins_its_customer_and_only_its_neighbourhood_is_recluster
     assert all(after[k] == v for k, v in before.items())
 
 
+def _standardized(engine: Engine) -> dict[tuple[str, str], tuple[str, str]]:
+    """Each standardized row's values and the transaction that last wrote it (`xmin`)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "select source, source_record_id, xmin::text, s::text"
+                " from resolve.standardized_records as s"
+            )
+        ).all()
+    return {(r[0], r[1]): (r[2], r[3]) for r in rows}
+
+
+def test_an_increment_writes_only_the_standardized_rows_that_changed(inbox, engine, base):
+    """The increment re-clusters Guy's whole customer, but only the new repair order's
+    standardized row is new: the others are left alone (not deleted and copied again), so
+    the incremental marts rebuild one record, and the table is what a full run writes."""
+    inbox.sale(first_name="Guy", last_name="Paradis", phone="418-555-9009", vin=(car := vin()))
+    inbox.land(engine)
+    resolve(engine)
+    before = _standardized(engine)
+    later = inbox.service(customer_name="PARADIS, GUY", phone="418 555 9009", vin=car)
+    inbox.land(engine)
+    summary = resolve(engine)
+    assert summary.mode == "incremental" and summary.relinked_records >= 2
+    after = _standardized(engine)
+    written = {key for key, (xmin, _) in after.items() if before.get(key, ("",))[0] != xmin}
+    assert written == {("service_orders", later)}
+    resolve(engine, full=True)
+    assert {k: v for k, (_, v) in _standardized(engine).items()} == {
+        k: v for k, (_, v) in after.items()
+    }
+
+
 def test_a_new_record_bridging_two_customers_merges_them_and_keeps_the_older_id(
     inbox, engine, base
 ):

@@ -25,7 +25,7 @@ from tests.test_identity import Inbox, background, customer_of, vin
 pytestmark = pytest.mark.slow
 
 DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
-INCREMENTAL = ["marts.customer_events"]
+INCREMENTAL = ["marts.customer_events", "intermediate.int_person_records"]
 
 
 def _run(inbox: Path, url: URL, home: Path) -> str:
@@ -126,6 +126,9 @@ def test_an_incremental_build_gives_the_marts_a_build_from_scratch_gives(
         events = conn.scalar(sa.text("select count(*) from marts.customer_events"))
     # the events of the records and VINs that changed: a handful of some two hundred
     assert 3 <= _inserted(home, "marts.customer_events") < events / 4
+    with engine.connect() as conn:
+        records = conn.scalar(sa.text("select count(*) from intermediate.int_person_records"))
+    assert 3 <= _inserted(home, "intermediate.int_person_records") < records / 4
     merged = customer_of(engine, "crm_leads", by_email)
     assert customer_of(engine, "crm_leads", by_phone) == merged
     with engine.connect() as conn:
@@ -183,3 +186,43 @@ def test_a_build_is_in_full_when_asked_as_of_another_day_or_after_one(engine):
     assert builds.full_refresh_reason(engine, wanted, full=False) == (
         "the last build did not complete"
     )
+
+
+def test_a_dealers_own_phone_number_added_or_changed_rebuilds_in_full(engine):
+    """int_person_records calls a phone that is a rooftop's own nobody's: when a dealer's
+    number comes, changes or goes, records that did not change change, so the next build is
+    in full; a dealer's other details change no person record."""
+
+    def everything() -> bool:
+        with engine.begin() as conn:
+            noted = conn.scalar(
+                sa.text(
+                    "select exists (select from raw.model_changed_records"
+                    " where source = 'everything')"
+                )
+            )
+            conn.execute(sa.text("delete from raw.model_changed_records"))
+        return noted
+
+    everything()
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "insert into raw.dealers (source_record_id, dealer_code, dealer_name, brands,"
+                " city, phone, file_name, row_number, row_hash)"
+                " values ('D9', 'D9', 'Rive-Sud Toyota', 'Toyota', 'Lévis', '418-555-0000',"
+                " 'dealers.csv', 2, 'h')"
+            )
+        )
+    assert everything()
+    with engine.begin() as conn:
+        conn.execute(sa.text("update raw.dealers set city = 'Levis' where dealer_code = 'D9'"))
+    assert not everything()
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("update raw.dealers set phone = '418-555-0001' where dealer_code = 'D9'")
+        )
+    assert everything()
+    with engine.begin() as conn:
+        conn.execute(sa.text("delete from raw.dealers where dealer_code = 'D9'"))
+    assert everything()

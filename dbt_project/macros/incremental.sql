@@ -14,3 +14,21 @@
         delete from {{ this }} where {{ is_changed_event() }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- The person records an incremental build of a record-grain model rebuilds: those
+    int_changed_events names (source, source_record_id). -#}
+{% macro changed_records() -%}
+    (
+        select
+            split_part(key, ':', 1) as source,
+            substr(key, strpos(key, ':') + 1) as source_record_id
+        from {{ ref('int_changed_events') }}
+        where kind = 'event'
+    )
+{%- endmacro %}
+
+{% macro delete_changed_records() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where (source, source_record_id) in {{ changed_records() }}
+    {%- endif -%}
+{%- endmacro %}

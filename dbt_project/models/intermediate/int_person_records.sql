@@ -1,3 +1,22 @@
+{#-
+    Incremental at record grain: a build rebuilds only the records int_changed_events names
+    (changed in raw, in resolve.customer_source_map or in resolve.standardized_records;
+    macros/incremental.sql deletes them first), and the whole table when
+    orchestration/builds.py passes --full-refresh (a dealer's own phone number changed, the
+    project changed, a build as known on another day). Logged, unlike the other intermediate
+    tables: an unlogged table comes back empty after a crash, and a kept table must not.
+-#}
+-- depends_on: {{ ref('int_changed_events') }}
+{{
+    config(
+        materialized='incremental',
+        full_refresh=(true if as_of_date() | trim != 'current_date' else none),
+        incremental_strategy='append',
+        unlogged=false,
+        pre_hook=["{{ delete_changed_records() }}"],
+    )
+}}
+
 with
 
 sales as (
@@ -160,7 +179,6 @@ final as (
         person_records.source,
         person_records.source_record_id,
         source_map.customer_id,
-        source_map.match_probability,
         person_records.record_date,
         person_records.dealer_code,
         person_records.first_name,
@@ -196,6 +214,9 @@ final as (
         on split_part(split_part(person_records.email, '@', 2), '.', 1) = placeholder_domains.domain_label
     left join dealer_phones on person_records.phone_number = dealer_phones.phone_number
     left join placeholder_phones on person_records.phone_number = placeholder_phones.phone_number
+    {% if is_incremental() %}
+    where (person_records.source, person_records.source_record_id) in {{ changed_records() }}
+    {% endif %}
 
 )
 

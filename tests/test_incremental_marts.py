@@ -25,7 +25,11 @@ from tests.test_identity import Inbox, background, customer_of, vin
 pytestmark = pytest.mark.slow
 
 DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
-INCREMENTAL = ["marts.customer_events", "intermediate.int_person_records"]
+INCREMENTAL = [
+    "marts.customer_events",
+    "intermediate.int_person_records",
+    "intermediate.int_customer_golden_record",
+]
 
 
 def _run(inbox: Path, url: URL, home: Path) -> str:
@@ -129,6 +133,11 @@ def test_an_incremental_build_gives_the_marts_a_build_from_scratch_gives(
     with engine.connect() as conn:
         records = conn.scalar(sa.text("select count(*) from intermediate.int_person_records"))
     assert 3 <= _inserted(home, "intermediate.int_person_records") < records / 4
+    with engine.connect() as conn:
+        customers = conn.scalar(
+            sa.text("select count(*) from intermediate.int_customer_golden_record")
+        )
+    assert 2 <= _inserted(home, "intermediate.int_customer_golden_record") < customers / 4
     merged = customer_of(engine, "crm_leads", by_email)
     assert customer_of(engine, "crm_leads", by_phone) == merged
     with engine.connect() as conn:

@@ -32,3 +32,22 @@
         delete from {{ this }} where (source, source_record_id) in {{ changed_records() }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- The customers an incremental build of a customer-grain model rebuilds: the customer of
+    each changed record now, and the one it belonged to before it moved or went (noted by
+    the map's trigger); a customer left with no record is deleted and not built again. -#}
+{% macro changed_customers() -%}
+    (
+        select customer_id from {{ ref('int_person_records') }}
+        where (source, source_record_id) in {{ changed_records() }} and customer_id is not null
+        union
+        select customer_id from {{ source('builds', 'model_changed_records') }}
+        where customer_id is not null
+    )
+{%- endmacro %}
+
+{% macro delete_changed_customers() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where customer_id in {{ changed_customers() }}
+    {%- endif -%}
+{%- endmacro %}

@@ -11,12 +11,40 @@
       code together, so that parts of two addresses are never mixed.
     - birth date: the most frequent one given; ties go to the one seen last.
 -#}
+{#-
+    Incremental at customer grain: a build rebuilds the customers whose records changed
+    (macros/incremental.sql says which and deletes them first); in full on --full-refresh.
+    Logged, as a kept table must be (see int_person_records).
+-#}
+-- depends_on: {{ ref('int_changed_events') }}
+{{
+    config(
+        materialized='incremental',
+        full_refresh=(true if as_of_date() | trim != 'current_date' else none),
+        incremental_strategy='append',
+        unlogged=false,
+        indexes=[{'columns': ['customer_id'], 'unique': true}],
+        pre_hook=["{{ delete_changed_customers() }}"],
+    )
+}}
+
 with
 
+{% if is_incremental() %}
+changed_customers as (
+
+    select * from {{ changed_customers() }} as changed
+
+),
+
+{% endif %}
 person_records as (
 
     select * from {{ ref('int_person_records') }}
     where customer_id is not null
+    {%- if is_incremental() %}
+        and customer_id in (select customer_id from changed_customers)
+    {%- endif %}
 
 ),
 
@@ -25,6 +53,9 @@ named_records as (
     select customer_id, source, source_record_id, record_date, first_name, last_name
     from {{ ref('int_person_records') }}
     where customer_id is not null and last_name is not null
+    {%- if is_incremental() %}
+        and customer_id in (select customer_id from changed_customers)
+    {%- endif %}
 
 ),
 
@@ -33,6 +64,9 @@ birth_date_records as (
     select customer_id, source, source_record_id, record_date, birth_date
     from {{ ref('int_person_records') }}
     where customer_id is not null and birth_date is not null
+    {%- if is_incremental() %}
+        and customer_id in (select customer_id from changed_customers)
+    {%- endif %}
 
 ),
 

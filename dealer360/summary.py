@@ -40,6 +40,13 @@ def render_pipeline_summary(summary: PipelineSummary, console: Console) -> None:
         )
     if summary.marts_kept:
         console.print("Marts: nothing they read changed since they were built; kept as they are.")
+    elif summary.marts_build == "incremental":
+        console.print(
+            "Marts: built; the incremental models rebuilt only the records and customers that"
+            " changed since the last build."
+        )
+    elif summary.marts_build.startswith("full: "):
+        console.print(f"Marts: built in full ({summary.marts_build.removeprefix('full: ')}).")
     verdict = "[green]completed[/]" if summary.succeeded else "[red]failed[/]"
     console.print(f"Pipeline {verdict} ({stages or 'no stage ran'}).")
     if summary.as_of:

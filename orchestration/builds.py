@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from dealer360 import db
 
 PROJECT_FOLDERS = ("models", "seeds", "macros", "tests")
+BUILD_KEY = "dealer360/build"  # a built model's metadata: "incremental" or "full: <why>"
 
 
 def project_files(project_dir: Path) -> list[Path]:

@@ -105,6 +105,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, dealer360
         context.log.info(f"incremental models rebuilt in full: {refresh}")
     else:
         context.log.info("incremental models rebuild only the rows that changed")
+    # How this build went, on each model it builds (the run's summary says it).
+    build = {builds.BUILD_KEY: f"full: {refresh}" if refresh else "incremental"}
     if keep_seeds:
         arguments += ["--exclude", "resource_type:seed"]
         for key in seeds:
@@ -132,6 +134,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, dealer360
     ):
         invocation = dbt.cli(arguments, context=context, raise_on_error=False)
         for event in invocation.stream():
+            if isinstance(event, dg.Output):
+                event = event.with_metadata({**event.metadata, **build})
             yield event
             if isinstance(event, dg.Output | dg.AssetMaterialization | dg.AssetCheckResult):
                 advance(_event_name(event))

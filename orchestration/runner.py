@@ -25,6 +25,7 @@ from dealer360 import db
 from dealer360.errors import UserError
 from dealer360.settings import Matching, get_matching, get_settings
 from ingest.contract import SOURCES
+from orchestration import builds
 
 STAGES = {"land_inbox": "land", "resolve_identities": "resolve", "dbt_models": "model"}
 INTERRUPTED = (
@@ -48,6 +49,8 @@ class PipelineSummary:
     resolve: dict = field(default_factory=dict)
     # The model stage found nothing dbt reads changed since the last build (orchestration.builds).
     marts_kept: bool = False
+    # How the model stage built them: "incremental", "full: <why>", or empty when not built.
+    marts_build: str = ""
 
 
 def dagster_instance() -> dg.DagsterInstance:
@@ -205,6 +208,16 @@ def _marts_kept(result: dg.ExecuteInProcessResult) -> bool:
     )
 
 
+def _marts_build(result: dg.ExecuteInProcessResult) -> str:
+    """How the model stage built the marts ("incremental", "full: <why>"); empty when it
+    built none (kept, or failed before a model was built)."""
+    for m in result.asset_materializations_for_node("dbt_models"):
+        build = m.metadata.get(builds.BUILD_KEY)
+        if build is not None:
+            return str(build.value)
+    return ""
+
+
 def _failure_sentence(result: dg.ExecuteInProcessResult) -> str:
     """Why the run failed, one sentence per failed stage, each naming the log to open: a stage
     that explains itself (dbt names its own log) is quoted; any other failure is kept whole,
@@ -303,6 +316,7 @@ def run_pipeline(
             summary = PipelineSummary(run_id=run_id, succeeded=result.success, as_of=as_of)
             summary.resolve = _resolve_figures(result)
             summary.marts_kept = _marts_kept(result)
+            summary.marts_build = "" if summary.marts_kept else _marts_build(result)
             summary.stage_seconds = _stage_seconds(instance, result.run_id)
             summary.failed_checks = [
                 f"{e.asset_key.to_user_string()}: {e.check_name}"
@@ -323,6 +337,7 @@ def run_pipeline(
                     "as_of": as_of or None,
                     "resolve": summary.resolve or None,
                     "marts_kept": summary.marts_kept,
+                    "marts_build": summary.marts_build or None,
                 },
             )
             _mark_interrupted_runs(engine)  # those whose sessions outlived them a moment

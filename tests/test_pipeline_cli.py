@@ -187,6 +187,7 @@ def test_as_of_builds_the_marts_as_known_that_day_a_plain_run_restores_today_and
     assert result.returncode == 0, output
     assert "what was known on 2026-04-01" in output
     assert "Identity: full run (no model has been learnt yet)" in output
+    assert "Marts: built in full (the marts are built as known on 2026-04-01)" in output
     events, leads, as_of = known()
     # S200 (3 March) happened; S100 (10 April) and Daniel's registration (August) had not.
     assert "dealer_sales:D02:S200" in events
@@ -219,6 +220,7 @@ def test_as_of_builds_the_marts_as_known_that_day_a_plain_run_restores_today_and
     result = _run(inbox, database_url, tmp_path / "home")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Marts: nothing they read changed" not in result.stdout
+    assert "the incremental models rebuilt only the records and customers" in result.stdout
     assert "D01:L900" in known()[1]
 
 

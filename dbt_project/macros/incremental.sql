@@ -51,3 +51,15 @@
         delete from {{ this }} where customer_id in {{ changed_customers() }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- In an incremental build of a record-grain model, the filter that keeps a source's
+    changed records only (nothing in a full build). Put on each source's own rows, so the
+    database joins and cleans the few changed records, not every record first. -#}
+{% macro where_changed(source, connective='where') -%}
+    {%- if is_incremental() -%}
+        {{ connective }} source_record_id in (
+            select changed.source_record_id from {{ changed_records() }} as changed
+            where changed.source = '{{ source }}'
+        )
+    {%- endif -%}
+{%- endmacro %}

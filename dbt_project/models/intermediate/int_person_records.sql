@@ -1,10 +1,11 @@
 {#-
     Incremental at record grain: a build rebuilds only the records int_changed_events names
     (changed in raw, in resolve.customer_source_map or in resolve.standardized_records;
-    macros/incremental.sql deletes them first), and the whole table when
-    orchestration/builds.py passes --full-refresh (a dealer's own phone number changed, the
-    project changed, a build as known on another day). Logged, unlike the other intermediate
-    tables: an unlogged table comes back empty after a crash, and a kept table must not.
+    macros/incremental.sql deletes them first, and `where_changed` keeps each source's), and
+    the whole table when orchestration/builds.py passes --full-refresh (a dealer's own phone
+    number changed, the project changed, a build as known on another day). Logged, unlike
+    the other intermediate tables: an unlogged table comes back empty after a crash, and a
+    kept table must not.
 -#}
 -- depends_on: {{ ref('int_changed_events') }}
 {{
@@ -22,24 +23,28 @@ with
 sales as (
 
     select * from {{ ref('stg_raw__dealer_sales') }}
+    {{ where_changed('dealer_sales') }}
 
 ),
 
 service_orders as (
 
     select * from {{ ref('stg_raw__service_orders') }}
+    {{ where_changed('service_orders') }}
 
 ),
 
 registrations as (
 
     select * from {{ ref('stg_raw__oem_registrations') }}
+    {{ where_changed('oem_registrations') }}
 
 ),
 
 leads as (
 
     select * from {{ ref('stg_raw__crm_leads') }}
+    {{ where_changed('crm_leads') }}
 
 ),
 
@@ -59,6 +64,7 @@ standardized_records as (
 
     select * from {{ ref('stg_resolve__standardized_records') }}
     where source = 'service_orders'
+    {{ where_changed('service_orders', 'and') }}
 
 ),
 
@@ -214,9 +220,6 @@ final as (
         on split_part(split_part(person_records.email, '@', 2), '.', 1) = placeholder_domains.domain_label
     left join dealer_phones on person_records.phone_number = dealer_phones.phone_number
     left join placeholder_phones on person_records.phone_number = placeholder_phones.phone_number
-    {% if is_incremental() %}
-    where (person_records.source, person_records.source_record_id) in {{ changed_records() }}
-    {% endif %}
 
 )
 

@@ -54,12 +54,15 @@
 
 {#- In an incremental build of a record-grain model, the filter that keeps a source's
     changed records only (nothing in a full build). Put on each source's own rows, so the
-    database joins and cleans the few changed records, not every record first. -#}
+    database reads, cleans and joins the few changed records, not every record first. An
+    array, not `in (select …)`: through a staging view PostgreSQL 18 planned the semi-join
+    as a scan of every raw row (1.4 s for 4,365 repair orders at 30k people, even with
+    sequential scans disabled), and looks an array's values up in the primary key (55 ms). -#}
 {% macro where_changed(source, connective='where') -%}
     {%- if is_incremental() -%}
-        {{ connective }} source_record_id in (
+        {{ connective }} source_record_id = any(array(
             select changed.source_record_id from {{ changed_records() }} as changed
             where changed.source = '{{ source }}'
-        )
+        ))
     {%- endif -%}
 {%- endmacro %}

@@ -171,6 +171,28 @@ def last_run_parameters(conn: Connection) -> dict:
     )
 
 
+def input_notes(conn: Connection) -> list[int]:
+    """The notes of writes to what resolve reads (migration 0019) committed so far."""
+    return list(conn.scalars(sa.text("select change_id from raw.resolve_input_changes")))
+
+
+def remove_input_notes(conn: Connection, seen: list[int]) -> None:
+    """The notes a run read before its inputs are resolved once it has written its results."""
+    conn.execute(
+        sa.text("delete from raw.resolve_input_changes where change_id = any(:seen)"),
+        {"seen": seen},
+    )
+
+
+def last_run_finished(conn: Connection) -> bool:
+    """Whether the last run that started also finished (none started counts as not)."""
+    return bool(
+        conn.scalar(
+            sa.text("select finished_at is not null from resolve.runs order by run_id desc limit 1")
+        )
+    )
+
+
 def read_decisions(engine: Engine) -> pd.DataFrame:
     with engine.connect() as conn:
         frame = copy_out(

@@ -7,7 +7,9 @@ and changed records touch, scored with the stored model (`engine.relink`); the o
 their rows untouched. It is full instead when asked (`full=True`, `dealer360 run --full`),
 when no model exists yet, when the matching settings changed since it was learnt, or when
 a fifth of the records are new or changed since then (the model may have drifted). A run
-that finds nothing new (no new or changed record, no new decision) writes nothing.
+that finds nothing new (no new or changed record, no new decision) writes nothing; one that
+finds nothing written to what it reads since the last run, with the same code and settings,
+does not even read (the notes of migration 0019).
 
 Either way IDs are inherited from the previous run (ids.py): the oldest survives, merges
 and splits are recorded. All writes happen in one transaction under an advisory lock: a
@@ -25,6 +27,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -44,6 +47,7 @@ from entity_resolution.settings import (
     LinkSettings,
     PrepSettings,
 )
+from entity_resolution.standardize import PLACEHOLDER_CONTACTS
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +134,14 @@ def resolve(
     t0 = time.perf_counter()
     step("reading")
     timings: dict[str, float] = {}
+    code = code_fingerprint(settings, prep)
+    with engine.connect() as conn:
+        # Before any input is read: a write committed later leaves a note this run keeps.
+        seen = io.input_notes(conn)
+        if not (full or seen) and io.last_run_finished(conn):
+            last = io.last_run_parameters(conn)
+            if last.get("code_fingerprint") == code:
+                return _nothing_read(conn, t0)
     raw, dealers = io.read_raw(engine)
     decisions = io.read_decisions(engine)
     with engine.connect() as conn:
@@ -145,6 +157,7 @@ def resolve(
     del raw, dealers  # the raw text is not needed again: free it before matching
     records, pinned = _split_pinned(records, forgotten)
     plan = _plan(records, pinned, forgotten, previous, model, last, decisions, settings, full)
+    plan.parameters["code_fingerprint"] = code
     del previous
     timings["standardizing"] = time.perf_counter() - t
 
@@ -173,6 +186,8 @@ def resolve(
     step("writing")
     if plan.mode == "unchanged":
         summary = _unchanged(engine, records, pinned, plan)
+        with engine.begin() as conn:
+            io.remove_input_notes(conn, seen)
     else:
         with engine.begin() as conn:
             io.lock(conn)
@@ -180,6 +195,7 @@ def resolve(
                 summary = _write(conn, records, result, settings, pinned, plan)
             else:
                 summary = _write_increment(conn, records, increment, pinned, plan)
+            io.remove_input_notes(conn, seen)
     timings["writing"] = time.perf_counter() - t
     summary.timings = {k: round(v, 2) for k, v in timings.items()}
     summary.seconds = round(time.perf_counter() - t0, 2)
@@ -350,6 +366,45 @@ def _plan(
         f"{n_changed} records new or changed; scored with the model of run {model['run_id']}",
         Parameters.from_dict(model["parameters"], settings),
         learning.Learnt.from_dict(model["parameters"].get("learnt"), settings),
+    )
+
+
+def code_fingerprint(settings: LinkSettings, prep: PrepSettings) -> str:
+    """The matching code, its data files and its settings: a run resolves with what it was
+    resolved with only when this is the last run's (a new release re-reads everything)."""
+    digest = hashlib.sha256(repr((settings, prep)).encode())
+    package = Path(__file__).resolve().parent
+    files = sorted([*package.glob("*.py"), *(package / "data").glob("*")]) + [PLACEHOLDER_CONTACTS]
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _nothing_read(conn: Connection, t0: float) -> ResolveSummary:
+    """The summary of a run that found nothing written to what it reads since the last run
+    (no note left, migration 0019): it reads and writes nothing."""
+    run_id = int(conn.scalar(sa.text("select max(run_id) from resolve.runs")))
+    mapped, customers = conn.execute(
+        sa.text("select count(*), count(distinct customer_id) from resolve.customer_source_map")
+    ).one()
+    forgotten = int(conn.scalar(sa.text("select count(*) from privacy.forgotten_records")))
+    return ResolveSummary(
+        run_id=run_id,
+        records=int(mapped) - forgotten,
+        signatures=0,
+        candidate_pairs=0,
+        customers=int(customers),
+        new_customers=0,
+        merged_ids=0,
+        split_ids=0,
+        records_before=int(mapped),
+        records_kept_id=int(mapped),
+        review_pairs=0,
+        evidence_pairs=0,
+        seconds=round(time.perf_counter() - t0, 2),
+        mode="unchanged",
+        reason=f"nothing resolve reads was written since run {run_id}",
     )
 
 

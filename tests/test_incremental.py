@@ -70,6 +70,40 @@ def test_a_rerun_with_nothing_new_writes_nothing(inbox, engine, base):
     assert the_runs(engine) == runs  # not even a run row
 
 
+def test_a_rerun_with_nothing_written_since_reads_nothing(inbox, engine, base, monkeypatch):
+    """No note of a write to what resolve reads: the run does not even read the records.
+    A write to any of them (here a repair order's amount, which changes no identity) sends
+    the next run back to reading, which finds nothing new and leaves the next one free."""
+    from entity_resolution import pipeline
+
+    def reads(*_args):
+        raise AssertionError("the run read the records")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(pipeline.io, "read_raw", reads)
+        summary = resolve(engine)
+    assert summary.mode == "unchanged" and "nothing resolve reads was written" in summary.reason
+    assert summary.records == base.records and summary.customers == base.customers
+    with engine.begin() as conn:
+        conn.execute(sa.text("update raw.service_orders set labor_amount = '1' where true"))
+    with monkeypatch.context() as patched:
+        patched.setattr(pipeline.io, "read_raw", reads)
+        with pytest.raises(AssertionError, match="read the records"):
+            resolve(engine)
+    before = resolve_tables(engine)
+    assert resolve(engine).mode == "unchanged"
+    assert resolve_tables(engine) == before
+    with monkeypatch.context() as patched:
+        patched.setattr(pipeline.io, "read_raw", reads)
+        assert resolve(engine).mode == "unchanged"
+    # another release of the matching code reads everything again
+    monkeypatch.setattr(pipeline, "code_fingerprint", lambda *_: "another release")
+    with monkeypatch.context() as patched:
+        patched.setattr(pipeline.io, "read_raw", reads)
+        with pytest.raises(AssertionError, match="read the records"):
+            resolve(engine)
+
+
 def the_runs(engine: Engine) -> int:
     with engine.connect() as conn:
         return conn.scalar(sa.text("select count(*) from resolve.runs"))

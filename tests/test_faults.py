@@ -47,6 +47,8 @@ LOGS = {
     "raw.model_builds",
     "raw.model_input_changes",
     "raw.model_changed_records",
+    # the writes to what resolve reads that no resolve run has read yet (migration 0019)
+    "raw.resolve_input_changes",
 }
 # Columns that legitimately differ between two runs of the same inbox. Every other column,
 # customer_id included, must come out the same.

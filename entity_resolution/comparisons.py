@@ -24,6 +24,7 @@ from entity_resolution.settings import (
     DateTypo,
     Else,
     Exact,
+    Initial,
     LettersDiffer,
     LinkSettings,
     Nickname,
@@ -184,6 +185,33 @@ def _prefix_equal(a: np.ndarray, b: np.ndarray, enc: Encoded, length: int) -> np
     return out
 
 
+def _short_for(a: str, b: str) -> bool:
+    """One name a short form of the other: its initial (`J`), its initials (`JP` for
+    Jean-Philippe) or its beginning (`Jos` for Joseph)."""
+    short, full = sorted((a, b), key=len)
+    if len(short) == len(full):
+        return False
+    if full.startswith(short):
+        return True
+    words = full.replace("-", " ").split()
+    if len(short) == 1:  # J. for Marie-Josée, who goes by Josée
+        return any(w.startswith(short) for w in words)
+    return len(words) > 1 and "".join(w[0] for w in words) == short
+
+
+def _initial_of(a: np.ndarray, b: np.ndarray, enc: Encoded) -> np.ndarray:
+    """One side a short form (initial, initials, beginning) of the other."""
+    values = pd.Series(enc.values.astype(str))
+    heads, _ = pd.factorize(values.str[:1])
+    lone = (values.str.len() == 1).to_numpy()
+    out = np.zeros(a.shape, dtype=bool)
+    idx = np.flatnonzero((a >= 0) & (b >= 0) & (a != b))
+    ia, ib = a[idx], b[idx]
+    idx = idx[(heads[ia] == heads[ib]) | lone[ia] | lone[ib]]
+    out[idx] = _value_pair_test(a[idx], b[idx], enc, _short_for)
+    return out
+
+
 def _side_missing(codes: list[np.ndarray]) -> np.ndarray:
     missing = codes[0] < 0
     for c in codes[1:]:
@@ -251,6 +279,8 @@ def _evaluate(when, pairs: _Pairs) -> np.ndarray:
         return _value_pair_test(a, b, enc, _letters_differ)
     if isinstance(when, Prefix):
         return _prefix_equal(a, b, enc, when.length)
+    if isinstance(when, Initial):
+        return _initial_of(a, b, enc)
     if isinstance(when, DateTypo):
         return _date_typo(a, b, enc)
     if isinstance(when, AnyEqual):

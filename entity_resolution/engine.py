@@ -547,15 +547,21 @@ def _attach_followers(
     decided: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     settings: LinkSettings,
 ) -> None:
-    """Put each signature identified only by `follow_alone` columns into the one cluster
-    that holds its value, in place; the pair that carries it joins the cluster's tree.
+    """Put each signature identified only by `follow_alone` columns and contacts into the
+    one cluster that holds its values, in place; the pair that carries it joins the
+    cluster's tree.
 
     Such a record (an internal repair order: a VIN, no name, no contact) says nothing
     about who it is, so the model cannot link it (a shared car alone is weak evidence
-    between two people); yet it is no new person either. Left alone when no cluster or
-    several hold the value, or when a reviewer's decision names it.
+    between two people); yet it is no new person either. Likewise a record known by
+    nothing but a phone or an e-mail (a lead that left only a number): a phone alone
+    stays under the match threshold because households share landlines, but where one
+    customer alone holds the number, the record is whoever answers it. Left alone when
+    no cluster or several hold the values (a household's landline), or when a
+    reviewer's decision names it.
     """
-    follow = [c for c in settings.follow_alone if c in frame.columns]
+    contact_columns = [settings.comparison(name).columns[0] for name in settings.contacts]
+    follow = [c for c in (*settings.follow_alone, *contact_columns) if c in frame.columns]
     others = [c for c in settings.identity_columns if c not in follow]
     if not follow or not others or candidates.left.size == 0:
         return

@@ -1,20 +1,21 @@
 """Given names as evidence, and records known by a contact alone.
 
 Pure logic, no database: the given-name comparison, the given-name exclusive, the turned
-names of one record.
+names of one record, and a phone-only record following the one customer holding it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 
 from entity_resolution.blocking import Candidates
-from entity_resolution.clustering import cluster
+from entity_resolution.clustering import Clusters, cluster
 from entity_resolution.comparisons import compare_one, encode
-from entity_resolution.engine import _exclusives, _turned_given_names
+from entity_resolution.engine import _attach_followers, _exclusives, _turned_given_names
 from entity_resolution.settings import DEALER
 
 _NONE = np.empty(0, dtype=np.int64)
@@ -98,3 +99,22 @@ def test_a_record_read_with_its_names_turned_does_not_hold_its_cluster_to_its_gi
     kept = cluster(3, np.array([0, 1]), np.array([1, 2]), np.array([20.0, 20.0]),
                    _NONE, _NONE, exclusives=(exclusive,))  # fmt: skip
     assert kept.labels[0] != kept.labels[1]
+
+
+def test_a_record_known_by_a_phone_alone_follows_the_one_customer_holding_it():
+    # 0, 1: one customer with mobile A; 2: a lead with mobile A and nothing else.
+    # 3, 4: two spouses (two customers) sharing landline B; 5: a lead with B alone.
+    columns = list(DEALER.identity_columns)
+    frame = pd.DataFrame({c: pd.Series([None] * 6, dtype="string") for c in columns})
+    frame["first_name"] = pd.Series(["ana", "ana", None, "luc", "line", None], dtype="string")
+    frame["last_name"] = pd.Series(["roy", "roy", None, "guay", "guay", None], dtype="string")
+    frame["phone"] = pd.Series(["A", "A", "A", "B", "B", "B"], dtype="string")
+    candidates = Candidates(np.array([0, 0, 1, 3, 3, 4]), np.array([1, 2, 2, 4, 5, 5]), {}, {})
+    scored = SimpleNamespace(probability=np.array([0.99, 0.9, 0.9, 0.6, 0.9, 0.9]))
+    clusters = Clusters(labels=np.array([0, 0, 1, 2, 3, 4]), tree=np.array([0]),
+                        rebuilt_components=0)  # fmt: skip
+    decided = (_NONE, _NONE, _NONE, _NONE)
+    _attach_followers(frame, candidates, scored, clusters, decided, DEALER)
+    labels = clusters.labels
+    assert labels[2] == labels[0] == labels[1]  # whoever answers mobile A
+    assert len({labels[3], labels[4], labels[5]}) == 3  # a household's landline: nobody's

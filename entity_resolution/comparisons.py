@@ -170,11 +170,20 @@ def _shares_word(a: str, b: str) -> bool:
     return bool(set(a.split()) & set(b.split()))
 
 
-_DIGITS = str.maketrans("", "", "0123456789")
+_DIGITS_AND_SEPARATORS = str.maketrans("", "", "0123456789._-")
+# Providers that ignore the dots of a user name: `jean.roy@gmail.com` is `jeanroy@gmail.com`.
+_DOTLESS_PROVIDERS = frozenset({"gmail.com", "googlemail.com"})
+
+
+def _mailbox(value: str) -> str:
+    local, at, domain = value.partition("@")
+    return local.replace(".", "") + at + domain if domain in _DOTLESS_PROVIDERS else value
 
 
 def _letters_differ(a: str, b: str) -> bool:
-    return a.translate(_DIGITS) != b.translate(_DIGITS)
+    if _mailbox(a) == _mailbox(b):
+        return True  # one mailbox written two ways: no namesake's
+    return a.translate(_DIGITS_AND_SEPARATORS) != b.translate(_DIGITS_AND_SEPARATORS)
 
 
 def _prefix_equal(a: np.ndarray, b: np.ndarray, enc: Encoded, length: int) -> np.ndarray:

@@ -84,9 +84,11 @@ class SharedWord:
 
 @dataclass(frozen=True)
 class LettersDiffer:
-    """The values differ in more than their digits: `isabelle.roy30` and `isabelle.roy31`
-    (or `marie.roy` and `marie.roy417`) do not, so they are two mailboxes. Providers hand
-    numbered names to namesakes; a typo is a slip in the letters."""
+    """The values differ in more than their digits and separators: `isabelle.roy30` and
+    `isabelle.roy31` (or `marie.roy` and `marie.roy417`, `a.fortin@hotmail.com` and
+    `afortin@hotmail.com`) do not, so they are two mailboxes. A namesake who finds a name
+    taken adds digits or moves a dot; a typo is a slip in the letters. Where the provider
+    ignores dots (Gmail), `jean.roy` and `jeanroy` are one mailbox, so they may differ."""
 
 
 @dataclass(frozen=True)

@@ -469,7 +469,16 @@ _FIRST_NAME = Comparison(
         null_level(),
         Level("exact", Exact(tf=True)),
         Level("nickname (Bob / Robert)", Nickname()),
-        Level("very similar (Jaro-Winkler ≥ 0.92)", Similar("jaro_winkler", 0.92)),
+        # Also a slip of the formal name behind a nickname: Ptaricia and Trish.
+        Level(
+            "very similar (Jaro-Winkler ≥ 0.92)",
+            AnyOf(
+                (
+                    Similar("jaro_winkler", 0.92),
+                    Similar("jaro_winkler", 0.92, column="first_name_key"),
+                )
+            ),
+        ),
         Level("one part of a compound name", SharedWord()),
         Level("similar (Jaro-Winkler ≥ 0.80)", Similar("jaro_winkler", 0.80)),
         Level(

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
+from entity_resolution import standardize as std
 from entity_resolution.blocking import Candidates
 from entity_resolution.clustering import Clusters, cluster
 from entity_resolution.comparisons import compare_one, encode
@@ -55,6 +56,22 @@ def test_an_initial_initials_or_one_slip_are_the_same_given_name():
         ]
     )
     assert levels == [_SHORT] * 5
+
+
+def test_a_slip_in_the_formal_name_behind_a_nickname_is_one_given_name():
+    # Patricia's records: `Trish` and `Ptaricia` (a slip); her formal name is their key.
+    names = ["trish", "ptaricia", "bob"]
+    other = ["ptaricia", "trish", "rboert"]
+    frame = pd.DataFrame({"first_name": names + other}, dtype="string")
+    frame["first_name_key"] = std.first_name_key(frame["first_name"])
+    encodings = encode(frame, ["first_name"]) + encode(frame, ["first_name_key"])
+    levels = compare_one(
+        _FIRST,
+        [enc.codes[:3] for enc in encodings],
+        [enc.codes[3:] for enc in encodings],
+        encodings,
+    )
+    assert [_FIRST.labels[k] for k in levels] == ["very similar (Jaro-Winkler ≥ 0.92)"] * 3
 
 
 def _given_name_exclusive(names: list[str], records: list[int]):

@@ -212,11 +212,12 @@ def _initial_of(a: np.ndarray, b: np.ndarray, enc: Encoded) -> np.ndarray:
     """One side a short form (initial, initials, beginning) of the other."""
     values = pd.Series(enc.values.astype(str))
     heads, _ = pd.factorize(values.str[:1])
-    lone = (values.str.len() == 1).to_numpy()
+    length = values.str.len().to_numpy()
     out = np.zeros(a.shape, dtype=bool)
-    idx = np.flatnonzero((a >= 0) & (b >= 0) & (a != b))
-    ia, ib = a[idx], b[idx]
-    idx = idx[(heads[ia] == heads[ib]) | lone[ia] | lone[ib]]
+    idx = np.flatnonzero((a >= 0) & (b >= 0))
+    la, lb = length[a[idx]], length[b[idx]]
+    # A short form is shorter, and begins alike unless it is one letter.
+    idx = idx[(la != lb) & ((heads[a[idx]] == heads[b[idx]]) | (np.minimum(la, lb) == 1))]
     out[idx] = _value_pair_test(a[idx], b[idx], enc, _short_for)
     return out
 

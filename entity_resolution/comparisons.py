@@ -24,6 +24,7 @@ from entity_resolution.settings import (
     DateTypo,
     Else,
     Exact,
+    Initial,
     LettersDiffer,
     LinkSettings,
     Nickname,
@@ -169,11 +170,20 @@ def _shares_word(a: str, b: str) -> bool:
     return bool(set(a.split()) & set(b.split()))
 
 
-_DIGITS = str.maketrans("", "", "0123456789")
+_DIGITS_AND_SEPARATORS = str.maketrans("", "", "0123456789._-")
+# Providers that ignore the dots of a user name: `jean.roy@gmail.com` is `jeanroy@gmail.com`.
+_DOTLESS_PROVIDERS = frozenset({"gmail.com", "googlemail.com"})
+
+
+def _mailbox(value: str) -> str:
+    local, at, domain = value.partition("@")
+    return local.replace(".", "") + at + domain if domain in _DOTLESS_PROVIDERS else value
 
 
 def _letters_differ(a: str, b: str) -> bool:
-    return a.translate(_DIGITS) != b.translate(_DIGITS)
+    if _mailbox(a) == _mailbox(b):
+        return True  # one mailbox written two ways: no namesake's
+    return a.translate(_DIGITS_AND_SEPARATORS) != b.translate(_DIGITS_AND_SEPARATORS)
 
 
 def _prefix_equal(a: np.ndarray, b: np.ndarray, enc: Encoded, length: int) -> np.ndarray:
@@ -181,6 +191,34 @@ def _prefix_equal(a: np.ndarray, b: np.ndarray, enc: Encoded, length: int) -> np
     pcodes, _ = pd.factorize(prefixes)
     out = (a >= 0) & (b >= 0)
     out[out] = pcodes[a[out]] == pcodes[b[out]]
+    return out
+
+
+def _short_for(a: str, b: str) -> bool:
+    """One name a short form of the other: its initial (`J`), its initials (`JP` for
+    Jean-Philippe) or its beginning (`Jos` for Joseph)."""
+    short, full = sorted((a, b), key=len)
+    if len(short) == len(full):
+        return False
+    if full.startswith(short):
+        return True
+    words = full.replace("-", " ").split()
+    if len(short) == 1:  # J. for Marie-Josée, who goes by Josée
+        return any(w.startswith(short) for w in words)
+    return len(words) > 1 and "".join(w[0] for w in words) == short
+
+
+def _initial_of(a: np.ndarray, b: np.ndarray, enc: Encoded) -> np.ndarray:
+    """One side a short form (initial, initials, beginning) of the other."""
+    values = pd.Series(enc.values.astype(str))
+    heads, _ = pd.factorize(values.str[:1])
+    length = values.str.len().to_numpy()
+    out = np.zeros(a.shape, dtype=bool)
+    idx = np.flatnonzero((a >= 0) & (b >= 0))
+    la, lb = length[a[idx]], length[b[idx]]
+    # A short form is shorter, and begins alike unless it is one letter.
+    idx = idx[(la != lb) & ((heads[a[idx]] == heads[b[idx]]) | (np.minimum(la, lb) == 1))]
+    out[idx] = _value_pair_test(a[idx], b[idx], enc, _short_for)
     return out
 
 
@@ -251,6 +289,8 @@ def _evaluate(when, pairs: _Pairs) -> np.ndarray:
         return _value_pair_test(a, b, enc, _letters_differ)
     if isinstance(when, Prefix):
         return _prefix_equal(a, b, enc, when.length)
+    if isinstance(when, Initial):
+        return _initial_of(a, b, enc)
     if isinstance(when, DateTypo):
         return _date_typo(a, b, enc)
     if isinstance(when, AnyEqual):

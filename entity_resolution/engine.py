@@ -188,9 +188,19 @@ def _contradictions(
     return out
 
 
-def _exclusives(settings: LinkSettings, encodings: dict[str, Encoded]) -> tuple[Exclusive, ...]:
+def _exclusives(
+    settings: LinkSettings, encodings: dict[str, Encoded], records_per_signature: np.ndarray
+) -> tuple[Exclusive, ...]:
     """For each exclusive column: values are incompatible when the column's own comparison
-    puts them at a level that a single-field contradiction names."""
+    puts them at a level that a single-field contradiction names.
+
+    A given name (`swap_columns`' first) written on one record in all the data is left
+    out: most such names are slips of the keyboard (`Ertc`, `Ebic`), and two slips of one
+    name are further apart than either is from the name, so held against a whole cluster
+    they would cut one person in two. Such a record still contradicts the records it is
+    compared with directly; a name that two records carry keeps its cluster to it.
+    """
+    given = settings.swap_columns[0] if settings.swap_columns else None
     out = []
     for column in settings.exclusive:
         comp = next(c for c in settings.comparisons if c.columns[0] == column)
@@ -217,7 +227,14 @@ def _exclusives(settings: LinkSettings, encodings: dict[str, Encoded]) -> tuple[
             )
             return np.isin(levels, bad_levels)
 
-        out.append(Exclusive(column, enc.codes, incompatible))
+        codes = enc.codes
+        if column == given:
+            known = codes >= 0
+            written = np.bincount(
+                codes[known], weights=records_per_signature[known], minlength=len(enc.values)
+            )
+            codes = np.where(known & (written[np.maximum(codes, 0)] <= 1), -1, codes)
+        out.append(Exclusive(column, codes, incompatible))
     return tuple(out)
 
 
@@ -366,7 +383,7 @@ def link(
         sessions=_sessions(signatures, candidates, settings),
         total_pairs=_total_pairs(signatures, settings),
         decided=decided,
-        exclusives=_exclusives(settings, encodings),
+        exclusives=_exclusives(settings, encodings, np.bincount(record_signature, minlength=n)),
         components=backend.components,
         verdicts=verdicts,
         learnt=learning.learn(verdicts, settings, before),
@@ -513,6 +530,7 @@ def _learn_and_cluster(
         problem.contacts,
         _corroborated(scored, settings) if people is None else None,
         promoted,
+        compared.swapped,
     )
     if people is not None:
         _attach_followers(
@@ -529,15 +547,21 @@ def _attach_followers(
     decided: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     settings: LinkSettings,
 ) -> None:
-    """Put each signature identified only by `follow_alone` columns into the one cluster
-    that holds its value, in place; the pair that carries it joins the cluster's tree.
+    """Put each signature identified only by `follow_alone` columns and contacts into the
+    one cluster that holds its values, in place; the pair that carries it joins the
+    cluster's tree.
 
     Such a record (an internal repair order: a VIN, no name, no contact) says nothing
     about who it is, so the model cannot link it (a shared car alone is weak evidence
-    between two people); yet it is no new person either. Left alone when no cluster or
-    several hold the value, or when a reviewer's decision names it.
+    between two people); yet it is no new person either. Likewise a record known by
+    nothing but a phone or an e-mail (a lead that left only a number): a phone alone
+    stays under the match threshold because households share landlines, but where one
+    customer alone holds the number, the record is whoever answers it. Left alone when
+    no cluster or several hold the values (a household's landline), or when a
+    reviewer's decision names it.
     """
-    follow = [c for c in settings.follow_alone if c in frame.columns]
+    contact_columns = [settings.comparison(name).columns[0] for name in settings.contacts]
+    follow = [c for c in (*settings.follow_alone, *contact_columns) if c in frame.columns]
     others = [c for c in settings.identity_columns if c not in follow]
     if not follow or not others or candidates.left.size == 0:
         return
@@ -717,13 +741,16 @@ def _cluster(
     contact_codes: tuple[np.ndarray, ...],
     allowed: np.ndarray | None = None,
     promoted: np.ndarray | None = None,
+    swapped: np.ndarray | None = None,
 ) -> Clusters:
     """Clusters from the confident links (and the uncertain ones the learnt classifier
     `promoted`), reviewers' decisions and the contradictions.
 
     A contradicting pair is never a link; those of `apart` also keep their clusters apart.
     A link with no identifying evidence (a name and an address) cannot join two groups
-    whose contacts never meet (`clustering.Contacts`).
+    whose contacts never meet (`clustering.Contacts`). A record whose confident links all
+    read its names the other way round (`swapped`) does not hold its cluster to its given
+    name (`_turned_given_names`).
     """
     ml_left, ml_right, dl_left, dl_right = decided
     confident = scored.probability >= settings.match_threshold
@@ -732,6 +759,8 @@ def _cluster(
     confident &= ~contradiction
     if allowed is not None:
         confident &= allowed
+    if swapped is not None:
+        exclusives = _turned_given_names(exclusives, settings, candidates, confident, swapped)
     position = candidates.left.dtype  # int32 positions stay int32: 4 bytes a link less
     clusters = cluster(
         n,
@@ -755,6 +784,43 @@ def _cluster(
     tree = link_index[clusters.tree]
     clusters.tree = tree[tree >= 0]
     return clusters
+
+
+def _turned_given_names(
+    exclusives: tuple[Exclusive, ...],
+    settings: LinkSettings,
+    candidates: Candidates,
+    confident: np.ndarray,
+    swapped: np.ndarray,
+) -> tuple[Exclusive, ...]:
+    """The given-name exclusive without the signatures whose confident links all read their
+    names the other way round.
+
+    `T James` on a repair order (a `LAST F` habit read as `F LAST`) links to James Tran's
+    records only with its two words exchanged; its given-name box holds his surname's
+    initial, and checked as a given name, `T` against `James` would keep the record out of
+    the cluster its own link puts it in. Which of a record's words is the given name is
+    what such a record cannot tell, so its given name is no evidence of a second person.
+    A record with one link in the usual order keeps its given name.
+    """
+    if not settings.swap_columns or not swapped.any():
+        return exclusives
+    given = settings.swap_columns[0]
+    n = next((e.codes.size for e in exclusives if e.name == given), None)
+    if n is None:
+        return exclusives
+    turned = np.zeros(n, dtype=bool)
+    straight = np.zeros(n, dtype=bool)
+    for marks, which in ((turned, confident & swapped), (straight, confident & ~swapped)):
+        marks[candidates.left[which]] = True
+        marks[candidates.right[which]] = True
+    doubt = turned & ~straight
+    if not doubt.any():
+        return exclusives
+    return tuple(
+        Exclusive(e.name, np.where(doubt, -1, e.codes), e.incompatible) if e.name == given else e
+        for e in exclusives
+    )
 
 
 def _cluster_frequency(codes: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -892,7 +958,8 @@ def relink(
     contradiction = _contradictions(compared, settings)
     apart = _contradictions(compared, settings, cluster_wide_only=True)
     exclusives = tuple(
-        Exclusive(e.name, e.codes[sub], e.incompatible) for e in _exclusives(settings, encodings)
+        Exclusive(e.name, e.codes[sub], e.incompatible)
+        for e in _exclusives(settings, encodings, np.bincount(record_signature, minlength=n))
     )
     decided = tuple(
         in_sub[side] for side in _decided_pairs(record_signature, must_link, cannot_link)
@@ -920,6 +987,7 @@ def relink(
         promoted=learning.promoted(
             learnt, scored.probability, compared.levels, contradiction, verdicts, settings
         ),
+        swapped=compared.swapped,
     )
     _attach_followers(sub_signatures, candidates, scored, clusters, decided, settings)
     sig_probability = _signature_probability(

@@ -64,6 +64,15 @@ class Prefix:
 
 
 @dataclass(frozen=True)
+class Initial:
+    """One side is a short form of the other: its initial (`J`), its initials (`JP` for
+    Jean-Philippe) or its beginning (`Jos` for Joseph). Two whole names that only begin
+    alike (`Michel`, `Monique`) are not one name and its short form."""
+
+    column: str | None = None
+
+
+@dataclass(frozen=True)
 class Nickname:
     """One name is a nickname of the other, or both are nicknames of one formal name."""
 
@@ -75,9 +84,11 @@ class SharedWord:
 
 @dataclass(frozen=True)
 class LettersDiffer:
-    """The values differ in more than their digits: `isabelle.roy30` and `isabelle.roy31`
-    (or `marie.roy` and `marie.roy417`) do not, so they are two mailboxes. Providers hand
-    numbered names to namesakes; a typo is a slip in the letters."""
+    """The values differ in more than their digits and separators: `isabelle.roy30` and
+    `isabelle.roy31` (or `marie.roy` and `marie.roy417`, `a.fortin@hotmail.com` and
+    `afortin@hotmail.com`) do not, so they are two mailboxes. A namesake who finds a name
+    taken adds digits or moves a dot; a typo is a slip in the letters. Where the provider
+    ignores dots (Gmail), `jean.roy` and `jeanroy` are one mailbox, so they may differ."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +137,7 @@ Predicate = (
     | Exact
     | Similar
     | Prefix
+    | Initial
     | Nickname
     | SharedWord
     | LettersDiffer
@@ -457,12 +469,21 @@ _FIRST_NAME = Comparison(
         null_level(),
         Level("exact", Exact(tf=True)),
         Level("nickname (Bob / Robert)", Nickname()),
-        Level("very similar (Jaro-Winkler ≥ 0.92)", Similar("jaro_winkler", 0.92)),
+        # Also a slip of the formal name behind a nickname: Ptaricia and Trish.
+        Level(
+            "very similar (Jaro-Winkler ≥ 0.92)",
+            AnyOf(
+                (
+                    Similar("jaro_winkler", 0.92),
+                    Similar("jaro_winkler", 0.92, column="first_name_key"),
+                )
+            ),
+        ),
         Level("one part of a compound name", SharedWord()),
         Level("similar (Jaro-Winkler ≥ 0.80)", Similar("jaro_winkler", 0.80)),
         Level(
-            "same initial",
-            AnyOf((Prefix(1), Prefix(1, column="first_name_key"))),
+            "short form or one typo (J, JP, Jos for Joseph; Jnu for Jun)",
+            AnyOf((Initial(), Initial(column="first_name_key"), Similar("damerau", 1))),
         ),
         Level("different", Else()),
     ),
@@ -520,7 +541,9 @@ DEALER = LinkSettings(
     contradictions=(
         Contradiction("two birth dates", {"birth_date": ("different",)}),
         Contradiction("Jr and Sr", {"suffix": ("different suffixes",)}),
-        Contradiction("different given names", {"first_name": ("different",)}),
+        # Two given names keep their records from linking directly; their clusters are kept
+        # apart by `exclusive` (which leaves out a name written once: mostly a slip).
+        Contradiction("different given names", {"first_name": ("different",)}, cluster_wide=False),
         Contradiction(
             "one vehicle, two ownership periods",
             {"vehicle": ("same vehicle, another owner's period",)},

@@ -733,7 +733,12 @@ def _emails(
             EMAIL_PATTERNS[p].format(f=a, l=b, i=a[:1], yy=c, nn=d)
             for p, a, b, c, d in zip(pattern, f, sur, yy, nn, strict=True)
         ]
-        return np.asarray(local, dtype=object) + "@" + domain.sample(rng, is_qc[idx].astype(int))
+        domains = domain.sample(rng, is_qc[idx].astype(int))
+        local = np.asarray(local, dtype=object)
+        # Gmail user names hold letters, digits and dots only.
+        gmail = np.isin(domains, list(_DOTLESS_PROVIDERS))
+        local[gmail] = [x.replace("_", ".").replace("-", ".") for x in local[gmail]]
+        return local + "@" + domains
 
     people_idx = np.flatnonzero(
         person & (rng.random(n) < np.where(year_of(birth) < 1950, 0.65, 0.9))
@@ -811,14 +816,31 @@ EMAIL_PATTERNS = (
 EMAIL_WEIGHTS = np.array([30, 14, 12, 10, 6, 5, 5, 10, 7, 4], dtype=float) / 103
 
 
+# Providers that ignore the dots of a user name: `jean.roy@gmail.com` is `jeanroy@gmail.com`.
+_DOTLESS_PROVIDERS = frozenset({"gmail.com", "googlemail.com"})
+
+
+def _mailbox(emails: np.ndarray) -> np.ndarray:
+    """The mailbox an address reaches: without the dots of its user name where the provider
+    ignores them."""
+    local, _, dom = pd.Series(emails, dtype=object).str.partition("@").T.to_numpy()
+    dotless = np.isin(dom, list(_DOTLESS_PROVIDERS))
+    local = local.copy()
+    local[dotless] = [x.replace(".", "") for x in local[dotless]]
+    return local + "@" + dom
+
+
 def _unique_emails(
     rng: np.random.Generator, emails: np.ndarray, taken: np.ndarray | None = None
 ) -> np.ndarray:
-    """Two people cannot own one mailbox: later duplicates get digits like real sign-ups do."""
+    """Two people cannot own one mailbox: later duplicates get digits like real sign-ups do.
+    At Gmail `jean.roy` and `jeanroy` are one mailbox, so a namesake cannot take the other."""
     emails = np.asarray(emails, dtype=object).copy()
     taken = np.empty(0, dtype=object) if taken is None else np.asarray(taken, dtype=object)
+    taken = _mailbox(taken) if taken.size else taken
     while True:
-        dup = pd.Series(emails).duplicated().to_numpy() | np.isin(emails, taken)
+        boxes = _mailbox(emails)
+        dup = pd.Series(boxes).duplicated().to_numpy() | np.isin(boxes, taken)
         if not dup.any():
             return emails
         local, _, dom = pd.Series(emails[dup]).str.partition("@").T.to_numpy()

@@ -1,0 +1,46 @@
+"""Mailboxes: a separator moved is another mailbox, except where the provider ignores dots.
+
+Pure logic, no database: the e-mail comparison, and the generator's namesakes' mailboxes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from entity_resolution.comparisons import compare_one, encode
+from entity_resolution.settings import DEALER
+from generator.people import _unique_emails
+
+
+def _email_levels(pairs: list[tuple[str, str]]) -> list[str]:
+    email = DEALER.comparison("email")
+    values = [a for a, _ in pairs] + [b for _, b in pairs]
+    (enc,) = encode(pd.DataFrame({"email": pd.Series(values, dtype="string")}), ["email"])
+    n = len(pairs)
+    levels = compare_one(email, [enc.codes[:n]], [enc.codes[n:]], [enc])
+    return [email.levels[k].label for k in levels]
+
+
+def test_a_separator_moved_is_a_namesakes_mailbox_except_where_dots_are_ignored():
+    levels = _email_levels(
+        [
+            ("a.fortin@hotmail.com", "afortin@hotmail.com"),  # two Andre Fortins
+            ("denis.lacroix@videotron.ca", "denis_lacroix@videotron.ca"),
+            ("j.clark@gmail.com", "jclark@gmail.com"),  # Gmail: one mailbox
+            ("sylvain.bouchard@hotmail.com", "sylvain.bouchrd@hotmail.com"),  # a slip
+        ]
+    )
+    assert levels == ["different", "different", "one typo", "one typo"]
+
+
+def test_a_namesake_at_gmail_cannot_take_a_mailbox_that_differs_only_in_its_dots():
+    emails = np.array(
+        ["jean.roy@gmail.com", "jeanroy@gmail.com", "jean.roy@hotmail.com", "jeanroy@hotmail.com"],
+        dtype=object,
+    )
+    out = _unique_emails(np.random.default_rng(0), emails)
+    assert out[0] == "jean.roy@gmail.com"
+    assert out[1] != "jeanroy@gmail.com" and out[1].startswith("jeanroy")  # numbered
+    assert out[1].endswith("@gmail.com") and any(c.isdigit() for c in out[1])
+    assert list(out[2:]) == ["jean.roy@hotmail.com", "jeanroy@hotmail.com"]

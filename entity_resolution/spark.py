@@ -38,6 +38,7 @@ import math
 import os
 import shutil
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -252,9 +253,12 @@ class SparkBackend:
         missing = [c for c in columns if c not in signatures.columns]
         if missing:
             raise KeyError(f"the settings need columns the records do not have: {missing}")
+        t = time.perf_counter()
         sigs = self._signatures(signatures, columns)
         rule_pairs, per_rule, skipped = self._rule_pairs(sigs, settings)
         candidates = rule_pairs.select("left", "right").distinct()
+        log.info("blocking on Spark: %.1f s", time.perf_counter() - t)
+        t = time.perf_counter()
         n_comp = len(settings.comparisons)
         schema = "left long, right long, swapped boolean, " + ", ".join(
             f"level_{k} tinyint" for k in range(n_comp)
@@ -270,6 +274,12 @@ class SparkBackend:
                 shared.destroy()
         else:
             levels = self._compare_values(sigs, candidates, settings, compared_cols, schema)
+        log.info(
+            "comparing %d pairs on Spark (%s): %.1f s",
+            len(levels),
+            "broadcast encodings" if context is not None else "values joined to pairs",
+            time.perf_counter() - t,
+        )
         # The in-process order, sorted here: (left, right) is unique, so the order is total.
         levels = levels.sort_values(["left", "right"], kind="stable", ignore_index=True)
         position = np.int32 if len(signatures) < 2**31 else np.int64
@@ -321,6 +331,7 @@ class SparkBackend:
         stars, each centred on its component's smallest node (with a single partition, after
         one round). Nodes without links are their own component and never go to Spark.
         """
+        t = time.perf_counter()
         labels = np.arange(n, dtype=np.int64)
         a = np.minimum(left, right).astype(np.int64)
         b = np.maximum(left, right).astype(np.int64)
@@ -352,7 +363,12 @@ class SparkBackend:
         else:
             raise RuntimeError(f"connected components did not settle in {_MAX_ROUNDS} rounds")
         stars = edges.toPandas()
-        log.info("connected components settled in %d rounds (%d links)", rounds, left.size)
+        log.info(
+            "connected components of %d links on Spark: %d round(s), %.1f s",
+            left.size,
+            rounds,
+            time.perf_counter() - t,
+        )
         labels[stars["b"].to_numpy(np.int64)] = stars["a"].to_numpy(np.int64)
         # Labels are smallest members: their ranks number components as scipy does.
         return np.unique(labels, return_inverse=True)[1]

@@ -59,9 +59,9 @@ log = logging.getLogger(__name__)
 
 _SIG = "sig"
 _LOCAL_SHUFFLE_PARTITIONS = "2"  # small jobs on one machine: not Spark's 200
-_MAX_ROUNDS = 100  # contraction rounds (each shrinks the edges or their spread)
+_MAX_ROUNDS = 100  # contraction rounds: 5-11 on the tests' chains and random graphs
 _COMPARE_PAIRS = 500_000  # pairs per call of `compare` in a worker (Arrow sends 10k a batch)
-_ONE_PARTITION_EDGES = 4_000_000  # links a single worker takes at once (≈ 100 MB there)
+_ONE_PARTITION_EDGES = 4_000_000  # links one Python worker takes at once (a few 100 MB)
 
 
 def compared_columns(settings: LinkSettings) -> list[str]:

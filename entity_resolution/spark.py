@@ -3,10 +3,12 @@
 A `Backend` for `engine.link` (see there): the same `LinkSettings`, run as Spark
 DataFrames instead of NumPy arrays.
 
-- Blocking: per blocking rule, the signatures holding every key column are grouped by the
-  key; blocks of 2 to `max_block_size` signatures are joined with themselves (left < right,
-  across sources for `link_only`), larger ones are counted as skipped, as `blocking.py`
-  does. The rules' pairs are unioned and made distinct.
+- Blocking: each signature gives one (rule, key) row per blocking rule whose key columns
+  it holds; the rows are hashed by (rule, key), so each block is whole in one partition, and
+  each partition pairs its blocks with the in-process `pairs_within_groups` (blocks of 2 to
+  `max_block_size`, left < right, across sources for `link_only`); only the pairs, two
+  integers each, go on to one `distinct`. Pairs and skipped blocks per rule are counted
+  from the block sizes, as `blocking.py` counts them, without the rule pairs.
 - Comparing: the driver's encodings of the compared columns (integer codes per signature
   and each column's distinct values, as the in-process engine builds them) are broadcast
   once; the candidate pairs travel as two integers and go through the very same
@@ -51,7 +53,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from dealer360.errors import UserError
-from entity_resolution.blocking import Candidates
+from entity_resolution.blocking import Candidates, pairs_within_groups
 from entity_resolution.comparisons import Compared, Encoded, compare
 from entity_resolution.settings import AnyEqual, LinkSettings
 
@@ -62,6 +64,7 @@ _LOCAL_SHUFFLE_PARTITIONS = "2"  # small jobs on one machine: not Spark's 200
 _MAX_ROUNDS = 100  # contraction rounds: 5-11 on the tests' chains and random graphs
 _COMPARE_PAIRS = 500_000  # pairs per call of `compare` in a worker (Arrow sends 10k a batch)
 _ONE_PARTITION_EDGES = 4_000_000  # links one Python worker takes at once (a few 100 MB)
+_BLOCK_ROWS = 4_000_000  # (rule, key) rows a blocking partition holds, at most about
 
 
 def compared_columns(settings: LinkSettings) -> list[str]:
@@ -140,6 +143,41 @@ def _comparison_batches(
     return run
 
 
+def _block_pairs(
+    limits: list[int], link_only: bool
+) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+    """The mapInPandas function of blocking: a partition's (sig, [src], rule, key) rows, its
+    blocks whole, → every pair (left < right) within a block of 2 to the rule's limit
+    (`limits[rule]`), across sources for `link_only`: `pairs_within_groups`, as in process."""
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        frames = list(batches)
+        if not frames:
+            return
+        rows = pd.concat(frames, ignore_index=True)
+        del frames
+        rule = rows["rule"].to_numpy()
+        for k, limit in enumerate(limits):
+            mine = np.flatnonzero(rule == k)
+            if mine.size < 2:
+                continue
+            keys = pd.factorize(rows["key"].to_numpy()[mine])[0].astype(np.int64)
+            i, j, _ = pairs_within_groups(keys, limit)
+            sig = rows[_SIG].to_numpy(np.int64)[mine]
+            a, b = sig[i], sig[j]
+            if link_only:
+                src = pd.factorize(rows["src"].to_numpy()[mine])[0]
+                cross = src[i] != src[j]
+                a, b = a[cross], b[cross]
+            for start in range(0, a.size, _COMPARE_PAIRS):  # frames of at most 8 MB
+                part = slice(start, start + _COMPARE_PAIRS)
+                yield pd.DataFrame(
+                    {"left": np.minimum(a[part], b[part]), "right": np.maximum(a[part], b[part])}
+                )
+
+    return run
+
+
 def _local_stars(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
     """The mapInPandas function of one contraction round: a partition's edges (a, b) → one
     star per local component, (its smallest node, each other node)."""
@@ -190,56 +228,94 @@ class SparkBackend:
         return self.spark.createDataFrame(frame[[*columns, _SIG]], schema=schema)
 
     def _rule_pairs(
-        self, sigs: DataFrame, settings: LinkSettings
+        self, sigs: DataFrame, settings: LinkSettings, n_signatures: int
     ) -> tuple[DataFrame, dict[str, int], dict[str, int]]:
-        """Every rule's pairs (rule, left, right), and pairs and skipped blocks per rule.
+        """The candidate pairs (left, right; each pair once), and pairs and skipped blocks
+        per rule.
 
-        All rules in one plan: each signature gives one (rule, key) row per rule whose key
-        columns it holds, the key as an array of the rule's values, so one grouping sizes
-        every rule's blocks and one self-join pairs them.
+        Each signature gives one (rule, key) row per rule whose key columns it holds. The
+        rows are hashed by (rule, key), so every block is whole in one partition, and each
+        partition pairs its blocks with the in-process `pairs_within_groups`
+        (`_block_pairs`): only the pairs travel, as two integers, to one `distinct`. The
+        per-rule counts come from the block sizes (n(n-1)/2 a kept block, less the pairs
+        within one source for `link_only`), not from counting rule pairs.
         """
         source = settings.source_column if settings.link_type == "link_only" else None
+        rules = settings.blocking_rules
         keys = []
-        for number, rule in enumerate(settings.blocking_rules):
+        for number, rule in enumerate(rules):
             held = F.lit(True)
             for c in rule.columns:  # a key with a missing column blocks nothing
                 held = held & F.col(f"`{c}`").isNotNull()
-            key = F.when(held, F.array(*[F.col(f"`{c}`") for c in rule.columns]))
-            keys.append(F.struct(F.lit(number).alias("rule"), key.alias("key")))
+            if len(rule.columns) == 1:
+                value = F.col(f"`{rule.columns[0]}`")
+            else:  # each value after its length: one string per key, and no two keys alike
+                value = F.concat(
+                    *[
+                        F.concat(
+                            F.length(F.col(f"`{c}`")).cast("string"), F.lit(":"), F.col(f"`{c}`")
+                        )
+                        for c in rule.columns
+                    ]
+                )
+            keys.append(F.struct(F.lit(number).alias("rule"), F.when(held, value).alias("key")))
         keyed = (
             sigs.select(F.col(_SIG), *_source(source, "src"), F.explode(F.array(*keys)).alias("k"))
             .select(_SIG, *(["src"] if source else []), "k.rule", "k.key")
             .where(F.col("key").isNotNull())
-        )
-        limit = F.element_at(
-            F.array(*[F.lit(rule.max_block_size) for rule in settings.blocking_rules]),
-            F.col("rule") + 1,
-        )
-        blocks = keyed.groupBy("rule", "key").agg(F.count(F.lit(1)).alias("size"))
-        blocks = blocks.withColumn("too_big", F.col("size") > limit).localCheckpoint()
-        kept = keyed.join(
-            blocks.where(~F.col("too_big") & (F.col("size") >= 2)).select("rule", "key"),
-            on=["rule", "key"],
-        )
-        a = kept.select(
-            "rule", "key", F.col(_SIG).alias("left"), *_source(source and "src", "src_l")
-        )
-        b = kept.select(
-            "rule", "key", F.col(_SIG).alias("right"), *_source(source and "src", "src_r")
-        )
-        pairs = a.join(b, on=["rule", "key"]).where(F.col("left") < F.col("right"))
-        if source:
-            pairs = pairs.where(F.col("src_l") != F.col("src_r"))
-        pairs = pairs.select("rule", "left", "right").localCheckpoint()
-        counted = dict(pairs.groupBy("rule").count().collect())
-        skipped = dict(blocks.where("too_big").groupBy("rule").count().collect())
-        names = [rule.name for rule in settings.blocking_rules]
-        per_rule = {name: int(counted.get(k, 0)) for k, name in enumerate(names)}
-        skipped_blocks = {name: int(skipped.get(k, 0)) for k, name in enumerate(names)}
+        ).localCheckpoint()
+        per_rule, skipped_blocks = self._rule_counts(keyed, settings, bool(source))
         for name, n_skipped in skipped_blocks.items():
             if n_skipped:
                 log.info("blocking rule %r skipped %d oversized blocks", name, n_skipped)
+        rows = n_signatures * len(rules)
+        parts = max(
+            int(self.spark.conf.get("spark.sql.shuffle.partitions")), math.ceil(rows / _BLOCK_ROWS)
+        )
+        limits = [rule.max_block_size for rule in rules]
+        pairs = (
+            keyed.repartition(parts, "rule", "key")
+            .mapInPandas(_block_pairs(limits, bool(source)), "left long, right long")
+            .distinct()
+        )
         return pairs, per_rule, skipped_blocks
+
+    def _rule_counts(
+        self, keyed: DataFrame, settings: LinkSettings, link_only: bool
+    ) -> tuple[dict[str, int], dict[str, int]]:
+        """Pairs and skipped blocks per rule, from the block sizes as `blocking.py` counts
+        them: blocks over `max_block_size` skipped, a kept block of n giving n(n-1)/2 pairs,
+        less those within one source for `link_only`."""
+        rules = settings.blocking_rules
+        limit = F.element_at(
+            F.array(*[F.lit(rule.max_block_size) for rule in rules]), F.col("rule") + 1
+        )
+        if link_only:
+            blocks = (
+                keyed.groupBy("rule", "key", "src")
+                .agg(F.count(F.lit(1)).alias("n"))
+                .groupBy("rule", "key")
+                .agg(F.sum("n").alias("n"), F.sum(F.expr("n * (n - 1) div 2")).alias("same"))
+            )
+        else:
+            blocks = keyed.groupBy("rule", "key").agg(F.count(F.lit(1)).alias("n"))
+            blocks = blocks.withColumn("same", F.lit(0))
+        kept = (F.col("n") >= 2) & (F.col("n") <= limit)
+        counted = (
+            blocks.groupBy("rule")
+            .agg(
+                F.sum(F.when(kept, F.expr("n * (n - 1) div 2") - F.col("same"))).alias("pairs"),
+                F.count(F.when(F.col("n") > limit, 1)).alias("skipped"),
+            )
+            .collect()
+        )
+        by_rule = {row["rule"]: row for row in counted}
+        per_rule, skipped = {}, {}
+        for k, rule in enumerate(rules):
+            row = by_rule.get(k)
+            per_rule[rule.name] = int(row["pairs"] or 0) if row else 0
+            skipped[rule.name] = int(row["skipped"] or 0) if row else 0
+        return per_rule, skipped
 
     def compare_candidates(
         self, signatures: pd.DataFrame, settings: LinkSettings, encodings: dict[str, Encoded]
@@ -255,9 +331,9 @@ class SparkBackend:
             raise KeyError(f"the settings need columns the records do not have: {missing}")
         t = time.perf_counter()
         sigs = self._signatures(signatures, columns)
-        rule_pairs, per_rule, skipped = self._rule_pairs(sigs, settings)
-        candidates = rule_pairs.select("left", "right").distinct()
-        log.info("blocking on Spark: %.1f s", time.perf_counter() - t)
+        candidates, per_rule, skipped = self._rule_pairs(sigs, settings, len(signatures))
+        # The pairs themselves are made (and made distinct) as comparing reads them.
+        log.info("blocking on Spark (keys, block sizes, counts): %.1f s", time.perf_counter() - t)
         t = time.perf_counter()
         n_comp = len(settings.comparisons)
         schema = "left long, right long, swapped boolean, " + ", ".join(
@@ -275,7 +351,7 @@ class SparkBackend:
         else:
             levels = self._compare_values(sigs, candidates, settings, compared_cols, schema)
         log.info(
-            "comparing %d pairs on Spark (%s): %.1f s",
+            "pairing blocks and comparing %d pairs on Spark (%s): %.1f s",
             len(levels),
             "broadcast encodings" if context is not None else "values joined to pairs",
             time.perf_counter() - t,

@@ -8,6 +8,7 @@ it would a notebook's); skipped only where no Java runs it. Select these with
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from dealer360.errors import UserError
 from dealer360.settings import get_matching
 from entity_resolution import resolve
 from entity_resolution import spark as spark_module
+from entity_resolution.blocking import candidate_pairs
 from entity_resolution.clustering import components
 from entity_resolution.comparisons import compare, encode_all
 from entity_resolution.engine import IN_PROCESS, link
@@ -316,3 +318,63 @@ def test_the_engine_and_master_settings_say_what_is_wrong(monkeypatch):
         get_matching("spark", "local[0]")
     with pytest.raises(UserError, match="--spark-master is for --engine spark"):
         get_matching("in-process", "local[2]")
+
+
+def _blocking_case(link_only: bool) -> tuple[pd.DataFrame, object]:
+    """FEBRL4's (both sources) or FEBRL3's records of 60 people, nine of them given one date
+    of birth, a block over that rule's cap (here 8) of records from both sources."""
+    records, settings = febrl("febrl4" if link_only else "febrl3")
+    frame = records[records["truth"].isin(records["truth"].unique()[:60])]
+    frame = frame.reset_index(drop=True)
+    frame.loc[::7, "date_of_birth"] = "19700101"  # 9 of 60-odd rows, both sources
+    rules = tuple(
+        dataclasses.replace(rule, max_block_size=8) if rule.columns == ("date_of_birth",) else rule
+        for rule in settings.blocking_rules
+    )
+    return frame, dataclasses.replace(settings, blocking_rules=rules)
+
+
+@pytest.mark.parametrize("link_only", [False, True], ids=["dedupe", "link_only"])
+def test_blocks_paired_partition_by_partition_are_the_in_process_pairs(link_only):
+    # What the workers run, without Spark: (sig, src, rule, key) rows hashed by (rule, key)
+    # into three partitions, each in Arrow-sized batches in no particular order.
+    frame, settings = _blocking_case(link_only)
+    expected = candidate_pairs(frame, settings)
+    rows = []
+    for k, rule in enumerate(settings.blocking_rules):
+        held = frame[list(rule.columns)].notna().all(axis=1)
+        key = frame[list(rule.columns)].astype(str).agg("|".join, axis=1)
+        rows.append(
+            pd.DataFrame({"sig": np.flatnonzero(held), "rule": k, "key": key[held].to_numpy()})
+        )
+    rows = pd.concat(rows, ignore_index=True)
+    rows["src"] = frame["source"].to_numpy()[rows["sig"]] if link_only else None
+    rows = rows.sample(frac=1, random_state=3).reset_index(drop=True)
+    part = rows[["rule", "key"]].apply(lambda r: hash((r["rule"], r["key"])) % 3, axis=1)
+    pair = spark_module._block_pairs([r.max_block_size for r in settings.blocking_rules], link_only)
+    got = pd.concat(
+        [
+            out
+            for p in range(3)
+            for mine in [rows[part == p].reset_index(drop=True)]
+            for out in pair(iter([mine.iloc[i : i + 40] for i in range(0, len(mine), 40)]))
+        ]
+    )
+    got = got.drop_duplicates().sort_values(["left", "right"]).to_numpy()
+
+    assert expected.skipped_blocks["date of birth"] == 1 and len(expected.left) > 50
+    np.testing.assert_array_equal(got, np.column_stack([expected.left, expected.right]))
+
+
+@pytest.mark.parametrize("link_only", [False, True], ids=["dedupe", "link_only"])
+def test_spark_blocks_and_counts_as_in_process_with_a_skipped_block(spark, link_only):
+    frame, settings = _blocking_case(link_only)
+    encodings = encode_all(frame, settings)
+    expected, _ = IN_PROCESS.compare_candidates(frame, settings, encodings)
+    got, _ = spark.compare_candidates(frame, settings, encodings)
+
+    assert expected.skipped_blocks["date of birth"] == 1
+    np.testing.assert_array_equal(got.left, expected.left)
+    np.testing.assert_array_equal(got.right, expected.right)
+    assert got.pairs_per_rule == expected.pairs_per_rule
+    assert got.skipped_blocks == expected.skipped_blocks

@@ -322,11 +322,12 @@ def test_the_engine_and_master_settings_say_what_is_wrong(monkeypatch):
 
 def _blocking_case(link_only: bool) -> tuple[pd.DataFrame, object]:
     """FEBRL4's (both sources) or FEBRL3's records of 60 people, nine of them given one date
-    of birth, a block over that rule's cap (here 8) of records from both sources."""
+    of birth: a block just over that rule's cap (here 8), of records from both sources."""
     records, settings = febrl("febrl4" if link_only else "febrl3")
     frame = records[records["truth"].isin(records["truth"].unique()[:60])]
     frame = frame.reset_index(drop=True)
-    frame.loc[::7, "date_of_birth"] = "19700101"  # 9 of 60-odd rows, both sources
+    nine = frame.index[:: len(frame) // 9][:9]  # spread over both sources
+    frame.loc[nine, "date_of_birth"] = "19700101"
     rules = tuple(
         dataclasses.replace(rule, max_block_size=8) if rule.columns == ("date_of_birth",) else rule
         for rule in settings.blocking_rules

@@ -12,7 +12,9 @@ driver's JVM is also the executor, so that is the cap on Spark's heap). Reported
 the session's start, resolve's time and steps, the peak RSS of the Python process, of the
 JVM and Python workers under it, and of the whole tree (sampled every 0.2 s), and whether
 resolve.customer_source_map, match_evidence and review_queue are the in-process run's bytes
-(md5 over each table's rows in a fixed order). `--febrl` also links FEBRL3 and FEBRL4 on
+(md5 over each table's rows in a fixed order); each Spark run's row also carries the
+backend's own log ("spark log": blocking, comparing, each connected-components call with its
+rounds and seconds). `--febrl` also links FEBRL3 and FEBRL4 on
 each Spark master and compares pairs, levels, clusters and probabilities with in-process.
 """
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -89,6 +92,17 @@ class PeakRss:
         return {f"peak RSS {k} GiB": round(v / 2**30, 2) for k, v in self.peak.items()}
 
 
+class _SparkLog(logging.Handler):
+    """The Spark backend's own timings (blocking, comparing, each components call)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
 def _env(home: Path) -> dict[str, str]:
     env = {**os.environ, "DEALER360_HOME": str(home)}
     env.pop("DATABASE_URL", None)
@@ -138,6 +152,9 @@ def _resolve_here(landed: str, where: str, conf: list[str]) -> None:
     from entity_resolution.engine import IN_PROCESS
     from entity_resolution.spark import spark_backend
 
+    spark_log = _SparkLog()
+    logging.getLogger("entity_resolution.spark").addHandler(spark_log)
+    logging.getLogger("entity_resolution.spark").setLevel(logging.INFO)
     server = db.database_url()
     name = f"r_{uuid.uuid4().hex[:12]}"
     engine = db.get_engine(db.create_database(server, name, template=landed))
@@ -163,6 +180,7 @@ def _resolve_here(landed: str, where: str, conf: list[str]) -> None:
             "candidate pairs": sum(summary.pairs_per_blocking_rule.values()),
             "steps": summary.timings,
             "tables": _table_hashes(engine),
+            "spark log": spark_log.lines,
         }
     finally:
         engine.dispose()
@@ -286,7 +304,7 @@ def main() -> None:
                 febrl_rows += _child(home, "_febrl", master, *args.spark_conf)
     finally:
         subprocess.run([PYTHON, __file__, "_stop"], env=_env(home), check=False)
-    table = pd.DataFrame(rows).drop(columns=["steps"])
+    table = pd.DataFrame(rows).drop(columns=["steps", "spark log"])
     print(table.to_markdown(index=False))
     if febrl_rows:
         print(pd.DataFrame(febrl_rows).to_markdown(index=False))

@@ -3,16 +3,27 @@
 A `Backend` for `engine.link` (see there): the same `LinkSettings`, run as Spark
 DataFrames instead of NumPy arrays.
 
-- Blocking: per blocking rule, the signatures holding every key column are grouped by the
-  key; blocks of 2 to `max_block_size` signatures are joined with themselves (left < right,
-  across sources for `link_only`), larger ones are counted as skipped, as `blocking.py`
-  does. The rules' pairs are unioned and made distinct.
-- Comparing: the candidate pairs joined with both signatures' values go through the
-  comparison kernels of `comparisons.py` a batch at a time (`mapInPandas`). A pair's levels
-  depend only on its two records' values, so each batch encodes its own values.
-- Connected components: minimum-label propagation over the links, iterated until no
-  label changes (as Splink's connected components do in SQL), each round also following
-  each label's own label (pointer jumping) so long chains settle in fewer rounds.
+- Blocking: each signature gives one (rule, key) row per blocking rule whose key columns
+  it holds; the rows are hashed by (rule, key), so each block is whole in one partition, and
+  each partition pairs its blocks with the in-process `pairs_within_groups` (blocks of 2 to
+  `max_block_size`, left < right, across sources for `link_only`); only the pairs, two
+  integers each, go on to one `distinct`. Pairs and skipped blocks per rule are counted
+  from the block sizes, as `blocking.py` counts them, without the rule pairs.
+- Comparing: the driver's encodings of the compared columns (integer codes per signature
+  and each column's distinct values, as the in-process engine builds them) are broadcast
+  once; the candidate pairs travel as two integers and go through the very same
+  `comparisons.compare` a batch of pairs at a time (`mapInPandas`), so the levels are the
+  in-process levels by construction. Over Spark Connect (no SparkContext, so no broadcast)
+  the pairs are joined with both signatures' string values instead and each batch encodes
+  its own values (a pair's levels depend only on its two records' values).
+- Connected components: contraction by partition-local components. Up to
+  `one_partition_edges` links go to one Spark task, which finds the components with SciPy
+  in one round. Above that, each round sends every link to the partitions of both its
+  nodes (hashed, salted by round); each partition finds its local components with SciPy
+  and replaces its links by stars, (the local component's smallest node, each other node).
+  The stars join exactly the nodes the links joined; rounds end when the links form
+  disjoint stars (every node a leaf at most once, no leaf a centre), whose centres are
+  their components' smallest nodes.
 
 What comes back to the driver is what the model learns from: per candidate pair its two
 signature numbers and its comparison levels (one byte each), sorted by (left, right) as the
@@ -25,19 +36,24 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import shutil
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from pyspark import SparkContext
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from dealer360.errors import UserError
-from entity_resolution.blocking import Candidates
+from entity_resolution.blocking import Candidates, pairs_within_groups
 from entity_resolution.comparisons import Compared, Encoded, compare
 from entity_resolution.settings import AnyEqual, LinkSettings
 
@@ -45,7 +61,10 @@ log = logging.getLogger(__name__)
 
 _SIG = "sig"
 _LOCAL_SHUFFLE_PARTITIONS = "2"  # small jobs on one machine: not Spark's 200
-_MAX_ROUNDS = 100  # label propagation rounds; a component's diameter, halved by jumping
+_MAX_ROUNDS = 100  # contraction rounds: 5-11 on the tests' chains and random graphs
+_COMPARE_PAIRS = 500_000  # pairs per call of `compare` in a worker (Arrow sends 10k a batch)
+_ONE_PARTITION_EDGES = 4_000_000  # links one Python worker takes at once (a few 100 MB)
+_BLOCK_ROWS = 4_000_000  # (rule, key) rows a blocking partition holds, at most about
 
 
 def compared_columns(settings: LinkSettings) -> list[str]:
@@ -59,13 +78,55 @@ def compared_columns(settings: LinkSettings) -> list[str]:
     return list(dict.fromkeys(columns))
 
 
-def _comparison_batches(
-    settings: LinkSettings, columns: list[str]
+def _gathered(batches: Iterator[pd.DataFrame], rows: int) -> Iterator[pd.DataFrame]:
+    """Arrow's batches joined into frames of at least `rows` rows (the last one smaller):
+    each call of the kernels has a fixed cost, paid here per half a million pairs."""
+    held: list[pd.DataFrame] = []
+    count = 0
+    for batch in batches:
+        held.append(batch)
+        count += len(batch)
+        if count >= rows:
+            yield pd.concat(held, ignore_index=True)
+            held, count = [], 0
+    if count:
+        yield pd.concat(held, ignore_index=True)
+
+
+def _levels_frame(batch: pd.DataFrame, compared: Compared) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {"left": batch["left"], "right": batch["right"], "swapped": compared.swapped}
+    )
+    for k in range(compared.levels.shape[1]):
+        out[f"level_{k}"] = compared.levels[:, k]
+    return out
+
+
+def _position_batches(
+    settings: LinkSettings, encodings, rows: int = _COMPARE_PAIRS
 ) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
-    """The mapInPandas function: each batch's pairs (l_*, r_* values) → their levels."""
+    """The mapInPandas function: pairs (left, right signature numbers) → their levels, by
+    `compare` over the driver's encodings (`encodings.value`: a broadcast, or anything with
+    a `value`), exactly as the in-process engine compares them."""
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for batch in batches:
+        shared: dict[str, Encoded] = encodings.value
+        for batch in _gathered(batches, rows):
+            left = batch["left"].to_numpy(np.int64)
+            right = batch["right"].to_numpy(np.int64)
+            yield _levels_frame(batch, compare(pd.DataFrame(), left, right, settings, shared))
+
+    return run
+
+
+def _comparison_batches(
+    settings: LinkSettings, columns: list[str], rows: int = _COMPARE_PAIRS
+) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+    """The mapInPandas function over Spark Connect: each batch's pairs (l_*, r_* values) →
+    their levels, the batch encoding its own values."""
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in _gathered(batches, rows):
             m = len(batch)
             # Both sides as one frame of 2m rows: pair i is row i against row m + i.
             frame = pd.DataFrame(
@@ -76,24 +137,79 @@ def _comparison_batches(
                     for c in columns
                 }
             )
-            rows = np.arange(m)
-            compared = compare(frame, rows, rows + m, settings)
-            out = pd.DataFrame(
-                {"left": batch["left"], "right": batch["right"], "swapped": compared.swapped}
-            )
-            for k in range(compared.levels.shape[1]):
-                out[f"level_{k}"] = compared.levels[:, k]
-            yield out
+            pairs = np.arange(m)
+            yield _levels_frame(batch, compare(frame, pairs, pairs + m, settings))
 
     return run
 
 
+def _block_pairs(
+    limits: list[int], link_only: bool
+) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+    """The mapInPandas function of blocking: a partition's (sig, [src], rule, key) rows, its
+    blocks whole, → every pair (left < right) within a block of 2 to the rule's limit
+    (`limits[rule]`), across sources for `link_only`: `pairs_within_groups`, as in process."""
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        frames = list(batches)
+        if not frames:
+            return
+        rows = pd.concat(frames, ignore_index=True)
+        del frames
+        rule = rows["rule"].to_numpy()
+        for k, limit in enumerate(limits):
+            mine = np.flatnonzero(rule == k)
+            if mine.size < 2:
+                continue
+            keys = pd.factorize(rows["key"].to_numpy()[mine])[0].astype(np.int64)
+            i, j, _ = pairs_within_groups(keys, limit)
+            sig = rows[_SIG].to_numpy(np.int64)[mine]
+            a, b = sig[i], sig[j]
+            if link_only:
+                src = pd.factorize(rows["src"].to_numpy()[mine])[0]
+                cross = src[i] != src[j]
+                a, b = a[cross], b[cross]
+            for start in range(0, a.size, _COMPARE_PAIRS):  # frames of at most 8 MB
+                part = slice(start, start + _COMPARE_PAIRS)
+                yield pd.DataFrame(
+                    {"left": np.minimum(a[part], b[part]), "right": np.maximum(a[part], b[part])}
+                )
+
+    return run
+
+
+def _local_stars(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """The mapInPandas function of one contraction round: a partition's edges (a, b) → one
+    star per local component, (its smallest node, each other node)."""
+    frames = list(batches)
+    edges = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if edges.empty:
+        return
+    m = len(edges)
+    nodes, ends = np.unique(
+        np.concatenate([edges["a"].to_numpy(np.int64), edges["b"].to_numpy(np.int64)]),
+        return_inverse=True,
+    )
+    graph = coo_matrix((np.ones(m, dtype=np.int8), (ends[:m], ends[m:])), shape=(nodes.size,) * 2)
+    _, local = connected_components(graph, directed=False)
+    # SciPy numbers components in the order of their smallest node, and `nodes` is sorted:
+    # a label's first position is its component's smallest node.
+    _, first = np.unique(local, return_index=True)
+    centre = nodes[first[local]]
+    leaf = centre != nodes
+    yield pd.DataFrame({"a": centre[leaf], "b": nodes[leaf]})
+
+
 @dataclass(frozen=True)
 class SparkBackend:
-    """Blocking, comparing and connected components on the Spark session `spark`."""
+    """Blocking, comparing and connected components on the Spark session `spark`.
+
+    `one_partition_edges`: up to this many links, connected components run in one Spark
+    task (one round); above it, in partitions of about that many links each."""
 
     spark: SparkSession
     name: str = "spark"
+    one_partition_edges: int = _ONE_PARTITION_EDGES
 
     @property
     def ui_url(self) -> str | None:
@@ -103,10 +219,8 @@ class SparkBackend:
     @property
     def master(self) -> str | None:
         """The session's master (None over Spark Connect: the client does not know it)."""
-        try:
-            return self.spark.sparkContext.master
-        except Exception:  # Spark Connect has no SparkContext on the client
-            return None
+        context = _context(self.spark)
+        return context.master if context else None
 
     def _signatures(self, signatures: pd.DataFrame, columns: list[str]) -> DataFrame:
         frame = signatures[columns].astype("string").assign(**{_SIG: np.arange(len(signatures))})
@@ -114,62 +228,100 @@ class SparkBackend:
         return self.spark.createDataFrame(frame[[*columns, _SIG]], schema=schema)
 
     def _rule_pairs(
-        self, sigs: DataFrame, settings: LinkSettings
+        self, sigs: DataFrame, settings: LinkSettings, n_signatures: int
     ) -> tuple[DataFrame, dict[str, int], dict[str, int]]:
-        """Every rule's pairs (rule, left, right), and pairs and skipped blocks per rule.
+        """The candidate pairs (left, right; each pair once), and pairs and skipped blocks
+        per rule.
 
-        All rules in one plan: each signature gives one (rule, key) row per rule whose key
-        columns it holds, the key as an array of the rule's values, so one grouping sizes
-        every rule's blocks and one self-join pairs them.
+        Each signature gives one (rule, key) row per rule whose key columns it holds. The
+        rows are hashed by (rule, key), so every block is whole in one partition, and each
+        partition pairs its blocks with the in-process `pairs_within_groups`
+        (`_block_pairs`): only the pairs travel, as two integers, to one `distinct`. The
+        per-rule counts come from the block sizes (n(n-1)/2 a kept block, less the pairs
+        within one source for `link_only`), not from counting rule pairs.
         """
         source = settings.source_column if settings.link_type == "link_only" else None
+        rules = settings.blocking_rules
         keys = []
-        for number, rule in enumerate(settings.blocking_rules):
+        for number, rule in enumerate(rules):
             held = F.lit(True)
             for c in rule.columns:  # a key with a missing column blocks nothing
                 held = held & F.col(f"`{c}`").isNotNull()
-            key = F.when(held, F.array(*[F.col(f"`{c}`") for c in rule.columns]))
-            keys.append(F.struct(F.lit(number).alias("rule"), key.alias("key")))
+            if len(rule.columns) == 1:
+                value = F.col(f"`{rule.columns[0]}`")
+            else:  # each value after its length: one string per key, and no two keys alike
+                value = F.concat(
+                    *[
+                        F.concat(
+                            F.length(F.col(f"`{c}`")).cast("string"), F.lit(":"), F.col(f"`{c}`")
+                        )
+                        for c in rule.columns
+                    ]
+                )
+            keys.append(F.struct(F.lit(number).alias("rule"), F.when(held, value).alias("key")))
         keyed = (
             sigs.select(F.col(_SIG), *_source(source, "src"), F.explode(F.array(*keys)).alias("k"))
             .select(_SIG, *(["src"] if source else []), "k.rule", "k.key")
             .where(F.col("key").isNotNull())
-        )
-        limit = F.element_at(
-            F.array(*[F.lit(rule.max_block_size) for rule in settings.blocking_rules]),
-            F.col("rule") + 1,
-        )
-        blocks = keyed.groupBy("rule", "key").agg(F.count(F.lit(1)).alias("size"))
-        blocks = blocks.withColumn("too_big", F.col("size") > limit).localCheckpoint()
-        kept = keyed.join(
-            blocks.where(~F.col("too_big") & (F.col("size") >= 2)).select("rule", "key"),
-            on=["rule", "key"],
-        )
-        a = kept.select(
-            "rule", "key", F.col(_SIG).alias("left"), *_source(source and "src", "src_l")
-        )
-        b = kept.select(
-            "rule", "key", F.col(_SIG).alias("right"), *_source(source and "src", "src_r")
-        )
-        pairs = a.join(b, on=["rule", "key"]).where(F.col("left") < F.col("right"))
-        if source:
-            pairs = pairs.where(F.col("src_l") != F.col("src_r"))
-        pairs = pairs.select("rule", "left", "right").localCheckpoint()
-        counted = dict(pairs.groupBy("rule").count().collect())
-        skipped = dict(blocks.where("too_big").groupBy("rule").count().collect())
-        names = [rule.name for rule in settings.blocking_rules]
-        per_rule = {name: int(counted.get(k, 0)) for k, name in enumerate(names)}
-        skipped_blocks = {name: int(skipped.get(k, 0)) for k, name in enumerate(names)}
+        ).localCheckpoint()
+        per_rule, skipped_blocks = self._rule_counts(keyed, settings, bool(source))
         for name, n_skipped in skipped_blocks.items():
             if n_skipped:
                 log.info("blocking rule %r skipped %d oversized blocks", name, n_skipped)
+        rows = n_signatures * len(rules)
+        parts = max(
+            int(self.spark.conf.get("spark.sql.shuffle.partitions")), math.ceil(rows / _BLOCK_ROWS)
+        )
+        limits = [rule.max_block_size for rule in rules]
+        pairs = (
+            keyed.repartition(parts, "rule", "key")
+            .mapInPandas(_block_pairs(limits, bool(source)), "left long, right long")
+            .distinct()
+        )
         return pairs, per_rule, skipped_blocks
+
+    def _rule_counts(
+        self, keyed: DataFrame, settings: LinkSettings, link_only: bool
+    ) -> tuple[dict[str, int], dict[str, int]]:
+        """Pairs and skipped blocks per rule, from the block sizes as `blocking.py` counts
+        them: blocks over `max_block_size` skipped, a kept block of n giving n(n-1)/2 pairs,
+        less those within one source for `link_only`."""
+        rules = settings.blocking_rules
+        limit = F.element_at(
+            F.array(*[F.lit(rule.max_block_size) for rule in rules]), F.col("rule") + 1
+        )
+        if link_only:
+            blocks = (
+                keyed.groupBy("rule", "key", "src")
+                .agg(F.count(F.lit(1)).alias("n"))
+                .groupBy("rule", "key")
+                .agg(F.sum("n").alias("n"), F.sum(F.expr("n * (n - 1) div 2")).alias("same"))
+            )
+        else:
+            blocks = keyed.groupBy("rule", "key").agg(F.count(F.lit(1)).alias("n"))
+            blocks = blocks.withColumn("same", F.lit(0))
+        kept = (F.col("n") >= 2) & (F.col("n") <= limit)
+        counted = (
+            blocks.groupBy("rule")
+            .agg(
+                F.sum(F.when(kept, F.expr("n * (n - 1) div 2") - F.col("same"))).alias("pairs"),
+                F.count(F.when(F.col("n") > limit, 1)).alias("skipped"),
+            )
+            .collect()
+        )
+        by_rule = {row["rule"]: row for row in counted}
+        per_rule, skipped = {}, {}
+        for k, rule in enumerate(rules):
+            row = by_rule.get(k)
+            per_rule[rule.name] = int(row["pairs"] or 0) if row else 0
+            skipped[rule.name] = int(row["skipped"] or 0) if row else 0
+        return per_rule, skipped
 
     def compare_candidates(
         self, signatures: pd.DataFrame, settings: LinkSettings, encodings: dict[str, Encoded]
     ) -> tuple[Candidates, Compared]:
-        """Candidate pairs and their levels, computed on Spark (`encodings` are not needed:
-        each batch encodes its own values)."""
+        """Candidate pairs and their levels, computed on Spark from the driver's `encodings`
+        (broadcast once), or over Spark Connect from the signatures' values."""
         compared_cols = compared_columns(settings)
         blocking_cols = [c for rule in settings.blocking_rules for c in rule.columns]
         source = [settings.source_column] if settings.link_type == "link_only" else []
@@ -177,25 +329,32 @@ class SparkBackend:
         missing = [c for c in columns if c not in signatures.columns]
         if missing:
             raise KeyError(f"the settings need columns the records do not have: {missing}")
+        t = time.perf_counter()
         sigs = self._signatures(signatures, columns)
-        rule_pairs, per_rule, skipped = self._rule_pairs(sigs, settings)
-        candidates = rule_pairs.select("left", "right").distinct()
-        values = sigs.select(_SIG, *[F.col(f"`{c}`") for c in compared_cols])
-        left = values.select(
-            F.col(_SIG).alias("left"), *[F.col(f"`{c}`").alias(f"l_{c}") for c in compared_cols]
-        )
-        right = values.select(
-            F.col(_SIG).alias("right"), *[F.col(f"`{c}`").alias(f"r_{c}") for c in compared_cols]
-        )
+        candidates, per_rule, skipped = self._rule_pairs(sigs, settings, len(signatures))
+        # The pairs themselves are made (and made distinct) as comparing reads them.
+        log.info("blocking on Spark (keys, block sizes, counts): %.1f s", time.perf_counter() - t)
+        t = time.perf_counter()
         n_comp = len(settings.comparisons)
         schema = "left long, right long, swapped boolean, " + ", ".join(
             f"level_{k} tinyint" for k in range(n_comp)
         )
-        levels = (
-            candidates.join(left, "left")
-            .join(right, "right")
-            .mapInPandas(_comparison_batches(settings, compared_cols), schema)
-            .toPandas()
+        context = _context(self.spark)
+        if context is not None:
+            shared = context.broadcast({c: encodings[c] for c in compared_cols})
+            try:
+                levels = candidates.mapInPandas(
+                    _position_batches(settings, shared), schema
+                ).toPandas()
+            finally:
+                shared.destroy()
+        else:
+            levels = self._compare_values(sigs, candidates, settings, compared_cols, schema)
+        log.info(
+            "pairing blocks and comparing %d pairs on Spark (%s): %.1f s",
+            len(levels),
+            "broadcast encodings" if context is not None else "values joined to pairs",
+            time.perf_counter() - t,
         )
         # The in-process order, sorted here: (left, right) is unique, so the order is total.
         levels = levels.sort_values(["left", "right"], kind="stable", ignore_index=True)
@@ -217,65 +376,99 @@ class SparkBackend:
             ),
         )
 
-    def components(self, n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        """Connected components by minimum-label propagation with pointer jumping.
+    def _compare_values(
+        self,
+        sigs: DataFrame,
+        candidates: DataFrame,
+        settings: LinkSettings,
+        compared_cols: list[str],
+        schema: str,
+    ) -> pd.DataFrame:
+        """Levels over Spark Connect: both signatures' values joined to each pair."""
+        values = sigs.select(_SIG, *[F.col(f"`{c}`") for c in compared_cols])
+        left = values.select(
+            F.col(_SIG).alias("left"), *[F.col(f"`{c}`").alias(f"l_{c}") for c in compared_cols]
+        )
+        right = values.select(
+            F.col(_SIG).alias("right"), *[F.col(f"`{c}`").alias(f"r_{c}") for c in compared_cols]
+        )
+        return (
+            candidates.join(left, "left")
+            .join(right, "right")
+            .mapInPandas(_comparison_batches(settings, compared_cols), schema)
+            .toPandas()
+        )
 
-        Each node's label is the smallest node it has heard of; a round lowers it to the
-        smallest label among its neighbours' and its label's own label. Labels only fall
-        and stay inside the component, so when no label changes each component carries its
-        smallest node. Nodes without links are their own component and never go to Spark.
+    def components(self, n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """Connected components by contraction, numbered by their smallest member.
+
+        Each round replaces the edges by the stars of each partition's local components
+        (`_local_stars`), which join the same nodes; rounds end when the edges are disjoint
+        stars, each centred on its component's smallest node (with a single partition, after
+        one round). Nodes without links are their own component and never go to Spark.
         """
+        t = time.perf_counter()
         labels = np.arange(n, dtype=np.int64)
-        if left.size == 0:
+        a = np.minimum(left, right).astype(np.int64)
+        b = np.maximum(left, right).astype(np.int64)
+        a, b = a[a != b], b[a != b]
+        if a.size == 0:
             return labels
-        links = self.spark.createDataFrame(
-            pd.DataFrame({"a": left.astype(np.int64), "b": right.astype(np.int64)}),
-            schema="a long, b long",
-        )
-        edges = (
-            links.select(F.col("a").alias("node"), F.col("b").alias("nbr"))
-            .union(links.select(F.col("b").alias("node"), F.col("a").alias("nbr")))
-            .localCheckpoint()
-        )
-        label = (
-            edges.groupBy("node")
-            .agg(F.least(F.min("nbr"), F.col("node")).alias("label"))
-            .localCheckpoint()
-        )
+        edges = self.spark.createDataFrame(pd.DataFrame({"a": a, "b": b}), "a long, b long")
+        m = a.size
         for rounds in range(1, _MAX_ROUNDS + 1):  # noqa: B007 (logged below)
-            heard = (
-                edges.join(
-                    label.withColumnRenamed("node", "nbr").withColumnRenamed("label", "l"), "nbr"
-                )
-                .groupBy("node")
-                .agg(F.min("l").alias("heard"))
+            if m <= self.one_partition_edges:
+                edges = edges.coalesce(1).mapInPandas(_local_stars, "a long, b long")
+                break
+            # Each link goes to the partitions of both its nodes, so every node meets all
+            # its neighbours in one partition (a link sent to one random partition would
+            # leave a triangle's three links apart round after round).
+            parts = math.ceil(2 * m / self.one_partition_edges)
+            homed = edges.select("a", "b", F.col("a").alias("home")).union(
+                edges.select("a", "b", F.col("b").alias("home"))
             )
-            jumped = (
-                label.alias("x")
-                .join(label.alias("y"), F.col("x.label") == F.col("y.node"))
-                .select(F.col("x.node").alias("node"), F.col("y.label").alias("jump"))
+            spread = homed.repartition(parts, F.xxhash64("home", F.lit(rounds))).select("a", "b")
+            edges = spread.mapInPandas(_local_stars, "a long, b long").distinct()
+            edges = edges.localCheckpoint()
+            m = edges.count()
+            log.info(
+                "connected components: round %d in %d partitions gave %d links", rounds, parts, m
             )
-            new = (
-                label.join(heard, "node")
-                .join(jumped, "node")
-                .select(
-                    "node",
-                    F.col("label").alias("old"),
-                    F.least("label", "heard", "jump").alias("label"),
-                )
-                .localCheckpoint()
-            )
-            changed = new.where(F.col("label") != F.col("old")).count()
-            label = new.select("node", "label")
-            if changed == 0:
+            if _disjoint_stars(edges):
                 break
         else:
             raise RuntimeError(f"connected components did not settle in {_MAX_ROUNDS} rounds")
-        log.info("connected components settled in %d rounds", rounds)
-        found = label.toPandas()
-        labels[found["node"].to_numpy(np.int64)] = found["label"].to_numpy(np.int64)
+        stars = edges.toPandas()
+        log.info(
+            "connected components of %d links on Spark: %d round(s), %.1f s",
+            left.size,
+            rounds,
+            time.perf_counter() - t,
+        )
+        labels[stars["b"].to_numpy(np.int64)] = stars["a"].to_numpy(np.int64)
         # Labels are smallest members: their ranks number components as scipy does.
         return np.unique(labels, return_inverse=True)[1]
+
+
+def _disjoint_stars(edges: DataFrame) -> bool:
+    """Whether every node is a leaf (b) at most once and no leaf is also a centre (a)."""
+    roles = edges.select(F.col("b").alias("node"), F.lit(1).alias("leaf")).union(
+        edges.select(F.col("a").alias("node"), F.lit(0).alias("leaf"))
+    )
+    clash = (
+        roles.groupBy("node")
+        .agg(F.sum("leaf").alias("leaf"), F.count(F.lit(1)).alias("seen"))
+        .where((F.col("leaf") >= 1) & (F.col("seen") > 1))
+    )
+    return clash.limit(1).count() == 0
+
+
+def _context(spark: SparkSession) -> SparkContext | None:
+    """The session's SparkContext; None over Spark Connect, whose client has none."""
+    try:
+        return spark.sparkContext
+    except Exception:
+        return None
 
 
 def _source(column: str | None, name: str) -> list:
@@ -285,10 +478,8 @@ def _source(column: str | None, name: str) -> list:
 
 def ui_url(spark: SparkSession) -> str | None:
     """The Spark UI of a classic session; None over Spark Connect."""
-    try:
-        return spark.sparkContext.uiWebUrl
-    except Exception:  # Spark Connect has no SparkContext on the client
-        return None
+    context = _context(spark)
+    return context.uiWebUrl if context else None
 
 
 def java_missing() -> bool:

@@ -8,9 +8,11 @@ it would a notebook's); skipped only where no Java runs it. Select these with
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import dagster as dg
 import numpy as np
@@ -23,9 +25,18 @@ from dealer360 import db
 from dealer360.errors import UserError
 from dealer360.settings import get_matching
 from entity_resolution import resolve
-from entity_resolution.engine import link
+from entity_resolution import spark as spark_module
+from entity_resolution.blocking import candidate_pairs
+from entity_resolution.clustering import components
+from entity_resolution.comparisons import compare, encode_all
+from entity_resolution.engine import IN_PROCESS, link
 from entity_resolution.evaluation import febrl
-from entity_resolution.spark import SparkBackend, java_missing, start_session
+from entity_resolution.spark import (
+    SparkBackend,
+    compared_columns,
+    java_missing,
+    start_session,
+)
 from generator import generate_inbox
 from ingest.loader import load_inbox
 from orchestration.identity import resolve_identities
@@ -195,6 +206,104 @@ def test_components_on_spark_are_numbered_by_their_smallest_member(spark):
     np.testing.assert_array_equal(spark.components(8, left, right), [0, 1, 2, 0, 1, 0, 3, 3])
 
 
+def _duplicates_of_febrl3(groups: int) -> tuple[pd.DataFrame, object]:
+    """FEBRL3's records of its first `groups` people (most have duplicates), numbered 0..n."""
+    records, settings = febrl("febrl3")
+    few = records[records["truth"].isin(records["truth"].unique()[:groups])]
+    return few.reset_index(drop=True), settings
+
+
+def test_both_comparison_kernels_give_the_in_process_levels_batch_by_batch():
+    # What the workers run, without Spark: pairs as positions into the driver's encodings,
+    # and (over Spark Connect) pairs carrying both records' values, in Arrow-sized batches.
+    frame, settings = _duplicates_of_febrl3(40)
+    encodings = encode_all(frame, settings)
+    left, right = np.triu_indices(len(frame), k=1)
+    expected = compare(frame, left, right, settings, encodings)
+    pairs = pd.DataFrame({"left": left, "right": right})
+    batches = [pairs.iloc[i : i + 700].reset_index(drop=True) for i in range(0, len(pairs), 700)]
+    columns = compared_columns(settings)
+    values = frame[columns].astype(object).where(frame[columns].notna(), None)
+    with_values = [
+        pd.concat(
+            [
+                batch,
+                values.iloc[batch["left"]].add_prefix("l_").reset_index(drop=True),
+                values.iloc[batch["right"]].add_prefix("r_").reset_index(drop=True),
+            ],
+            axis=1,
+        )
+        for batch in batches
+    ]
+    by_position = spark_module._position_batches(
+        settings, SimpleNamespace(value=encodings), rows=1000
+    )(iter(batches))
+    by_value = spark_module._comparison_batches(settings, columns, rows=1000)(iter(with_values))
+
+    assert expected.swapped.any() and (expected.levels[:, 0] == 0).any()
+    for got in (pd.concat(list(by_position)), pd.concat(list(by_value))):
+        np.testing.assert_array_equal(got[["left", "right"]], pairs)
+        levels = got[[f"level_{k}" for k in range(len(settings.comparisons))]].to_numpy()
+        np.testing.assert_array_equal(levels, expected.levels)
+        np.testing.assert_array_equal(got["swapped"], expected.swapped)
+
+
+@pytest.mark.parametrize("connect", [False, True], ids=["broadcast", "spark-connect-fallback"])
+def test_spark_compares_as_in_process_with_and_without_a_spark_context(spark, monkeypatch, connect):
+    frame, settings = _duplicates_of_febrl3(150)
+    if connect:  # what a Spark Connect client sees: no SparkContext, so no broadcast
+        monkeypatch.setattr(spark_module, "_context", lambda session: None)
+    encodings = encode_all(frame, settings)
+    expected, expected_levels = IN_PROCESS.compare_candidates(frame, settings, encodings)
+    got, got_levels = spark.compare_candidates(frame, settings, encodings)
+
+    assert len(expected.left) > 100
+    np.testing.assert_array_equal(got.left, expected.left)
+    np.testing.assert_array_equal(got.right, expected.right)
+    np.testing.assert_array_equal(got_levels.levels, expected_levels.levels)
+    np.testing.assert_array_equal(got_levels.swapped, expected_levels.swapped)
+
+
+def _graph(seed: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """A long chain over shuffled nodes, small clumps, a random sparse part, repeated and
+    reversed links, self-links and lone nodes."""
+    rng = np.random.default_rng(seed)
+    n = 1200
+    order = rng.permutation(n)
+    chain = order[:300]
+    left, right = [chain[:-1]], [chain[1:]]
+    start = 300
+    while start < 800:
+        size = int(rng.integers(1, 8))
+        clump = order[start : start + size]
+        ends = rng.integers(0, clump.size, (2 * size, 2))
+        left.append(clump[ends[:, 0]])
+        right.append(clump[ends[:, 1]])
+        start += size
+    sparse = order[800:1150]
+    left.append(rng.choice(sparse, 200))
+    right.append(rng.choice(sparse, 200))
+    left, right = np.concatenate(left), np.concatenate(right)
+    again = rng.integers(0, left.size, 50)
+    return n, np.concatenate([left, right[again]]), np.concatenate([right, left[again]])
+
+
+def test_components_over_many_partitions_are_scipys(spark, caplog):
+    n, left, right = _graph(2)
+    many = SparkBackend(spark.spark, one_partition_edges=200)  # ~10 partitions a round
+
+    with caplog.at_level("INFO", logger="entity_resolution.spark"):
+        got = many.components(n, left.astype(np.int32), right.astype(np.int32))
+
+    np.testing.assert_array_equal(got, components(n, left, right))
+    assert any("round 2 in" in line for line in caplog.messages), caplog.messages
+
+
+def test_components_in_one_partition_are_scipys(spark):
+    n, left, right = _graph(3)
+    np.testing.assert_array_equal(spark.components(n, left, right), components(n, left, right))
+
+
 def test_the_engine_and_master_settings_say_what_is_wrong(monkeypatch):
     monkeypatch.delenv("DEALER360_ENGINE", raising=False)
     monkeypatch.delenv("DEALER360_SPARK_MASTER", raising=False)
@@ -209,3 +318,64 @@ def test_the_engine_and_master_settings_say_what_is_wrong(monkeypatch):
         get_matching("spark", "local[0]")
     with pytest.raises(UserError, match="--spark-master is for --engine spark"):
         get_matching("in-process", "local[2]")
+
+
+def _blocking_case(link_only: bool) -> tuple[pd.DataFrame, object]:
+    """FEBRL4's (both sources) or FEBRL3's records of 60 people, nine of them given one date
+    of birth: a block just over that rule's cap (here 8), of records from both sources."""
+    records, settings = febrl("febrl4" if link_only else "febrl3")
+    frame = records[records["truth"].isin(records["truth"].unique()[:60])]
+    frame = frame.reset_index(drop=True)
+    nine = frame.index[:: len(frame) // 9][:9]  # spread over both sources
+    frame.loc[nine, "date_of_birth"] = "19700101"
+    rules = tuple(
+        dataclasses.replace(rule, max_block_size=8) if rule.columns == ("date_of_birth",) else rule
+        for rule in settings.blocking_rules
+    )
+    return frame, dataclasses.replace(settings, blocking_rules=rules)
+
+
+@pytest.mark.parametrize("link_only", [False, True], ids=["dedupe", "link_only"])
+def test_blocks_paired_partition_by_partition_are_the_in_process_pairs(link_only):
+    # What the workers run, without Spark: (sig, src, rule, key) rows hashed by (rule, key)
+    # into three partitions, each in Arrow-sized batches in no particular order.
+    frame, settings = _blocking_case(link_only)
+    expected = candidate_pairs(frame, settings)
+    rows = []
+    for k, rule in enumerate(settings.blocking_rules):
+        held = frame[list(rule.columns)].notna().all(axis=1)
+        key = frame[list(rule.columns)].astype(str).agg("|".join, axis=1)
+        rows.append(
+            pd.DataFrame({"sig": np.flatnonzero(held), "rule": k, "key": key[held].to_numpy()})
+        )
+    rows = pd.concat(rows, ignore_index=True)
+    rows["src"] = frame["source"].to_numpy()[rows["sig"]] if link_only else None
+    rows = rows.sample(frac=1, random_state=3).reset_index(drop=True)
+    part = rows[["rule", "key"]].apply(lambda r: hash((r["rule"], r["key"])) % 3, axis=1)
+    pair = spark_module._block_pairs([r.max_block_size for r in settings.blocking_rules], link_only)
+    got = pd.concat(
+        [
+            out
+            for p in range(3)
+            for mine in [rows[part == p].reset_index(drop=True)]
+            for out in pair(iter([mine.iloc[i : i + 40] for i in range(0, len(mine), 40)]))
+        ]
+    )
+    got = got.drop_duplicates().sort_values(["left", "right"]).to_numpy()
+
+    assert expected.skipped_blocks["date of birth"] == 1 and len(expected.left) > 50
+    np.testing.assert_array_equal(got, np.column_stack([expected.left, expected.right]))
+
+
+@pytest.mark.parametrize("link_only", [False, True], ids=["dedupe", "link_only"])
+def test_spark_blocks_and_counts_as_in_process_with_a_skipped_block(spark, link_only):
+    frame, settings = _blocking_case(link_only)
+    encodings = encode_all(frame, settings)
+    expected, _ = IN_PROCESS.compare_candidates(frame, settings, encodings)
+    got, _ = spark.compare_candidates(frame, settings, encodings)
+
+    assert expected.skipped_blocks["date of birth"] == 1
+    np.testing.assert_array_equal(got.left, expected.left)
+    np.testing.assert_array_equal(got.right, expected.right)
+    assert got.pairs_per_rule == expected.pairs_per_rule
+    assert got.skipped_blocks == expected.skipped_blocks

@@ -50,11 +50,16 @@ class Contacts:
     """How each node is reached (phone, e-mail), and which links are only name and place.
 
     `codes` holds one value-code array per kind of contact (-1 when unknown); `weak`
-    marks, per link, those whose evidence is a name and an address alone.
+    marks, per link, those whose evidence is a name and an address alone. `marks` is a
+    generation suffix's code per node (Jr, Sr; -1 when none): of two groups that each
+    carry contacts and share none, one that writes a suffix and one that never does are
+    two people even when their contacts are of different kinds (the son's phone, Jr on
+    half his records; the father's e-mail).
     """
 
     codes: tuple[np.ndarray, ...]
     weak: np.ndarray
+    marks: np.ndarray | None = None
 
 
 @dataclass
@@ -142,7 +147,7 @@ def cluster(
     if contacts is not None and contacts.codes:
         strong = ~contacts.weak
         core = find_components(n, left[strong], right[strong])
-        troubled[_strangers(component, core, contacts.codes)] = True
+        troubled[_strangers(component, core, contacts.codes, contacts.marks)] = True
 
     calm_links = ~troubled[component[left]]
     tree = [
@@ -166,13 +171,18 @@ _MAX_CORES = 64  # contact-holding groups per component compared pairwise; more:
 
 
 def _strangers(
-    component: np.ndarray, core: np.ndarray, codes: tuple[np.ndarray, ...]
+    component: np.ndarray,
+    core: np.ndarray,
+    codes: tuple[np.ndarray, ...],
+    marks: np.ndarray | None = None,
 ) -> np.ndarray:
     """Components holding two cores (groups joined by identifying links) that each carry a
-    contact and share none, with one kind of contact known on both sides.
+    contact and share none, with one kind of contact known on both sides, or a suffix
+    (`marks`) written on one side only.
 
-    A phone-only group and an e-mail-only group cannot be told apart by their contacts;
-    a group with one phone and one with another can.
+    A phone-only group and an e-mail-only group cannot be told apart by their contacts
+    alone; a group with one phone and one with another can, and so can a phone-only
+    group that writes Jr and an e-mail-only group that never does.
     """
     frames = []
     for kind, values in enumerate(codes):
@@ -193,6 +203,17 @@ def _strangers(
     # Pairs of cores with a kind of contact known on both.
     pairs = kinds.merge(kinds, on=["c", "kind"])
     pairs = pairs.loc[pairs["core_x"] < pairs["core_y"], ["c", "core_x", "core_y"]]
+    if marks is not None:
+        # … or a suffix written by one only.
+        marked = np.zeros(int(core.max()) + 1, dtype=bool)
+        marked[core[marks >= 0]] = True
+        bearers = held.drop_duplicates(["c", "core"])[["c", "core"]]
+        bearers = bearers.assign(marked=marked[bearers["core"].to_numpy()])
+        across = bearers.merge(bearers, on="c")
+        across = across[
+            (across["core_x"] < across["core_y"]) & (across["marked_x"] != across["marked_y"])
+        ]
+        pairs = pd.concat([pairs, across[["c", "core_x", "core_y"]]])
     pairs = pairs.drop_duplicates()
     # … of which those sharing a value are no strangers.
     met = held.merge(held, on=["c", "kind", "v"])
@@ -281,20 +302,27 @@ def _rebuild(
 
     reached: list[list[set[int]]] = []
     weak = None
+    marked: list[bool] = [False] * members.size
     if contacts is not None and contacts.codes:
         weak = contacts.weak
         for codes in contacts.codes:
             reached.append([{c} if c >= 0 else set() for c in codes[members].tolist()])
+        if contacts.marks is not None:
+            marked = (contacts.marks[members] >= 0).tolist()
 
     def strangers(ra: int, rb: int) -> bool:
-        """Both groups reached by a kind of contact, and by no value in common."""
+        """Both groups reached by a kind of contact, and by no value in common; or each
+        reached by some contact, none shared, and a suffix written by one only."""
         comparable = False
+        reach_a = reach_b = False
         for sets in reached:
             if sets[ra] and sets[rb]:
                 if not sets[ra].isdisjoint(sets[rb]):
                     return False
                 comparable = True
-        return comparable
+            reach_a |= bool(sets[ra])
+            reach_b |= bool(sets[rb])
+        return comparable or (reach_a and reach_b and marked[ra] != marked[rb])
 
     links = _strongest_links(left, right, strength, np.flatnonzero(troubled[component[left]]), weak)
     weak_link = (np.zeros(links.size, dtype=bool) if weak is None else weak[links]).tolist()
@@ -313,6 +341,7 @@ def _rebuild(
         if is_weak and strangers(ra, rb):
             continue
         parent[rb] = ra
+        marked[ra] |= marked[rb]
         cannot[ra] |= cannot[rb]
         cannot[rb] = set()
         for vals in (*values, *reached):

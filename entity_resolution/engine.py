@@ -531,10 +531,22 @@ def _learn_and_cluster(
         _corroborated(scored, settings) if people is None else None,
         promoted,
         compared.swapped,
+        _generation_marks(encodings, settings),
     )
     if people is not None:
         _attach_followers(
             problem.signatures, candidates, scored, clusters, problem.decided, settings
+        )
+        _attach_by_name(
+            _full_names(encodings, settings),
+            _identified_signatures(problem.signatures, settings),
+            candidates,
+            scored,
+            clusters,
+            problem.apart,
+            problem.decided,
+            problem.exclusives,
+            settings,
         )
     return _Pass(params, scored, clusters)
 
@@ -592,6 +604,144 @@ def _attach_followers(
     best = links.sort_values("p", ascending=False, kind="stable").drop_duplicates("sig")
     clusters.labels[best["sig"].to_numpy()] = best["cluster"].to_numpy()
     _, clusters.labels = np.unique(clusters.labels, return_inverse=True)
+    clusters.tree = np.r_[clusters.tree, best["pair"].to_numpy()]
+
+
+def _generation_marks(encodings: dict[str, Encoded], settings: LinkSettings) -> np.ndarray | None:
+    """Each signature's `generation_suffix` code (Jr, Sr; -1 when none), if the settings
+    name one."""
+    if settings.generation_suffix is None:
+        return None
+    return encodings[settings.generation_suffix].codes
+
+
+def _identified_signatures(frame: pd.DataFrame, settings: LinkSettings) -> np.ndarray:
+    """Signatures known by more than a name and a place: a contact (a household's mailbox
+    too: it reaches somebody) or another identifying value (a firm, a birth date), not
+    what a record is about (a car)."""
+    columns = [
+        comp.columns[0]
+        for comp in settings.comparisons
+        if comp.name in settings.identifying and comp.columns[0] not in settings.follow_alone
+    ]
+    return frame[columns].notna().any(axis=1).to_numpy()
+
+
+def _full_names(encodings: dict[str, Encoded], settings: LinkSettings) -> np.ndarray:
+    """A code per signature for its whole given name and surname together (-1 where either
+    is missing or the given name is an initial)."""
+    given, surname = settings.swap_columns
+    first, last = encodings[given], encodings[surname]
+    whole = np.array([len(v) > 1 for v in first.values], dtype=bool)
+    known = (first.codes >= 0) & (last.codes >= 0)
+    known[known] = whole[first.codes[known]]
+    out = np.full(first.codes.size, -1, dtype=np.int64)
+    out[known] = first.codes[known].astype(np.int64) * (len(last.values) + 1) + last.codes[known]
+    return out
+
+
+def _holders_elsewhere(
+    names: np.ndarray, identified: np.ndarray, customer: np.ndarray, outside: np.ndarray
+) -> dict[int, int]:
+    """For each full name, how many identified customers outside an increment's region
+    hold it (their clusters are not rebuilt, yet they are namesakes all the same)."""
+    frame = pd.DataFrame({"name": names, "customer": customer, "identified": identified})
+    frame = frame[outside & (names >= 0) & (customer >= 0)]
+    known = frame.groupby("customer")["identified"].transform("any").to_numpy()
+    frame = frame[known].drop_duplicates(["name", "customer"])
+    return frame["name"].value_counts().to_dict()
+
+
+def _attach_by_name(
+    names: np.ndarray,
+    identified: np.ndarray,
+    candidates: Candidates,
+    scored: Scored,
+    clusters: Clusters,
+    apart: np.ndarray,
+    decided: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    exclusives: tuple[Exclusive, ...],
+    settings: LinkSettings,
+    elsewhere: dict[int, int] | None = None,
+) -> None:
+    """Put each cluster known by a name alone into the one identified cluster that holds
+    its full name, in place; the strongest pair agreeing on that name joins the tree.
+
+    A lead that left nothing but "Francesca Ferrari", or the repair orders of a car she
+    bought elsewhere, carry no contact, birth date or firm: the model cannot link them
+    (namesakes exist, so a name alone stays under the threshold), yet they are no new
+    person either when one customer in all the data bears that name. With two or more
+    identified namesakes (a father and son of one name) the cluster stays alone, for a
+    reviewer: a name cannot tell them apart. `names` is each signature's full-name code
+    (`_full_names`), `identified` marks signatures with a contact or another identifying
+    value, `elsewhere` counts identified namesakes outside an increment's region. Left
+    alone: a cluster whose names point at two clusters, one kept apart from it (a
+    contradiction or a reviewer's decision), or one holding an incompatible value of an
+    exclusive field (another suffix).
+    """
+    if not settings.attach_by_name or candidates.left.size == 0:
+        return
+    labels = clusters.labels
+    known = np.bincount(labels, weights=identified.astype(np.float64)) > 0
+    holders = pd.DataFrame({"name": names, "cluster": labels})
+    holders = holders[(names >= 0) & known[labels]].drop_duplicates()
+    count = holders["name"].value_counts()
+    if elsewhere:
+        count = count.add(pd.Series(elsewhere, dtype=np.int64), fill_value=0)
+    left, right = candidates.left, candidates.right
+    same_name = (names[left] >= 0) & (names[left] == names[right])
+    pairs = []
+    for lone, other in ((left, right), (right, left)):
+        hit = np.flatnonzero(same_name & ~known[labels[lone]] & known[labels[other]])
+        pairs.append(
+            pd.DataFrame({"pair": hit, "weak": labels[lone[hit]], "to": labels[other[hit]]})
+        )
+    links = pd.concat(pairs, ignore_index=True)
+    if links.empty:
+        return
+    # Every full name the weak cluster bears must be held by at most one identified cluster
+    # in all the data, and all by the same one.
+    borne = pd.DataFrame({"weak": labels, "name": names})
+    borne = borne[(names >= 0) & ~known[labels]].drop_duplicates()
+    borne["holders"] = borne["name"].map(count).fillna(0).to_numpy()
+    crowded = borne.loc[borne["holders"] > 1, "weak"].unique()
+    links = links[~links["weak"].isin(crowded)]
+    one_target = links.groupby("weak")["to"].transform("nunique") == 1
+    links = links[one_target.to_numpy()]
+    if links.empty:
+        return
+    # Kept apart: a contradiction or a reviewer's decision between the two clusters.
+    blocked = set()
+    for a, b in (
+        (left[apart], right[apart]),
+        (decided[2], decided[3]),
+    ):
+        la, lb = labels[a], labels[b]
+        blocked |= set(zip(la.tolist(), lb.tolist(), strict=True))
+        blocked |= set(zip(lb.tolist(), la.tolist(), strict=True))
+    links = links[[(w, t) not in blocked for w, t in zip(links["weak"], links["to"], strict=True)]]
+    for exclusive in exclusives:
+        if links.empty:
+            return
+        values = pd.DataFrame({"cluster": labels, "v": exclusive.codes})
+        values = values[values["v"] >= 0].drop_duplicates()
+        pairs = links[["weak", "to"]].drop_duplicates()
+        cross = pairs.merge(values, left_on="weak", right_on="cluster").merge(
+            values, left_on="to", right_on="cluster", suffixes=("_w", "_t")
+        )
+        cross = cross[cross["v_w"] != cross["v_t"]]
+        if cross.empty:
+            continue
+        bad = exclusive.incompatible(cross["v_w"].to_numpy(), cross["v_t"].to_numpy())
+        links = links[~links["weak"].isin(cross.loc[bad, "weak"].unique())]
+    if links.empty:
+        return
+    links = links.assign(p=scored.probability[links["pair"].to_numpy()])
+    best = links.sort_values(["p", "pair"], ascending=[False, True], kind="stable")
+    best = best.drop_duplicates("weak")
+    target = np.arange(labels.max() + 1)
+    target[best["weak"].to_numpy()] = best["to"].to_numpy()
+    _, clusters.labels = np.unique(target[labels], return_inverse=True)
     clusters.tree = np.r_[clusters.tree, best["pair"].to_numpy()]
 
 
@@ -742,13 +892,15 @@ def _cluster(
     allowed: np.ndarray | None = None,
     promoted: np.ndarray | None = None,
     swapped: np.ndarray | None = None,
+    marks: np.ndarray | None = None,
 ) -> Clusters:
     """Clusters from the confident links (and the uncertain ones the learnt classifier
     `promoted`), reviewers' decisions and the contradictions.
 
     A contradicting pair is never a link; those of `apart` also keep their clusters apart.
     A link with no identifying evidence (a name and an address) cannot join two groups
-    whose contacts never meet (`clustering.Contacts`). A record whose confident links all
+    whose contacts never meet (`clustering.Contacts`; `marks`: each signature's
+    `generation_suffix` code). A record whose confident links all
     read its names the other way round (`swapped`) does not hold its cluster to its given
     name (`_turned_given_names`).
     """
@@ -777,6 +929,7 @@ def _cluster(
                 np.zeros(ml_left.size, dtype=bool),
                 ~_identified(scored, candidates, settings, contact_codes)[confident],
             ],
+            marks,
         ),
     )
     # Tree links index the links passed above; map them back to candidate pairs.
@@ -973,6 +1126,8 @@ def relink(
         sub.size,
         in_sub,
     )
+    contact_codes = _contact_codes(frame, settings, encodings)
+    marks = _generation_marks(encodings, settings)
     clusters = _cluster(
         sub.size,
         candidates,
@@ -983,13 +1138,29 @@ def relink(
         exclusives,
         components,
         settings,
-        tuple(codes[sub] for codes in _contact_codes(frame, settings, encodings)),
+        tuple(codes[sub] for codes in contact_codes),
         promoted=learning.promoted(
             learnt, scored.probability, compared.levels, contradiction, verdicts, settings
         ),
         swapped=compared.swapped,
+        marks=None if marks is None else marks[sub],
     )
     _attach_followers(sub_signatures, candidates, scored, clusters, decided, settings)
+    if settings.attach_by_name:
+        names = _full_names(encodings, settings)
+        identified = _identified_signatures(signatures, settings)
+        _attach_by_name(
+            names[sub],
+            identified[sub],
+            candidates,
+            scored,
+            clusters,
+            apart,
+            decided,
+            exclusives,
+            settings,
+            _holders_elsewhere(names, identified, people, ~region),
+        )
     sig_probability = _signature_probability(
         sub.size, candidates, scored, clusters, (decided[0], decided[1])
     )

@@ -306,6 +306,15 @@ class LinkSettings:
     # Contact columns a household may share: a value written beside two people's given
     # names (`swap_columns` name them) is household evidence, not a person's contact.
     family_contacts: tuple[str, ...] = ()
+    # A cluster known by a name alone (no contact and no other `identifying` value: a lead
+    # that left only a name, the old repair orders of a car bought elsewhere) joins the one
+    # identified cluster in all the data holding its full name; with several namesakes it
+    # stays alone (`engine._attach_by_name`). Needs `swap_columns` and `identifying`.
+    attach_by_name: bool = False
+    # A compared column one of two namesakes of a household writes (Jr, Sr): of two
+    # groups that each carry contacts and share none, one writing it and one never are two
+    # people, even with contacts of different kinds (`clustering.Contacts.marks`).
+    generation_suffix: str | None = None
     # Two comparisons whose values are not independent (given name and surname run in
     # families and origins): when both agree exactly, their term-frequency adjustments
     # are corrected by how often the *combination* occurs among people.
@@ -368,6 +377,7 @@ class LinkSettings:
         for setting, columns in (
             ("exclusive", self.exclusive),
             ("family_contacts", self.family_contacts),
+            ("generation_suffix", (self.generation_suffix,) if self.generation_suffix else ()),
         ):
             for column in columns:
                 if column not in fields:
@@ -379,6 +389,11 @@ class LinkSettings:
             raise ValueError(
                 "family_contacts needs swap_columns: the given-name and surname columns a"
                 " household's shared contact is told by"
+            )
+        if self.attach_by_name and not (self.swap_columns and self.identifying):
+            raise ValueError(
+                "attach_by_name needs swap_columns (the full name) and identifying (what"
+                " makes a cluster known by more than its name)"
             )
 
     def comparison(self, name: str) -> Comparison:
@@ -587,6 +602,8 @@ DEALER = LinkSettings(
     contacts=("phone", "email"),
     identifying=("company", "birth_date", "phone", "email", "vehicle"),
     family_contacts=("email",),
+    attach_by_name=True,
+    generation_suffix="suffix",
     joint_tf=("first_name", "last_name"),
     derived={
         "first_name_key": ("first_name",),

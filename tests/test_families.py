@@ -68,6 +68,22 @@ def test_a_phone_only_group_and_an_email_only_group_are_not_strangers():
     assert result.labels[0] == result.labels[1]
 
 
+def test_a_son_who_writes_jr_and_his_fathers_email_only_registration_stay_two():
+    # 0, 1: the son's phone-only records, Jr on 1 (suffix code 0); 2: an OEM registration
+    # with the father's own e-mail and no suffix, joined to the son only by the name and
+    # the address (weak). Contacts of two kinds cannot part them; the suffix can.
+    phone, email = np.array([10, 10, -1]), np.array([-1, -1, 20])
+    left, right, strength = np.array([0, 1]), np.array([1, 2]), np.array([14.0, 12.0])
+    weak = np.array([False, True])
+    marked = cluster(3, left, right, strength, _NONE, _NONE,
+                     contacts=Contacts((phone, email), weak, np.array([-1, 0, -1])))  # fmt: skip
+    assert marked.labels[0] == marked.labels[1] != marked.labels[2]
+    # Neither side writing a suffix: nothing tells them apart, the weak link stands.
+    plain = cluster(3, left, right, strength, _NONE, _NONE,
+                    contacts=Contacts((phone, email), weak, np.full(3, -1)))  # fmt: skip
+    assert len(set(plain.labels.tolist())) == 1
+
+
 def _mailbox(rows: list[tuple[str, str, str]]) -> set[str]:
     frame = pd.DataFrame(rows, columns=["email", "first", "last"], dtype="string")
     return std.family_mailboxes(frame["email"], frame["first"], frame["last"])

@@ -54,12 +54,14 @@ class Contacts:
     generation suffix's code per node (Jr, Sr; -1 when none): of two groups that each
     carry contacts and share none, one that writes a suffix and one that never does are
     two people even when their contacts are of different kinds (the son's phone, Jr on
-    half his records; the father's e-mail).
+    half his records; the father's e-mail), or when one is reached only through a
+    household's mailbox (`reached`: nodes with any contact, not only their own).
     """
 
     codes: tuple[np.ndarray, ...]
     weak: np.ndarray
     marks: np.ndarray | None = None
+    reached: np.ndarray | None = None  # per node: some contact, a household's mailbox too
 
 
 @dataclass
@@ -147,7 +149,9 @@ def cluster(
     if contacts is not None and contacts.codes:
         strong = ~contacts.weak
         core = find_components(n, left[strong], right[strong])
-        troubled[_strangers(component, core, contacts.codes, contacts.marks)] = True
+        troubled[_strangers(component, core, contacts.codes, contacts.marks, contacts.reached)] = (
+            True
+        )
 
     calm_links = ~troubled[component[left]]
     tree = [
@@ -175,10 +179,11 @@ def _strangers(
     core: np.ndarray,
     codes: tuple[np.ndarray, ...],
     marks: np.ndarray | None = None,
+    reached: np.ndarray | None = None,
 ) -> np.ndarray:
     """Components holding two cores (groups joined by identifying links) that each carry a
     contact and share none, with one kind of contact known on both sides, or a suffix
-    (`marks`) written on one side only.
+    (`marks`) written on one side only (each side `reached` by some contact).
 
     A phone-only group and an e-mail-only group cannot be told apart by their contacts
     alone; a group with one phone and one with another can, and so can a phone-only
@@ -197,24 +202,31 @@ def _strangers(
     several = per_component[per_component > 1]
     crowded = several.index[several > _MAX_CORES].to_numpy()
     held = held[held["c"].isin(several.index[several <= _MAX_CORES])]
-    if held.empty:
-        return crowded
     kinds = held.drop_duplicates(["c", "core", "kind"])
-    # Pairs of cores with a kind of contact known on both.
+    # Pairs of cores with a kind of contact known on both …
     pairs = kinds.merge(kinds, on=["c", "kind"])
-    pairs = pairs.loc[pairs["core_x"] < pairs["core_y"], ["c", "core_x", "core_y"]]
+    pairs = [pairs.loc[pairs["core_x"] < pairs["core_y"], ["c", "core_x", "core_y"]]]
     if marks is not None:
-        # … or a suffix written by one only.
-        marked = np.zeros(int(core.max()) + 1, dtype=bool)
+        # … or each reached by some contact and a suffix written by one only.
+        if reached is None:
+            reached = np.zeros(component.size, dtype=bool)
+            for values in codes:
+                reached |= values >= 0
+        nodes = np.flatnonzero(reached)
+        bearers = pd.DataFrame({"c": component[nodes], "core": core[nodes]}).drop_duplicates()
+        size = bearers.groupby("c")["core"].transform("size")
+        bearers = bearers[((size > 1) & (size <= _MAX_CORES)).to_numpy()]
+        marked = np.zeros(int(core.max()) + 1 if core.size else 0, dtype=bool)
         marked[core[marks >= 0]] = True
-        bearers = held.drop_duplicates(["c", "core"])[["c", "core"]]
         bearers = bearers.assign(marked=marked[bearers["core"].to_numpy()])
         across = bearers.merge(bearers, on="c")
         across = across[
             (across["core_x"] < across["core_y"]) & (across["marked_x"] != across["marked_y"])
         ]
-        pairs = pd.concat([pairs, across[["c", "core_x", "core_y"]]])
-    pairs = pairs.drop_duplicates()
+        pairs.append(across[["c", "core_x", "core_y"]])
+    pairs = pd.concat(pairs).drop_duplicates()
+    if pairs.empty:
+        return crowded
     # … of which those sharing a value are no strangers.
     met = held.merge(held, on=["c", "kind", "v"])
     met = met.loc[met["core_x"] < met["core_y"], ["c", "core_x", "core_y"]].drop_duplicates()
@@ -303,18 +315,21 @@ def _rebuild(
     reached: list[list[set[int]]] = []
     weak = None
     marked: list[bool] = [False] * members.size
+    reachable: list[bool] = [False] * members.size
     if contacts is not None and contacts.codes:
         weak = contacts.weak
         for codes in contacts.codes:
             reached.append([{c} if c >= 0 else set() for c in codes[members].tolist()])
         if contacts.marks is not None:
             marked = (contacts.marks[members] >= 0).tolist()
+        if contacts.reached is not None:
+            reachable = contacts.reached[members].tolist()
 
     def strangers(ra: int, rb: int) -> bool:
         """Both groups reached by a kind of contact, and by no value in common; or each
         reached by some contact, none shared, and a suffix written by one only."""
         comparable = False
-        reach_a = reach_b = False
+        reach_a, reach_b = reachable[ra], reachable[rb]
         for sets in reached:
             if sets[ra] and sets[rb]:
                 if not sets[ra].isdisjoint(sets[rb]):
@@ -342,6 +357,7 @@ def _rebuild(
             continue
         parent[rb] = ra
         marked[ra] |= marked[rb]
+        reachable[ra] |= reachable[rb]
         cannot[ra] |= cannot[rb]
         cannot[rb] = set()
         for vals in (*values, *reached):

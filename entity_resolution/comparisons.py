@@ -33,6 +33,7 @@ from entity_resolution.settings import (
     Prefix,
     SharedWord,
     Similar,
+    TwoNames,
 )
 from entity_resolution.standardize import nickname_related
 
@@ -186,6 +187,28 @@ def _letters_differ(a: str, b: str) -> bool:
     return a.translate(_DIGITS_AND_SEPARATORS) != b.translate(_DIGITS_AND_SEPARATORS)
 
 
+def _related_names(a: str, b: str) -> bool:
+    """One name's forms: initials, a shared word, or one slip apart (a slip can land on
+    another common name: Emile for Emilie, Luis for Louis). A common name that begins
+    another (Daniel, Danielle; Marc, Marcel) is a name of its own."""
+    return min(len(a), len(b)) < 3 or _shares_word(a, b) or DamerauLevenshtein.distance(a, b) <= 1
+
+
+def _two_names(a: np.ndarray, b: np.ndarray, enc: Encoded, when: TwoNames) -> np.ndarray:
+    """Both values common in their own right and not one name's forms (`TwoNames`)."""
+    out = (a >= 0) & (b >= 0) & (a != b)
+    fa = enc.frequency[np.maximum(a, 0)]
+    fb = enc.frequency[np.maximum(b, 0)]
+    rarer, commoner = np.minimum(fa, fb), np.maximum(fa, fb)
+    written = np.count_nonzero(enc.codes >= 0)  # frequency is a share of these
+    out &= (rarer >= when.min_share) & (rarer >= when.min_ratio * commoner)
+    out &= rarer * written >= when.min_count - 0.5
+    idx = np.flatnonzero(out)
+    if idx.size:
+        out[idx] = ~_value_pair_test(a[idx], b[idx], enc, _related_names)
+    return out
+
+
 def _prefix_equal(a: np.ndarray, b: np.ndarray, enc: Encoded, length: int) -> np.ndarray:
     prefixes = pd.Series(enc.values.astype(str)).str[:length]
     pcodes, _ = pd.factorize(prefixes)
@@ -285,6 +308,8 @@ def _evaluate(when, pairs: _Pairs) -> np.ndarray:
         return _value_pair_test(a, b, enc, nickname_related)
     if isinstance(when, SharedWord):
         return _value_pair_test(a, b, enc, _shares_word)
+    if isinstance(when, TwoNames):
+        return _two_names(a, b, enc, when)
     if isinstance(when, LettersDiffer):
         return _value_pair_test(a, b, enc, _letters_differ)
     if isinstance(when, Prefix):

@@ -532,6 +532,7 @@ def _learn_and_cluster(
         promoted,
         compared.swapped,
         _generation_marks(encodings, settings),
+        _reached(problem.signatures, settings),
     )
     if people is not None:
         _attach_followers(
@@ -613,6 +614,12 @@ def _generation_marks(encodings: dict[str, Encoded], settings: LinkSettings) -> 
     if settings.generation_suffix is None:
         return None
     return encodings[settings.generation_suffix].codes
+
+
+def _reached(frame: pd.DataFrame, settings: LinkSettings) -> np.ndarray:
+    """Signatures with some contact, a household's shared mailbox too."""
+    columns = [settings.comparison(name).columns[0] for name in settings.contacts]
+    return frame[columns].notna().any(axis=1).to_numpy()
 
 
 def _identified_signatures(frame: pd.DataFrame, settings: LinkSettings) -> np.ndarray:
@@ -893,6 +900,7 @@ def _cluster(
     promoted: np.ndarray | None = None,
     swapped: np.ndarray | None = None,
     marks: np.ndarray | None = None,
+    reached: np.ndarray | None = None,
 ) -> Clusters:
     """Clusters from the confident links (and the uncertain ones the learnt classifier
     `promoted`), reviewers' decisions and the contradictions.
@@ -900,7 +908,7 @@ def _cluster(
     A contradicting pair is never a link; those of `apart` also keep their clusters apart.
     A link with no identifying evidence (a name and an address) cannot join two groups
     whose contacts never meet (`clustering.Contacts`; `marks`: each signature's
-    `generation_suffix` code). A record whose confident links all
+    `generation_suffix` code; `reached`: signatures with a contact, a household's too). A record whose confident links all
     read its names the other way round (`swapped`) does not hold its cluster to its given
     name (`_turned_given_names`).
     """
@@ -930,6 +938,7 @@ def _cluster(
                 ~_identified(scored, candidates, settings, contact_codes)[confident],
             ],
             marks,
+            reached,
         ),
     )
     # Tree links index the links passed above; map them back to candidate pairs.
@@ -1144,6 +1153,7 @@ def relink(
         ),
         swapped=compared.swapped,
         marks=None if marks is None else marks[sub],
+        reached=_reached(sub_signatures, settings),
     )
     _attach_followers(sub_signatures, candidates, scored, clusters, decided, settings)
     if settings.attach_by_name:

@@ -92,6 +92,21 @@ class LettersDiffer:
 
 
 @dataclass(frozen=True)
+class TwoNames:
+    """Two values each common in its own right: each on at least `min_share` of the
+    records that have one (and on `min_count` of them: in a small export every value is
+    a large share), the rarer at least `min_ratio` as common as the other, and
+    neither initials, nor sharing a word with the other, nor one slip away from it. Mark and Maria, Patrick and Patricia, Daniel and Danielle: a couple or a parent
+    and child of one household. A slip of the keyboard is rare beside the name it slips
+    from (Maia for Maria: one record in thousands), whatever the size of the data; one
+    that lands on another common name (Luis for Louis) is left to the other levels."""
+
+    min_share: float
+    min_ratio: float
+    min_count: int = 3
+
+
+@dataclass(frozen=True)
 class DateTypo:
     """Two ISO dates that differ by one typed character or by day/month transposition."""
 
@@ -140,6 +155,7 @@ Predicate = (
     | Initial
     | Nickname
     | SharedWord
+    | TwoNames
     | LettersDiffer
     | DateTypo
     | AnyEqual
@@ -477,6 +493,7 @@ _POSTAL = Comparison(
     ),
 )
 
+_TWO_NAMES = "two given names in their own right (Mark / Maria, Daniel / Danielle)"
 _FIRST_NAME = Comparison(
     "first_name",
     ("first_name", "first_name_key"),
@@ -484,6 +501,8 @@ _FIRST_NAME = Comparison(
         null_level(),
         Level("exact", Exact(tf=True)),
         Level("nickname (Bob / Robert)", Nickname()),
+        # Before the similarity levels: Daniel and Danielle are as alike as Daniel and Dainel.
+        Level(_TWO_NAMES, TwoNames(min_share=0.0005, min_ratio=0.05)),
         # Also a slip of the formal name behind a nickname: Ptaricia and Trish.
         Level(
             "very similar (Jaro-Winkler ≥ 0.92)",
@@ -558,7 +577,11 @@ DEALER = LinkSettings(
         Contradiction("Jr and Sr", {"suffix": ("different suffixes",)}),
         # Two given names keep their records from linking directly; their clusters are kept
         # apart by `exclusive` (which leaves out a name written once: mostly a slip).
-        Contradiction("different given names", {"first_name": ("different",)}, cluster_wide=False),
+        Contradiction(
+            "different given names",
+            {"first_name": ("different", _TWO_NAMES)},
+            cluster_wide=False,
+        ),
         Contradiction(
             "one vehicle, two ownership periods",
             {"vehicle": ("same vehicle, another owner's period",)},

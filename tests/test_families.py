@@ -82,6 +82,16 @@ def test_a_son_who_writes_jr_and_his_fathers_email_only_registration_stay_two():
     plain = cluster(3, left, right, strength, _NONE, _NONE,
                     contacts=Contacts((phone, email), weak, np.full(3, -1)))  # fmt: skip
     assert len(set(plain.labels.tolist())) == 1
+    # The father reached only through the family's mailbox (no contact of his own): the
+    # suffix still parts them; with no contact at all, the registration is anybody's.
+    household = Contacts((phone, np.full(3, -1)), weak, np.array([-1, 0, -1]),
+                         reached=np.array([True, True, True]))  # fmt: skip
+    parted = cluster(3, left, right, strength, _NONE, _NONE, contacts=household)
+    assert parted.labels[1] != parted.labels[2]
+    nobody = Contacts((phone, np.full(3, -1)), weak, np.array([-1, 0, -1]),
+                      reached=np.array([True, True, False]))  # fmt: skip
+    joined = cluster(3, left, right, strength, _NONE, _NONE, contacts=nobody)
+    assert len(set(joined.labels.tolist())) == 1
 
 
 def _mailbox(rows: list[tuple[str, str, str]]) -> set[str]:

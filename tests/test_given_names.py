@@ -74,6 +74,30 @@ def test_a_slip_in_the_formal_name_behind_a_nickname_is_one_given_name():
     assert [_FIRST.labels[k] for k in levels] == ["very similar (Jaro-Winkler ≥ 0.92)"] * 3
 
 
+def test_two_common_given_names_of_one_household_are_two_people_a_rare_slip_is_not():
+    # A household's Mark and Maria, Patrick and Patricia, Daniel and Danielle: each name
+    # on many records. Maia (one record) is a slip of Maria; Luis, one slip from Louis,
+    # is left to the similarity levels even when common.
+    common = ["mark", "maria", "patrick", "patricia", "daniel", "danielle", "louis", "luis"]
+    filler = [f"name{k:04d}" for k in range(2000)]  # other people's given names
+    names = common * 5 + ["maia"] + filler
+    frame = pd.DataFrame({"first_name": names}, dtype="string")
+    frame["first_name_key"] = frame["first_name"]
+    encodings = encode(frame, ["first_name"]) + encode(frame, ["first_name_key"])
+    code = {name: encodings[0].codes[names.index(name)] for name in set(names)}
+    pairs = [("mark", "maria"), ("patrick", "patricia"), ("daniel", "danielle"),
+             ("maia", "maria"), ("louis", "luis")]  # fmt: skip
+    a = [np.array([code[x] for x, _ in pairs])] * 2
+    b = [np.array([code[y] for _, y in pairs])] * 2
+    levels = [_FIRST.labels[k] for k in compare_one(_FIRST, a, b, encodings)]
+    two = next(label for label in _FIRST.labels if label.startswith("two given names"))
+    assert levels[:3] == [two] * 3
+    assert levels[3] != two and levels[4] != two
+    # The level is a contradiction: two such names never link and keep their clusters apart.
+    rule = next(c for c in DEALER.contradictions if c.name == "different given names")
+    assert two in rule.levels["first_name"]
+
+
 def _given_name_exclusive(names: list[str], records: list[int]):
     frame = pd.DataFrame({"first_name": names, "last_name": ["grenier"] * len(names)})
     frame["first_name_key"] = frame["first_name"]

@@ -8,6 +8,7 @@ and each VIN is replaced by its ownership period so it only links one owner's re
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from entity_resolution import standardize as std
@@ -146,7 +147,7 @@ def _companies(recs: pd.DataFrame, email: pd.Series) -> pd.Series:
     (a lead from `bureau@plomberieroy.ca` is the firm's, whoever signed it)."""
     company = std.standardize_company(recs["company"])
     known = set(company.dropna())
-    name_text = recs["full_name"].str.split("/", n=1).str[0]
+    name_text = std.map_values(recs["full_name"], lambda v: v.split("/", 1)[0])
     name_text = name_text.fillna(recs["last_name"].where(recs["first_name"].isna()))
     candidate = std.standardize_company(name_text)
     company = company.fillna(candidate.where(std.is_business_name(candidate, known)))
@@ -160,7 +161,7 @@ def _company_of_domain(email: pd.Series, company: pd.Series) -> pd.Series:
     (gmail.com) is used by thousands of people and never qualifies, whatever a few firms
     do with it.
     """
-    domain = email.str.split("@", n=1).str[1]
+    domain = std.map_values(email, lambda v: v.split("@", 1)[1] if "@" in v else None)
     frame = pd.DataFrame({"domain": domain, "company": company}).dropna(subset=["domain"])
     stats = frame.groupby("domain").agg(
         records=("company", "size"), firm_records=("company", "count")
@@ -201,10 +202,14 @@ def _drop_impersonal_values(
 
 def _add_ownership_periods(recs: pd.DataFrame, prep: PrepSettings) -> None:
     role = recs["source"].map(_VIN_ROLE)
+    # The ISO dates parsed once per distinct date, not once per record and VIN.
+    codes, uniq = pd.factorize(recs["date"], use_na_sentinel=True)
+    parsed = pd.to_datetime(pd.Series(uniq, dtype="string"), format="%Y-%m-%d").to_numpy()
+    date = np.append(parsed, np.datetime64("NaT", "ns"))[codes]
     events = pd.concat(
         [
-            pd.DataFrame({"vin": recs["vin"], "date": recs["date"], "role": role}),
-            pd.DataFrame({"vin": recs["trade_vin"], "date": recs["date"], "role": "trade_in"}),
+            pd.DataFrame({"vin": recs["vin"], "date": date, "role": role}),
+            pd.DataFrame({"vin": recs["trade_vin"], "date": date, "role": "trade_in"}),
         ],
         ignore_index=True,
     )
@@ -216,6 +221,10 @@ def _add_ownership_periods(recs: pd.DataFrame, prep: PrepSettings) -> None:
 
 
 def _add_blocking_keys(recs: pd.DataFrame) -> None:
-    recs["name_tokens"] = std.sorted_words(recs["first_name"] + " " + recs["last_name"])
-    recs["phone_tail"] = std.share_values(recs["phone"].str[-7:])
-    recs["email_user"] = std.share_values(recs["email"].str.split("@", n=1).str[0])
+    recs["name_tokens"] = std.map_pairs(
+        recs["first_name"],
+        recs["last_name"],
+        lambda first, last: " ".join(sorted(f"{first} {last}".split())) or None,
+    )
+    recs["phone_tail"] = std.map_values(recs["phone"], lambda v: v[-7:])
+    recs["email_user"] = std.map_values(recs["email"], lambda v: v.split("@", 1)[0])

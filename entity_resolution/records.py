@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from entity_resolution import standardize as std
-from entity_resolution.ownership import epochs
+from entity_resolution.ownership import epoch_numbers
 from entity_resolution.settings import PrepSettings
 from ingest.contract import PERSON_SOURCES, SOURCES, Kind, Source
 
@@ -97,7 +97,7 @@ def _unify(raw: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def _vin(values: pd.Series, valid: pd.Series) -> pd.Series:
     """ingest's validity flag when it has one, else the same validation done here."""
-    return std.share_values(std.standardize_vin(values, valid))
+    return std.standardize_vin(values, valid)
 
 
 def person_records(
@@ -195,9 +195,11 @@ def _drop_impersonal_values(
     recs["email"] = std.drop_values(
         recs["email"], std.shared_values(recs["email"], people, prep.max_people_per_value)
     )
-    address = recs["street"] + "|" + recs["postal_code"].fillna("")
-    shared = std.shared_values(address, people, prep.max_people_per_value)
-    recs["street"] = recs["street"].mask(address.isin(list(shared))).astype("string")
+    address = np.where(
+        recs["street"].isna(), -1, std.distinct_rows(recs["street"], recs["postal_code"])
+    )
+    shared = std.shared_codes(address, people, prep.max_people_per_value)
+    recs["street"] = recs["street"].mask(np.append(shared, False)[address])
 
 
 def _add_ownership_periods(recs: pd.DataFrame, prep: PrepSettings) -> None:
@@ -206,16 +208,24 @@ def _add_ownership_periods(recs: pd.DataFrame, prep: PrepSettings) -> None:
     codes, uniq = pd.factorize(recs["date"], use_na_sentinel=True)
     parsed = pd.to_datetime(pd.Series(uniq, dtype="string"), format="%Y-%m-%d").to_numpy()
     date = np.append(parsed, np.datetime64("NaT", "ns"))[codes]
-    events = pd.concat(
-        [
-            pd.DataFrame({"vin": recs["vin"], "date": date, "role": role}),
-            pd.DataFrame({"vin": recs["trade_vin"], "date": date, "role": "trade_in"}),
-        ],
-        ignore_index=True,
-    )
-    keys = epochs(events, prep.ownership_window_days)
     n = len(recs)
-    keys = std.share_values(keys)
+    # Each VIN as an integer code while grouping, sorting and joining; its text comes back
+    # once per ownership period, in the key.
+    vin, vins = std.distinct(pd.concat([recs["vin"], recs["trade_vin"]], ignore_index=True))
+    has = np.flatnonzero(vin >= 0)
+    roles = np.concatenate([role.to_numpy(dtype=object), np.full(n, "trade_in", dtype=object)])
+    events = pd.DataFrame(
+        {"vin": vin[has], "date": np.concatenate([date, date])[has], "role": roles[has]}
+    )
+    number = np.full(2 * n, -1, dtype=np.int64)
+    number[has] = epoch_numbers(events, prep.ownership_window_days)
+    known = number >= 0
+    period = np.full(2 * n, -1, dtype=np.int64)
+    period[known] = pd.factorize(vin[known] * (number.max(initial=0) + 1) + number[known])[0]
+    row = std.representatives(period[known])
+    first = np.flatnonzero(known)[row]
+    labels = [f"{vins[vin[k]]}#{number[k]}" for k in first]
+    keys = std.spread(period, labels, pd.RangeIndex(2 * n))
     recs["vin_epoch"] = keys.iloc[:n].to_numpy()
     recs["trade_epoch"] = keys.iloc[n:].to_numpy()
 

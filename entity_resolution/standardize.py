@@ -110,20 +110,20 @@ _SPACES = re.compile(r"\s+")
 _NOT_POSTAL = re.compile(r"[^A-Z0-9]")
 
 
-def _distinct(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def distinct(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Codes (-1 for missing) and the distinct values as a plain object array."""
     codes, uniq = pd.factorize(s, use_na_sentinel=True)
     return codes, np.asarray(uniq, dtype=object)
 
 
-def _spread(codes: np.ndarray, results: list, index: pd.Index) -> pd.Series:
+def spread(codes: np.ndarray, results: list, index: pd.Index) -> pd.Series:
     """One result per distinct value (code) spread back to the rows; code -1 (missing) is
     <NA>. The string column is checked once per distinct value, not once per row."""
     values = pd.array([*results, None], dtype="string")
     return pd.Series(values.take(codes), index=index)
 
 
-def _distinct_rows(*columns: pd.Series) -> np.ndarray:
+def distinct_rows(*columns: pd.Series) -> np.ndarray:
     """A code per row, equal for rows whose values (<NA> included) are equal in every column:
     the columns' codes combined one at a time, so no key outgrows 64 bits."""
     key = np.zeros(len(columns[0]), dtype=np.int64)
@@ -133,7 +133,7 @@ def _distinct_rows(*columns: pd.Series) -> np.ndarray:
     return key
 
 
-def _representatives(codes: np.ndarray) -> np.ndarray:
+def representatives(codes: np.ndarray) -> np.ndarray:
     """A row of each code 0, 1, … (any one: the rows of a code hold equal values)."""
     row = np.empty(codes.max(initial=-1) + 1, dtype=np.int64)
     row[codes] = np.arange(len(codes))
@@ -144,28 +144,28 @@ def map_values(s: pd.Series, fn: Callable[[str], object]) -> pd.Series:
     """`fn` of each non-null value, worked out once per distinct value (exports repeat
     values), one string object per distinct result: cheaper than a `.str` method, which
     works row by row."""
-    codes, uniq = _distinct(s)
-    return _spread(codes, [fn(v) for v in uniq], s.index)
+    codes, uniq = distinct(s)
+    return spread(codes, [fn(v) for v in uniq], s.index)
 
 
 def map_pairs(a: pd.Series, b: pd.Series, fn: Callable[[str, str], object]) -> pd.Series:
     """`fn(a, b)` where both are present (<NA> elsewhere), once per distinct pair."""
-    pair = _distinct_rows(a, b)
-    row = _representatives(pair)
+    pair = distinct_rows(a, b)
+    row = representatives(pair)
     left, right = (s.to_numpy(dtype=object, na_value=None) for s in (a, b))
     results = [None if left[r] is None or right[r] is None else fn(left[r], right[r]) for r in row]
-    return _spread(pair, results, a.index)
+    return spread(pair, results, a.index)
 
 
 def _map_unique_pair(
     s: pd.Series, fn: Callable[[str], tuple[str | None, str | None]]
 ) -> tuple[pd.Series, pd.Series]:
     """Like `map_values` for a function returning two values."""
-    codes, uniq = _distinct(s)
+    codes, uniq = distinct(s)
     results = [fn(v) for v in uniq]
     return (
-        _spread(codes, [r[0] for r in results], s.index),
-        _spread(codes, [r[1] for r in results], s.index),
+        spread(codes, [r[0] for r in results], s.index),
+        spread(codes, [r[1] for r in results], s.index),
     )
 
 
@@ -320,8 +320,8 @@ def unswap_by_majority(first: pd.Series, last: pd.Series) -> tuple[pd.Series, pd
 def _name_pairs(first: pd.Series, last: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A code per row for its (given name, surname) pair, and each pair's two names (None
     where missing): the decisions are taken once per pair."""
-    pair = _distinct_rows(first, last)
-    row = _representatives(pair)
+    pair = distinct_rows(first, last)
+    row = representatives(pair)
     return (
         pair,
         first.to_numpy(dtype=object, na_value=None)[row],
@@ -432,8 +432,8 @@ def display_name_parts(full: pd.Series, first: pd.Series, last: pd.Series) -> pd
     gives the standardized part in title case.
     """
     full, first, last = (s.astype("string") for s in (full, first, last))
-    triple = _distinct_rows(full, first, last)
-    row = _representatives(triple)
+    triple = distinct_rows(full, first, last)
+    row = representatives(triple)
     texts, firsts, lasts = (s.to_numpy(dtype=object, na_value=None) for s in (full, first, last))
     cleaned: dict[str, str | None] = {}  # a word's cleaned form, worked out once per call
     shown = [
@@ -442,8 +442,8 @@ def display_name_parts(full: pd.Series, first: pd.Series, last: pd.Series) -> pd
     ]
     return pd.DataFrame(
         {
-            "first_name": _spread(triple, [p[0] for p in shown], full.index),
-            "last_name": _spread(triple, [p[1] for p in shown], full.index),
+            "first_name": spread(triple, [p[0] for p in shown], full.index),
+            "last_name": spread(triple, [p[1] for p in shown], full.index),
         }
     )
 
@@ -635,13 +635,13 @@ def standardize_street(s: pd.Series) -> pd.Series:
 
 def split_street(street: pd.Series) -> pd.DataFrame:
     """Civic number and street name of a standardized street (`123 boul rene levesque o`)."""
-    codes, uniq = _distinct(street)
+    codes, uniq = distinct(street)
     parts = pd.Series(uniq, dtype="string").str.extract(
         r"^(?P<street_number>\d+[a-z]?)\s+(?P<street_name>.+)$"
     )
     return pd.DataFrame(
         {
-            column: _spread(
+            column: spread(
                 codes,
                 parts[column].astype(object).where(parts[column].notna(), None).tolist(),
                 street.index,
@@ -660,7 +660,7 @@ def standardize_vin(s: pd.Series, is_valid: pd.Series | None = None) -> pd.Serie
     `is_valid` is ingest's flag where it has one; elsewhere the VIN is validated here the
     same way (17 characters, no I/O/Q, check digit for North-American VINs).
     """
-    codes, uniq = _distinct(s.astype("string"))  # a VIN is typed on many records
+    codes, uniq = distinct(s.astype("string"))  # a VIN is typed on many records
     text = [_VIN_NOISE.sub("", v.upper()) or None for v in uniq]
     typed = [v for v in text if v is not None]
     checked = dict(zip(typed, vins_are_valid(typed), strict=True))
@@ -670,7 +670,7 @@ def standardize_vin(s: pd.Series, is_valid: pd.Series | None = None) -> pd.Serie
         flag = map_values(is_valid.astype("string"), str.lower)
         flagged = flag.isin(["true", "t", "1", "y", "yes"]).to_numpy(dtype=bool)
         valid = np.where(flag.notna().to_numpy(dtype=bool), flagged, valid)
-    return _spread(np.where(valid, codes, -1), text, s.index)
+    return spread(np.where(valid, codes, -1), text, s.index)
 
 
 _VIN_NOISE = re.compile(r"[\s-]")
@@ -678,11 +678,11 @@ _VIN_NOISE = re.compile(r"[\s-]")
 
 def standardize_date(s: pd.Series) -> pd.Series:
     """ISO date text `YYYY-MM-DD` (timestamps keep their date); unparsable → <NA>."""
-    codes, uniq = _distinct(s.astype("string"))  # a few thousand dates among millions
+    codes, uniq = distinct(s.astype("string"))  # a few thousand dates among millions
     text = pd.Series(uniq, dtype="string").str.strip().str[:10]
     parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
     iso = parsed.dt.strftime("%Y-%m-%d").astype(object)
-    return _spread(codes, iso.where(parsed.notna(), None).tolist(), s.index)
+    return spread(codes, iso.where(parsed.notna(), None).tolist(), s.index)
 
 
 # ---------------------------------------------------------------- values that are not a person's
@@ -690,7 +690,15 @@ def standardize_date(s: pd.Series) -> pd.Series:
 
 def name_signature(first_name: pd.Series, last_name: pd.Series) -> pd.Series:
     """A coarse person key (first initial + first 4 letters of surname) robust to typos."""
-    return (first_name.str[:1].fillna("?") + "|" + last_name.str[:4].fillna("?")).astype("string")
+    pair = distinct_rows(first_name, last_name)
+    row = representatives(pair)
+    firsts = first_name.to_numpy(dtype=object, na_value=None)[row]
+    lasts = last_name.to_numpy(dtype=object, na_value=None)[row]
+    keys = [
+        ("?" if f is None else f[:1]) + "|" + ("?" if la is None else la[:4])
+        for f, la in zip(firsts, lasts, strict=True)
+    ]
+    return spread(pair, keys, first_name.index)
 
 
 def shared_values(values: pd.Series, people: pd.Series, max_people: int) -> set[str]:
@@ -699,9 +707,17 @@ def shared_values(values: pd.Series, people: pd.Series, max_people: int) -> set[
     A rooftop's switchboard or a clerk's stock e-mail shows up under hundreds of names;
     a family landline under a handful. `people` is a coarse person key per record.
     """
-    frame = pd.DataFrame({"v": values, "p": people}).dropna()
-    counts = frame.drop_duplicates().groupby("v", sort=False).size()
-    return set(counts.index[counts > max_people])
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    return set(uniq[shared_codes(codes, people, max_people)])
+
+
+def shared_codes(codes: np.ndarray, people: pd.Series, max_people: int) -> np.ndarray:
+    """Per value code (0, 1, …; -1 is missing): is it `shared_values`' kind?"""
+    person, persons = pd.factorize(people, use_na_sentinel=True)
+    known = (codes >= 0) & (person >= 0)
+    pairs = np.unique(codes[known].astype(np.int64) * (len(persons) + 1) + person[known])
+    count = np.bincount(pairs // (len(persons) + 1), minlength=codes.max(initial=-1) + 1)
+    return count > max_people
 
 
 def family_mailboxes(

@@ -36,7 +36,19 @@ def epochs(records: pd.DataFrame, window_days: int) -> pd.Series:
     `records`: columns vin, date, role. Roles in CHANGE_ROLES define the changes; every
     record (service orders, leads…) is then placed in the period its date falls in.
     """
-    out = pd.Series(pd.NA, index=records.index, dtype="string")
+    number = epoch_numbers(records, window_days)
+    known = np.flatnonzero(number >= 0)
+    result = np.empty(len(records), dtype=object)
+    result[:] = pd.NA
+    vins = records["vin"].to_numpy(dtype=object)
+    result[known] = [f"{vins[k]}#{number[k]}" for k in known]
+    return pd.Series(result, index=records.index, dtype="string")
+
+
+def epoch_numbers(records: pd.DataFrame, window_days: int) -> np.ndarray:
+    """The `n` of `epochs`' `VIN#n` per record, -1 without a VIN or a date. The VIN may be
+    any key (an integer code per VIN is the cheapest to group, sort and join on)."""
+    out = np.full(len(records), -1, dtype=np.int64)
     known = records["vin"].notna() & records["date"].notna()
     if not known.any():
         return out
@@ -54,8 +66,5 @@ def epochs(records: pd.DataFrame, window_days: int) -> pd.Series:
     )
     epoch = placed["epoch"].fillna(0).astype(np.int64)
     epoch = epoch - (placed["role"] == "trade_in").astype(np.int64)
-    keys = placed["vin"].astype("string") + "#" + epoch.clip(lower=0).astype(str)
-    result = np.empty(len(records), dtype=object)
-    result[:] = pd.NA
-    result[placed["_row"].to_numpy()] = keys.to_numpy()
-    return pd.Series(result, index=records.index, dtype="string")
+    out[placed["_row"].to_numpy()] = epoch.clip(lower=0).to_numpy()
+    return out

@@ -8,10 +8,11 @@ and each VIN is replaced by its ownership period so it only links one owner's re
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from entity_resolution import standardize as std
-from entity_resolution.ownership import epochs
+from entity_resolution.ownership import epoch_numbers
 from entity_resolution.settings import PrepSettings
 from ingest.contract import PERSON_SOURCES, SOURCES, Kind, Source
 
@@ -96,7 +97,7 @@ def _unify(raw: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def _vin(values: pd.Series, valid: pd.Series) -> pd.Series:
     """ingest's validity flag when it has one, else the same validation done here."""
-    return std.share_values(std.standardize_vin(values, valid))
+    return std.standardize_vin(values, valid)
 
 
 def person_records(
@@ -146,7 +147,7 @@ def _companies(recs: pd.DataFrame, email: pd.Series) -> pd.Series:
     (a lead from `bureau@plomberieroy.ca` is the firm's, whoever signed it)."""
     company = std.standardize_company(recs["company"])
     known = set(company.dropna())
-    name_text = recs["full_name"].str.split("/", n=1).str[0]
+    name_text = std.map_values(recs["full_name"], lambda v: v.split("/", 1)[0])
     name_text = name_text.fillna(recs["last_name"].where(recs["first_name"].isna()))
     candidate = std.standardize_company(name_text)
     company = company.fillna(candidate.where(std.is_business_name(candidate, known)))
@@ -160,7 +161,7 @@ def _company_of_domain(email: pd.Series, company: pd.Series) -> pd.Series:
     (gmail.com) is used by thousands of people and never qualifies, whatever a few firms
     do with it.
     """
-    domain = email.str.split("@", n=1).str[1]
+    domain = std.map_values(email, lambda v: v.split("@", 1)[1] if "@" in v else None)
     frame = pd.DataFrame({"domain": domain, "company": company}).dropna(subset=["domain"])
     stats = frame.groupby("domain").agg(
         records=("company", "size"), firm_records=("company", "count")
@@ -194,28 +195,46 @@ def _drop_impersonal_values(
     recs["email"] = std.drop_values(
         recs["email"], std.shared_values(recs["email"], people, prep.max_people_per_value)
     )
-    address = recs["street"] + "|" + recs["postal_code"].fillna("")
-    shared = std.shared_values(address, people, prep.max_people_per_value)
-    recs["street"] = recs["street"].mask(address.isin(list(shared))).astype("string")
+    address = np.where(
+        recs["street"].isna(), -1, std.distinct_rows(recs["street"], recs["postal_code"])
+    )
+    shared = std.shared_codes(address, people, prep.max_people_per_value)
+    recs["street"] = recs["street"].mask(np.append(shared, False)[address])
 
 
 def _add_ownership_periods(recs: pd.DataFrame, prep: PrepSettings) -> None:
     role = recs["source"].map(_VIN_ROLE)
-    events = pd.concat(
-        [
-            pd.DataFrame({"vin": recs["vin"], "date": recs["date"], "role": role}),
-            pd.DataFrame({"vin": recs["trade_vin"], "date": recs["date"], "role": "trade_in"}),
-        ],
-        ignore_index=True,
-    )
-    keys = epochs(events, prep.ownership_window_days)
+    # The ISO dates parsed once per distinct date, not once per record and VIN.
+    codes, uniq = pd.factorize(recs["date"], use_na_sentinel=True)
+    parsed = pd.to_datetime(pd.Series(uniq, dtype="string"), format="%Y-%m-%d").to_numpy()
+    date = np.append(parsed, np.datetime64("NaT", "ns"))[codes]
     n = len(recs)
-    keys = std.share_values(keys)
+    # Each VIN as an integer code while grouping, sorting and joining; its text comes back
+    # once per ownership period, in the key.
+    vin, vins = std.distinct(pd.concat([recs["vin"], recs["trade_vin"]], ignore_index=True))
+    has = np.flatnonzero(vin >= 0)
+    roles = np.concatenate([role.to_numpy(dtype=object), np.full(n, "trade_in", dtype=object)])
+    events = pd.DataFrame(
+        {"vin": vin[has], "date": np.concatenate([date, date])[has], "role": roles[has]}
+    )
+    number = np.full(2 * n, -1, dtype=np.int64)
+    number[has] = epoch_numbers(events, prep.ownership_window_days)
+    known = number >= 0
+    period = np.full(2 * n, -1, dtype=np.int64)
+    period[known] = pd.factorize(vin[known] * (number.max(initial=0) + 1) + number[known])[0]
+    row = std.representatives(period[known])
+    first = np.flatnonzero(known)[row]
+    labels = [f"{vins[vin[k]]}#{number[k]}" for k in first]
+    keys = std.spread(period, labels, pd.RangeIndex(2 * n))
     recs["vin_epoch"] = keys.iloc[:n].to_numpy()
     recs["trade_epoch"] = keys.iloc[n:].to_numpy()
 
 
 def _add_blocking_keys(recs: pd.DataFrame) -> None:
-    recs["name_tokens"] = std.sorted_words(recs["first_name"] + " " + recs["last_name"])
-    recs["phone_tail"] = std.share_values(recs["phone"].str[-7:])
-    recs["email_user"] = std.share_values(recs["email"].str.split("@", n=1).str[0])
+    recs["name_tokens"] = std.map_pairs(
+        recs["first_name"],
+        recs["last_name"],
+        lambda first, last: " ".join(sorted(f"{first} {last}".split())) or None,
+    )
+    recs["phone_tail"] = std.map_values(recs["phone"], lambda v: v[-7:])
+    recs["email_user"] = std.map_values(recs["email"], lambda v: v.split("@", 1)[0])

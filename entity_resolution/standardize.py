@@ -100,36 +100,72 @@ STREET_WORDS = {
     "ste": "ste",
 }
 _UNIT_WORDS = r"(?:apt|app|appt|apartment|appartement|unit|unite|suite|bureau|ste)"
+_UNIT = re.compile(rf"\b{_UNIT_WORDS}\.?\s*#?\s*\w+")
+_NUMBERED = re.compile(r"#\s*\w+")
+_UNIT_PREFIX = re.compile(r"^\s*\w+\s*-\s*(\d+)")
+_NOT_STREET = re.compile(r"[^a-z0-9]+")
+_STREET_APOSTROPHES = re.compile(r"['`’]")
+_NOT_DIGIT = re.compile(r"\D")
+_SPACES = re.compile(r"\s+")
+_NOT_POSTAL = re.compile(r"[^A-Z0-9]")
 
 
-def _distinct(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def distinct(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Codes (-1 for missing) and the distinct values as a plain object array."""
     codes, uniq = pd.factorize(s, use_na_sentinel=True)
     return codes, np.asarray(uniq, dtype=object)
 
 
-def _spread(codes: np.ndarray, results: list, index: pd.Index) -> pd.Series:
-    values = np.empty(len(results) + 1, dtype=object)
-    values[:-1] = results
-    values[-1] = None
-    return pd.Series(values[codes], index=index, dtype="string")
+def spread(codes: np.ndarray, results: list, index: pd.Index) -> pd.Series:
+    """One result per distinct value (code) spread back to the rows; code -1 (missing) is
+    <NA>. The string column is checked once per distinct value, not once per row."""
+    values = pd.array([*results, None], dtype="string")
+    return pd.Series(values.take(codes), index=index)
 
 
-def _map_unique(s: pd.Series, fn: Callable[[str], object]) -> pd.Series:
-    """Apply a scalar function once per distinct non-null value (exports repeat values)."""
-    codes, uniq = _distinct(s)
-    return _spread(codes, [fn(v) for v in uniq], s.index)
+def distinct_rows(*columns: pd.Series) -> np.ndarray:
+    """A code per row, equal for rows whose values (<NA> included) are equal in every column:
+    the columns' codes combined one at a time, so no key outgrows 64 bits."""
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        codes, uniq = pd.factorize(column, use_na_sentinel=True)
+        key = pd.factorize(key * (len(uniq) + 1) + (codes + 1))[0]
+    return key
+
+
+def representatives(codes: np.ndarray) -> np.ndarray:
+    """A row of each code 0, 1, … (any one: the rows of a code hold equal values)."""
+    row = np.empty(codes.max(initial=-1) + 1, dtype=np.int64)
+    row[codes] = np.arange(len(codes))
+    return row
+
+
+def map_values(s: pd.Series, fn: Callable[[str], object]) -> pd.Series:
+    """`fn` of each non-null value, worked out once per distinct value (exports repeat
+    values), one string object per distinct result: cheaper than a `.str` method, which
+    works row by row."""
+    codes, uniq = distinct(s)
+    return spread(codes, [fn(v) for v in uniq], s.index)
+
+
+def map_pairs(a: pd.Series, b: pd.Series, fn: Callable[[str, str], object]) -> pd.Series:
+    """`fn(a, b)` where both are present (<NA> elsewhere), once per distinct pair."""
+    pair = distinct_rows(a, b)
+    row = representatives(pair)
+    left, right = (s.to_numpy(dtype=object, na_value=None) for s in (a, b))
+    results = [None if left[r] is None or right[r] is None else fn(left[r], right[r]) for r in row]
+    return spread(pair, results, a.index)
 
 
 def _map_unique_pair(
     s: pd.Series, fn: Callable[[str], tuple[str | None, str | None]]
 ) -> tuple[pd.Series, pd.Series]:
-    """Like `_map_unique` for a function returning two values."""
-    codes, uniq = _distinct(s)
+    """Like `map_values` for a function returning two values."""
+    codes, uniq = distinct(s)
     results = [fn(v) for v in uniq]
     return (
-        _spread(codes, [r[0] for r in results], s.index),
-        _spread(codes, [r[1] for r in results], s.index),
+        spread(codes, [r[0] for r in results], s.index),
+        spread(codes, [r[1] for r in results], s.index),
     )
 
 
@@ -140,7 +176,7 @@ def ascii_text(value: str) -> str:
 
 def fold(s: pd.Series) -> pd.Series:
     """Lower-case ASCII: `Côté` and `COTE` become `cote`; blank becomes <NA>."""
-    return _map_unique(s, lambda v: ascii_text(v).lower().strip() or None)
+    return map_values(s, lambda v: ascii_text(v).lower().strip() or None)
 
 
 # ---------------------------------------------------------------- names
@@ -245,22 +281,18 @@ def unswap_names(first: pd.Series, last: pd.Series) -> tuple[pd.Series, pd.Serie
     reading far likelier (`Martin` is both a given name and a surname: left alone).
     """
     as_first, as_last = _name_scores(first, last)
-    both = first.notna() & last.notna()
-    pairs = pd.DataFrame({"f": first[both], "l": last[both]}).drop_duplicates()
-    direct = [
-        as_first(f.split()) + as_last(la.split())
-        for f, la in zip(pairs["f"], pairs["l"], strict=True)
-    ]
-    crossed = [
-        as_first(la.split()) + as_last(f.split())
-        for f, la in zip(pairs["f"], pairs["l"], strict=True)
-    ]
-    swap = pairs[np.asarray(crossed) > np.asarray(direct) + _SWAP_EVIDENCE]
-    if swap.empty:
-        return first, last
-    key = pd.MultiIndex.from_frame(swap[["f", "l"]])
-    rows = pd.MultiIndex.from_arrays([first.fillna(""), last.fillna("")]).isin(key)
-    return first.where(~rows, last), last.where(~rows, first)
+    pair, firsts, lasts = _name_pairs(first, last)
+    swap = np.array(
+        [
+            f is not None
+            and la is not None
+            and as_first(la.split()) + as_last(f.split())
+            > as_first(f.split()) + as_last(la.split()) + _SWAP_EVIDENCE
+            for f, la in zip(firsts, lasts, strict=True)
+        ],
+        dtype=bool,
+    )
+    return _exchange(first, last, swap[pair])
 
 
 def unswap_by_majority(first: pd.Series, last: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -269,23 +301,38 @@ def unswap_by_majority(first: pd.Series, last: pd.Series) -> tuple[pd.Series, pd
     `Morgan Paul` once and `Paul Morgan` six times is one person typed both ways, whatever
     the name lists say (both are given names and surnames). A tie changes nothing.
     """
-    both = first.notna() & last.notna() & (first != last)
+    both = (first.notna() & last.notna() & (first != last)).to_numpy(dtype=bool)
     if not both.any():
         return first, last
-    pairs = pd.DataFrame({"f": first[both], "l": last[both]})
-    counts = pairs.value_counts()
-    reverse = pd.Series(
-        counts.reindex(
-            pd.MultiIndex.from_arrays(
-                [counts.index.get_level_values(1), counts.index.get_level_values(0)]
-            )
-        ).to_numpy(),
-        index=counts.index,
-    ).fillna(0)
-    minority = counts.index[reverse.to_numpy() > counts.to_numpy()]
-    if minority.empty:
+    pair, firsts, lasts = _name_pairs(first, last)
+    count = np.bincount(pair[both], minlength=len(firsts))
+    seen = {(f, la): k for k, (f, la) in enumerate(zip(firsts, lasts, strict=True)) if count[k]}
+    reverse = np.array(
+        [
+            count[seen[(la, f)]] if (la, f) in seen else 0
+            for f, la in zip(firsts, lasts, strict=True)
+        ],
+        dtype=np.int64,
+    )
+    return _exchange(first, last, ((count > 0) & (reverse > count))[pair])
+
+
+def _name_pairs(first: pd.Series, last: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A code per row for its (given name, surname) pair, and each pair's two names (None
+    where missing): the decisions are taken once per pair."""
+    pair = distinct_rows(first, last)
+    row = representatives(pair)
+    return (
+        pair,
+        first.to_numpy(dtype=object, na_value=None)[row],
+        last.to_numpy(dtype=object, na_value=None)[row],
+    )
+
+
+def _exchange(first: pd.Series, last: pd.Series, rows: np.ndarray) -> tuple[pd.Series, pd.Series]:
+    """Given name and surname exchanged on `rows` (booleans)."""
+    if not rows.any():
         return first, last
-    rows = pd.MultiIndex.from_arrays([first.fillna(""), last.fillna("")]).isin(minority)
     return first.where(~rows, last), last.where(~rows, first)
 
 
@@ -329,10 +376,8 @@ def split_full_name(
                     best = (score, " ".join(first), " ".join(last))
         return best[1], best[2]
 
-    parsed = {v: split(v) for v in text.dropna().unique()}
-    first = text.map({v: p[0] for v, p in parsed.items()})
-    last = text.map({v: p[1] for v, p in parsed.items()})
-    return pd.DataFrame({"first": first, "last": last}, index=full.index).astype("string")
+    first, last = _map_unique_pair(text, split)
+    return pd.DataFrame({"first": first, "last": last}, index=full.index)
 
 
 def standardize_names(
@@ -386,23 +431,34 @@ def display_name_parts(full: pd.Series, first: pd.Series, last: pd.Series) -> pd
     form, so titles and suffixes drop out; a split the words cannot show (not expected)
     gives the standardized part in title case.
     """
-    frame = pd.DataFrame({"full": full, "first": first, "last": last}).astype("string")
-    keys = frame.dropna(subset=["full"]).drop_duplicates()
+    full, first, last = (s.astype("string") for s in (full, first, last))
+    triple = distinct_rows(full, first, last)
+    row = representatives(triple)
+    texts, firsts, lasts = (s.to_numpy(dtype=object, na_value=None) for s in (full, first, last))
+    cleaned: dict[str, str | None] = {}  # a word's cleaned form, worked out once per call
     shown = [
-        _display_one(text, None if pd.isna(f) else f, None if pd.isna(la) else la)
-        for text, f, la in keys.itertuples(index=False)
+        (None, None) if texts[r] is None else _display_one(texts[r], firsts[r], lasts[r], cleaned)
+        for r in row
     ]
-    keys = keys.assign(
-        first_name=pd.Series([p[0] for p in shown], index=keys.index, dtype="string"),
-        last_name=pd.Series([p[1] for p in shown], index=keys.index, dtype="string"),
+    return pd.DataFrame(
+        {
+            "first_name": spread(triple, [p[0] for p in shown], full.index),
+            "last_name": spread(triple, [p[1] for p in shown], full.index),
+        }
     )
-    out = frame.merge(keys, on=["full", "first", "last"], how="left")
-    return out[["first_name", "last_name"]].set_axis(full.index).astype("string")
 
 
-def _display_one(text: str, first: str | None, last: str | None) -> tuple[str | None, str | None]:
+def _clean_word(word: str, cleaned: dict[str, str | None]) -> str | None:
+    if word not in cleaned:
+        cleaned[word] = _strip_name_one(_clean_name_one(word) or "")[0] if word else None
+    return cleaned[word]
+
+
+def _display_one(
+    text: str, first: str | None, last: str | None, memo: dict[str, str | None]
+) -> tuple[str | None, str | None]:
     words = [w.strip(".") for w in text.replace(",", " ").split()]
-    cleaned = [_strip_name_one(_clean_name_one(w) or "")[0] if w else None for w in words]
+    cleaned = [_clean_word(w, memo) for w in words]
     named = [k for k, c in enumerate(cleaned) if c]
     for start in range(len(named)):
         for stop in range(start + 1, len(named) + 1):
@@ -433,7 +489,7 @@ def first_name_key(first: pd.Series) -> pd.Series:
         head = name.split(" ")[0]
         return table.get(name, table.get(head, head)).split(" ")[0]
 
-    return _map_unique(first, key)
+    return map_values(first, key)
 
 
 @cache
@@ -453,14 +509,14 @@ def standardize_company(s: pd.Series) -> pd.Series:
         cleaned = _clean_name_one(value.replace("&", " ")) or ""
         return " ".join(w for w in cleaned.replace(",", " ").split() if w not in legal) or None
 
-    return _map_unique(s, one)
+    return map_values(s, one)
 
 
 def is_business_name(company: pd.Series, known: set[str]) -> pd.Series:
     """Standardized names that are a firm's: a company name seen elsewhere in the data, or
     a name holding a legal form or trade word (`Plomberie Roy`, `Roy Logistics Inc.`)."""
     words = set(business_words())
-    tagged = _map_unique(company, lambda v: "1" if words.intersection(v.split()) else "0")
+    tagged = map_values(company, lambda v: "1" if words.intersection(v.split()) else "0")
     return (company.isin(list(known)) | (tagged == "1")).fillna(False).astype(bool)
 
 
@@ -496,7 +552,7 @@ def standardize_phone(s: pd.Series) -> pd.Series:
         text = _EXTENSION.sub("", value.lower()).strip()
         if text.startswith("+") and not text.startswith("+1"):
             return _e164(text)
-        digits = re.sub(r"\D", "", text)
+        digits = _NOT_DIGIT.sub("", text)
         if len(digits) == 11 and digits[0] == "1":
             digits = digits[1:]
         if len(digits) != 10 or digits in placeholders["phone"]:
@@ -505,7 +561,7 @@ def standardize_phone(s: pd.Series) -> pd.Series:
         return f"+1{digits}" if ok else None
 
     placeholders = placeholder_contacts()
-    return _map_unique(s, one)
+    return map_values(s, one)
 
 
 _EXTENSION = re.compile(r"\s*(x|ext\.?|poste)\s*\d+\s*$")
@@ -515,7 +571,7 @@ def standardize_email(s: pd.Series) -> pd.Series:
     """Lower case, no spaces; malformed or placeholder (`noemail@…`, `aucun@…`) → <NA>."""
 
     def one(value: str) -> str | None:
-        out = re.sub(r"\s+", "", value.lower()).strip(".;,<>")
+        out = _SPACES.sub("", value.lower()).strip(".;,<>")
         if not _EMAIL.match(out):
             return None
         local, domain = out.split("@", 1)
@@ -526,7 +582,7 @@ def standardize_email(s: pd.Series) -> pd.Series:
         return out
 
     placeholders = placeholder_contacts()
-    return _map_unique(s, one)
+    return map_values(s, one)
 
 
 @cache
@@ -539,7 +595,7 @@ def placeholder_contacts() -> dict[str, frozenset[str]]:
 
 
 def _postal_one(value: str) -> str | None:
-    out = re.sub(r"[^A-Z0-9]", "", value.upper())
+    out = _NOT_POSTAL.sub("", value.upper())
     if len(out) == 6:  # letter O typed for zero and back, in the positions they belong to
         chars = list(out)
         for i in (1, 3, 5):
@@ -552,18 +608,18 @@ def _postal_one(value: str) -> str | None:
 
 def standardize_postal(s: pd.Series) -> pd.DataFrame:
     """Canadian postal code `H2X 1Y4` → `H2X1Y4` and its forward sortation area `H2X`."""
-    out = _map_unique(s, _postal_one)
+    out = map_values(s, _postal_one)
     return pd.DataFrame(
-        {"postal_code": out, "fsa": _map_unique(out, lambda v: v[:3])}, index=s.index
+        {"postal_code": out, "fsa": map_values(out, lambda v: v[:3])}, index=s.index
     )
 
 
 def _street_one(text: str) -> str | None:
     out = ascii_text(text).lower()
-    out = re.sub(rf"\b{_UNIT_WORDS}\.?\s*#?\s*\w+", " ", out)
-    out = re.sub(r"#\s*\w+", " ", out)
-    out = re.sub(r"^\s*\w+\s*-\s*(\d+)", r"\1", out)
-    out = re.sub(r"[^a-z0-9]+", " ", re.sub(r"['`’]", "", out))
+    out = _UNIT.sub(" ", out)
+    out = _NUMBERED.sub(" ", out)
+    out = _UNIT_PREFIX.sub(r"\1", out)
+    out = _NOT_STREET.sub(" ", _STREET_APOSTROPHES.sub("", out))
     words = [STREET_WORDS.get(w, w) for w in out.split()]
     return " ".join(words) or None
 
@@ -574,18 +630,18 @@ def standardize_street(s: pd.Series) -> pd.Series:
     Unit numbers (`app. 4`, `#4`, `4-123 …`) are dropped: people omit them far more often
     than two different people live at the same civic number and street.
     """
-    return _map_unique(s, _street_one)
+    return map_values(s, _street_one)
 
 
 def split_street(street: pd.Series) -> pd.DataFrame:
     """Civic number and street name of a standardized street (`123 boul rene levesque o`)."""
-    codes, uniq = _distinct(street)
+    codes, uniq = distinct(street)
     parts = pd.Series(uniq, dtype="string").str.extract(
         r"^(?P<street_number>\d+[a-z]?)\s+(?P<street_name>.+)$"
     )
     return pd.DataFrame(
         {
-            column: _spread(
+            column: spread(
                 codes,
                 parts[column].astype(object).where(parts[column].notna(), None).tolist(),
                 street.index,
@@ -604,25 +660,29 @@ def standardize_vin(s: pd.Series, is_valid: pd.Series | None = None) -> pd.Serie
     `is_valid` is ingest's flag where it has one; elsewhere the VIN is validated here the
     same way (17 characters, no I/O/Q, check digit for North-American VINs).
     """
-    out = s.astype("string").str.upper().str.replace(r"[\s-]", "", regex=True)
-    out = out.mask(out == "")
-    uniq = out.dropna().unique()
-    own = pd.Series(vins_are_valid(list(uniq)), index=uniq)
-    valid = out.map(own).astype("boolean").fillna(False).astype(bool)
+    codes, uniq = distinct(s.astype("string"))  # a VIN is typed on many records
+    text = [_VIN_NOISE.sub("", v.upper()) or None for v in uniq]
+    typed = [v for v in text if v is not None]
+    checked = dict(zip(typed, vins_are_valid(typed), strict=True))
+    own = np.array([v is not None and bool(checked[v]) for v in text] + [False])
+    valid = own[codes]
     if is_valid is not None:
-        flag = is_valid.astype("string").str.lower()
-        flagged = flag.isin(["true", "t", "1", "y", "yes"])
-        valid = flagged.where(flag.notna(), valid).astype(bool)
-    return out.where(valid).astype("string")
+        flag = map_values(is_valid.astype("string"), str.lower)
+        flagged = flag.isin(["true", "t", "1", "y", "yes"]).to_numpy(dtype=bool)
+        valid = np.where(flag.notna().to_numpy(dtype=bool), flagged, valid)
+    return spread(np.where(valid, codes, -1), text, s.index)
+
+
+_VIN_NOISE = re.compile(r"[\s-]")
 
 
 def standardize_date(s: pd.Series) -> pd.Series:
     """ISO date text `YYYY-MM-DD` (timestamps keep their date); unparsable → <NA>."""
-    codes, uniq = _distinct(s.astype("string"))  # a few thousand dates among millions
+    codes, uniq = distinct(s.astype("string"))  # a few thousand dates among millions
     text = pd.Series(uniq, dtype="string").str.strip().str[:10]
     parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
     iso = parsed.dt.strftime("%Y-%m-%d").astype(object)
-    return _spread(codes, iso.where(parsed.notna(), None).tolist(), s.index)
+    return spread(codes, iso.where(parsed.notna(), None).tolist(), s.index)
 
 
 # ---------------------------------------------------------------- values that are not a person's
@@ -630,7 +690,15 @@ def standardize_date(s: pd.Series) -> pd.Series:
 
 def name_signature(first_name: pd.Series, last_name: pd.Series) -> pd.Series:
     """A coarse person key (first initial + first 4 letters of surname) robust to typos."""
-    return (first_name.str[:1].fillna("?") + "|" + last_name.str[:4].fillna("?")).astype("string")
+    pair = distinct_rows(first_name, last_name)
+    row = representatives(pair)
+    firsts = first_name.to_numpy(dtype=object, na_value=None)[row]
+    lasts = last_name.to_numpy(dtype=object, na_value=None)[row]
+    keys = [
+        ("?" if f is None else f[:1]) + "|" + ("?" if la is None else la[:4])
+        for f, la in zip(firsts, lasts, strict=True)
+    ]
+    return spread(pair, keys, first_name.index)
 
 
 def shared_values(values: pd.Series, people: pd.Series, max_people: int) -> set[str]:
@@ -639,9 +707,17 @@ def shared_values(values: pd.Series, people: pd.Series, max_people: int) -> set[
     A rooftop's switchboard or a clerk's stock e-mail shows up under hundreds of names;
     a family landline under a handful. `people` is a coarse person key per record.
     """
-    frame = pd.DataFrame({"v": values, "p": people}).dropna()
-    counts = frame.drop_duplicates().groupby("v", sort=False).size()
-    return set(counts.index[counts > max_people])
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    return set(uniq[shared_codes(codes, people, max_people)])
+
+
+def shared_codes(codes: np.ndarray, people: pd.Series, max_people: int) -> np.ndarray:
+    """Per value code (0, 1, …; -1 is missing): is it `shared_values`' kind?"""
+    person, persons = pd.factorize(people, use_na_sentinel=True)
+    known = (codes >= 0) & (person >= 0)
+    pairs = np.unique(codes[known].astype(np.int64) * (len(persons) + 1) + person[known])
+    count = np.bincount(pairs // (len(persons) + 1), minlength=codes.max(initial=-1) + 1)
+    return count > max_people
 
 
 def family_mailboxes(
@@ -698,9 +774,9 @@ def drop_values(values: pd.Series, banned: set[str]) -> pd.Series:
 def share_values(s: pd.Series) -> pd.Series:
     """The same text with one string object per distinct value (a column built record by
     record holds millions of copies of the same few values)."""
-    return _map_unique(s, lambda v: v)
+    return map_values(s, lambda v: v)
 
 
 def sorted_words(s: pd.Series) -> pd.Series:
     """The words of a text in alphabetical order: `jean tremblay` = `tremblay jean`."""
-    return _map_unique(s, lambda v: " ".join(sorted(v.split())) or None)
+    return map_values(s, lambda v: " ".join(sorted(v.split())) or None)

@@ -26,6 +26,10 @@ pytestmark = pytest.mark.slow
 
 DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
 INCREMENTAL = [
+    "intermediate.int_vehicles",
+    "intermediate.int_service_orders",
+    "intermediate.int_ownership_periods",
+    "intermediate.int_service_visits",
     "marts.customer_events",
     "intermediate.int_person_records",
     "intermediate.int_customer_golden_record",
@@ -92,6 +96,8 @@ def test_an_incremental_build_gives_the_marts_a_build_from_scratch_gives(
     )
     serviced = vin()  # a car known only from a repair order: no model yet
     repair = inbox.service(customer_name="GAGNON, MARC", phone="418 555 4545", vin=serviced)
+    bought = vin()  # a car sold the first day and serviced the next, nothing else
+    inbox.sale(first_name="Lucie", last_name="Tremblay", phone="418-555-3131", vin=bought)
     forgotten = inbox.sale(
         first_name="Sylvie", last_name="Roy", phone="418-555-7878", email="sylvie.roy@gmail.com"
     )
@@ -118,10 +124,15 @@ def test_an_incremental_build_gives_the_marts_a_build_from_scratch_gives(
         first_name="Hugo", last_name="Bélanger", phone="418-555-6767", vin=serviced,
         make="Honda", model="Civic", model_year="2019", deal_date="2022-04-01",
     )  # fmt: skip
+    # and Lucie has her car serviced: only a repair order of the VIN changed, and the VIN's
+    # row of int_vehicles (its last-seen day) reads it
+    inbox.service(
+        customer_name="TREMBLAY, LUCIE", phone="418 555 3131", vin=bought, open_date="2022-06-01"
+    )
     inbox.land(engine)
     with engine.connect() as conn:
         changed = conn.scalar(sa.text("select count(*) from raw.model_changed_records"))
-    assert changed == 4  # the four new sales, noted by the landing's trigger
+    assert changed == 5  # the four new sales and the repair order, noted by the landing's trigger
     # and Sylvie asks to be forgotten between the two runs
     sylvie = customer_of(engine, "dealer_sales", forgotten)
     forget_customer(engine, sylvie)
@@ -138,6 +149,10 @@ def test_an_incremental_build_gives_the_marts_a_build_from_scratch_gives(
             sa.text("select count(*) from intermediate.int_customer_golden_record")
         )
     assert 2 <= _inserted(home, "intermediate.int_customer_golden_record") < customers / 4
+    for model in INCREMENTAL[:4]:  # the vehicle- and repair-order-grain ones
+        with engine.connect() as conn:
+            rows = conn.scalar(sa.text(f"select count(*) from {model}"))
+        assert 1 <= _inserted(home, model) < rows / 4, model
     merged = customer_of(engine, "crm_leads", by_email)
     assert customer_of(engine, "crm_leads", by_phone) == merged
     with engine.connect() as conn:

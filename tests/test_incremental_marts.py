@@ -250,3 +250,54 @@ def test_a_dealers_own_phone_number_added_or_changed_rebuilds_in_full(engine):
     with engine.begin() as conn:
         conn.execute(sa.text("delete from raw.dealers where dealer_code = 'D9'"))
     assert everything()
+
+
+def _manifest(models: dict[str, list[str]], tests: dict[str, list[str]]) -> dict:
+    """A dbt manifest's graph: each model or test with what it reads (`raw.x` a source)."""
+    uid = {name: f"source.p.{name}" if "." in name else f"model.p.{name}" for name in models}
+    for parents in [*models.values(), *tests.values()]:
+        uid |= {p: f"source.p.{p}" for p in parents if "." in p}
+    nodes = {
+        uid[name]: {"resource_type": "model", "depends_on": {"nodes": [uid[p] for p in parents]}}
+        for name, parents in models.items()
+    } | {
+        f"test.p.{name}": {"resource_type": "test", "depends_on": {"nodes": [uid[p] for p in ps]}}
+        for name, ps in tests.items()
+    }
+    children: dict[str, list[str]] = {}
+    for child, node in nodes.items():
+        for parent in node["depends_on"]["nodes"]:
+            children.setdefault(parent, []).append(child)
+    sources = {
+        u: {"schema": name.split(".")[0], "identifier": name.split(".")[1]}
+        for name, u in uid.items()
+        if u.startswith("source.")
+    }
+    return {"nodes": nodes, "sources": sources, "child_map": children}
+
+
+def test_a_build_leaves_the_models_that_read_nothing_changed_and_keeps_every_test_of_the_rest():
+    manifest = _manifest(
+        models={
+            "stg_dealers": ["raw.dealers"],
+            "stg_leads": ["raw.crm_leads"],
+            "stg_recalls": ["raw.oem_recalls"],
+            "leads": ["stg_leads", "stg_dealers"],
+            "recalls": ["stg_recalls"],
+            "senders": ["stg_dealers"],
+        },
+        tests={
+            "leads_dealer_is_a_dealer": ["leads", "stg_dealers"],
+            "unique_senders": ["senders"],
+        },
+    )
+    unaffected = {
+        uid.split(".")[-1] for uid in builds.unaffected_models(manifest, {"raw.crm_leads"})
+    }
+    # the dealers' view is built anyway: a test of the rebuilt leads reads it
+    assert unaffected == {"stg_recalls", "recalls", "senders"}
+    assert builds.unaffected_models(manifest, {"raw.dealers", "raw.oem_recalls"}) == {
+        "model.p.stg_leads"
+    }
+    # a note that is not a source's (a migration's) affects everything
+    assert builds.unaffected_models(manifest, {"raw.crm_leads", "migration 0021"}) == set()

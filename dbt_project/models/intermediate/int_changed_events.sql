@@ -66,12 +66,20 @@ vins as (
 
 ),
 
--- the VINs of changed repair orders, before and after (only a change in raw moves one)
+-- the VINs of changed repair orders: before (noted) and now (a repair order that moved to
+-- another customer keeps its VIN)
 serviced_vins as (
 
-    select distinct upper(vin) as vin
+    select upper(vin) as vin
     from notes
     where source = 'service_orders'
+
+    union
+
+    select vin from {{ ref('stg_raw__service_orders') }}
+    where source_record_id = any(array(
+        select source_record_id from changed_records where source = 'service_orders'
+    ))
 
 ),
 

@@ -28,7 +28,7 @@ custody_events as (
 
     select * from {{ ref('int_vehicle_custody_events') }}
     {%- if is_incremental() %}
-    where vin = any(array(select key from {{ changed_vins() }} as changed(key)))
+    where vin in {{ changed_vins() }}
     {%- endif %}
 
 ),

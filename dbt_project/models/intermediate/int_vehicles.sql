@@ -74,7 +74,7 @@ described_vehicles as (
 
     from descriptions
     {%- if is_incremental() %}
-    where vin = any(array(select key from {{ changed_vins(serviced=true) }} as changed(key)))
+    where vin in {{ changed_vins(serviced=true) }}
     {%- endif %}
     group by vin
 
@@ -90,7 +90,7 @@ serviced_vehicles as (
 
     from service_orders
     {%- if is_incremental() %}
-    where vin = any(array(select key from {{ changed_vins(serviced=true) }} as changed(key)))
+    where vin in {{ changed_vins(serviced=true) }}
     {%- endif %}
     group by vin
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -100,6 +102,67 @@ def full_refresh_reason(engine: Engine, wanted: dict, *, full: bool) -> str | No
             )
         )
     return "more changed than an increment" if everything else None
+
+
+def last_built_for(engine: Engine) -> dict | None:
+    """What the last complete build was built for; None when it did not complete."""
+    with engine.connect() as conn:
+        return conn.scalar(sa.text("select built_for from raw.model_builds"))
+
+
+def changed_tables(
+    engine: Engine, seen: dict[str, list[int]], last: dict | None, wanted: dict
+) -> set[str] | None:
+    """The tables dbt reads that changed since the `last` complete build, by the notes a
+    build saw (`begin`): schema.table, as the dbt project's sources name them. None when every
+    model must be built anyway: the last build was for another day (a rule of the day, such
+    as an in-market window, may have moved in any model that reads the date)."""
+    if last is None or last.get("today") != wanted["today"]:
+        return None
+    with engine.connect() as conn:
+        tables = set(
+            conn.scalars(
+                sa.text(
+                    "select distinct table_name from raw.model_input_changes"
+                    " where change_id = any(:seen)"
+                ),
+                {"seen": seen["raw.model_input_changes"]},
+            )
+        )
+    if seen["raw.model_changed_records"]:
+        tables.add("raw.model_changed_records")
+    return tables
+
+
+def unaffected_models(manifest: Mapping[str, Any], changed: set[str]) -> set[str]:
+    """The models (unique IDs) of a dbt manifest that read none of the `changed` tables,
+    directly or through other models: built from the same rows, they would come out the same.
+    Empty when a change is not a source's (a migration's note): everything is affected. A
+    model that a test of an affected model also reads stays affected, since dbt leaves out
+    the tests of a model it leaves out, and that test must run."""
+    sources = {
+        f"{source['schema']}.{source['identifier']}": uid
+        for uid, source in manifest["sources"].items()
+    }
+    if not changed <= sources.keys():
+        return set()
+    affected, frontier = set(), [sources[table] for table in changed]
+    while frontier:
+        uid = frontier.pop()
+        if uid not in affected:
+            affected.add(uid)
+            frontier.extend(manifest["child_map"].get(uid, []))
+    nodes = manifest["nodes"]
+    unaffected = {
+        uid
+        for uid, node in nodes.items()
+        if node["resource_type"] == "model" and uid not in affected
+    }
+    for node in nodes.values():
+        parents = set(node.get("depends_on", {}).get("nodes", []))
+        if node["resource_type"] == "test" and parents & affected:
+            unaffected -= parents
+    return unaffected
 
 
 def begin(engine: Engine) -> dict[str, list[int]]:

@@ -98,6 +98,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, dealer360
     # The seeds (and their tests) are what the last complete build loaded when the project is
     # the same and that build completed: an incremental build leaves them alone.
     keep_seeds = whole and not refresh and builds.missing(engine, list(seeds.values())) == 0
+    last = builds.last_built_for(engine)
     seen = builds.begin(engine)
     arguments = ["build", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])]
     if refresh:
@@ -107,14 +108,21 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, dealer360
         context.log.info("incremental models rebuild only the rows that changed")
     # How this build went, on each model it builds (the run's summary says it).
     build = {builds.BUILD_KEY: f"full: {refresh}" if refresh else "incremental"}
+    # Models that read none of the tables changed since the last build (on its day) are
+    # left as they are, with their tests.
+    unaffected = (
+        _unaffected(engine, seen, last, wanted, context.assets_def.keys) if keep_seeds else {}
+    )
+    kept = _Kept(context.assets_def, seeds.keys() | unaffected.keys() if keep_seeds else set())
     if keep_seeds:
-        arguments += ["--exclude", "resource_type:seed"]
-        for key in seeds:
-            yield dg.Output(
-                None,
-                output_name=context.assets_def.get_output_name_for_asset_key(key),
-                metadata={"dealer360/kept": True},
-            )
+        excluded = ["resource_type:seed", *unaffected.values()]
+        arguments += ["--exclude", " ".join(excluded)]
+        yield from kept.ready()
+    if unaffected:
+        context.log.info(
+            f"{len(unaffected)} models read nothing that changed: kept as they are"
+            f" ({', '.join(sorted(key.to_user_string() for key in unaffected))})"
+        )
     if dbt_vars:
         context.log.info(f"building the marts as known on {dbt_vars['as_of_date']}")
     # dagster-dbt echoes every dbt log line to stdout; keep them in a file instead, so the CLI
@@ -125,8 +133,9 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, dealer360
     context.log.info(f"dbt output goes to {log_path}")
     # One step per model, seed and test selected: each yields one event when dbt finishes it.
     steps = len(context.selected_asset_keys) + len(context.selected_asset_check_keys)
-    if keep_seeds:
-        steps -= len(seeds) + sum(c.asset_key in seeds for c in context.selected_asset_check_keys)
+    steps -= len(kept.keys) + sum(
+        c.asset_key in kept.keys for c in context.selected_asset_check_keys
+    )
     with (
         log_path.open("w") as log,
         contextlib.redirect_stdout(log),
@@ -137,6 +146,10 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, dealer360
             if isinstance(event, dg.Output):
                 event = event.with_metadata({**event.metadata, **build})
             yield event
+            if isinstance(event, dg.Output):
+                yield from kept.ready(
+                    after=context.assets_def.keys_by_output_name[event.output_name]
+                )
             if isinstance(event, dg.Output | dg.AssetMaterialization | dg.AssetCheckResult):
                 advance(_event_name(event))
     try:
@@ -149,6 +162,55 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, dealer360
         # Each build gets a target folder of its own (dagster-dbt); its artifacts are read
         # above, and a nightly run would otherwise leave ~10 MB behind every night.
         shutil.rmtree(invocation.target_path, ignore_errors=True)
+
+
+def _unaffected(engine, seen, last, wanted, keys) -> dict[dg.AssetKey, str]:
+    """The models among `keys` that read none of the tables changed since the `last` build,
+    each with its dbt name; none when one of their relations is missing."""
+    changed = builds.changed_tables(engine, seen, last, wanted)
+    if changed is None:
+        return {}
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    nodes = [manifest["nodes"][uid] for uid in builds.unaffected_models(manifest, changed)]
+    by_key = {"/".join((node["schema"], node["name"])): node for node in nodes}
+    unaffected = {
+        key: by_key[key.to_user_string()] for key in keys if key.to_user_string() in by_key
+    }
+    relations = [
+        (node["schema"], node["alias"])
+        for node in unaffected.values()
+        if node["config"].get("materialized") != "ephemeral"
+    ]
+    if builds.missing(engine, relations):
+        return {}
+    return {key: node["name"] for key, node in unaffected.items()}
+
+
+class _Kept:
+    """The outputs of the models a build leaves as they are (`keys`), each yielded as soon as
+    the models it reads are: Dagster wants a step's outputs in build order, and a kept model
+    may read one that dbt rebuilds (a view a test of a rebuilt model reads)."""
+
+    def __init__(self, assets: dg.AssetsDefinition, keys: set[dg.AssetKey]):
+        self.assets, self.keys, self.done = assets, keys, set()
+        self.order = [key for key in _in_build_order(assets) if key in keys]
+        self.deps = {
+            key: {dep.asset_key for dep in spec.deps} & assets.keys
+            for key, spec in assets.specs_by_key.items()
+        }
+
+    def ready(self, after: dg.AssetKey | None = None):
+        """The kept outputs whose models are all yielded, `after` (just yielded) among them."""
+        if after is not None:
+            self.done.add(after)
+        for key in self.order:
+            if key not in self.done and self.deps[key] <= self.done:
+                self.done.add(key)
+                yield dg.Output(
+                    None,
+                    output_name=self.assets.get_output_name_for_asset_key(key),
+                    metadata={"dealer360/kept": True},
+                )
 
 
 def _in_build_order(assets: dg.AssetsDefinition) -> list[dg.AssetKey]:

@@ -25,7 +25,13 @@ from tests.test_identity import Inbox, background, customer_of, vin
 pytestmark = pytest.mark.slow
 
 DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
-INCREMENTAL = [
+INCREMENTAL = [  # (rebuilding a table drops the views on it: what reads one comes first)
+    "marts.customer_value_by_dealer_brand",
+    "intermediate.int_vehicles",
+    "intermediate.int_service_orders",
+    "intermediate.int_ownership_periods",
+    "intermediate.int_service_visits",
+    "marts.vehicle_ownership",
     "marts.customer_events",
     "intermediate.int_person_records",
     "intermediate.int_customer_golden_record",
@@ -92,6 +98,8 @@ def test_an_incremental_build_gives_the_marts_a_build_from_scratch_gives(
     )
     serviced = vin()  # a car known only from a repair order: no model yet
     repair = inbox.service(customer_name="GAGNON, MARC", phone="418 555 4545", vin=serviced)
+    bought = vin()  # a car sold the first day and serviced the next, nothing else
+    inbox.sale(first_name="Lucie", last_name="Tremblay", phone="418-555-3131", vin=bought)
     forgotten = inbox.sale(
         first_name="Sylvie", last_name="Roy", phone="418-555-7878", email="sylvie.roy@gmail.com"
     )
@@ -118,10 +126,15 @@ def test_an_incremental_build_gives_the_marts_a_build_from_scratch_gives(
         first_name="Hugo", last_name="Bélanger", phone="418-555-6767", vin=serviced,
         make="Honda", model="Civic", model_year="2019", deal_date="2022-04-01",
     )  # fmt: skip
+    # and Lucie has her car serviced: only a repair order of the VIN changed, and the VIN's
+    # row of int_vehicles (its last-seen day) reads it
+    inbox.service(
+        customer_name="TREMBLAY, LUCIE", phone="418 555 3131", vin=bought, open_date="2022-06-01"
+    )
     inbox.land(engine)
     with engine.connect() as conn:
         changed = conn.scalar(sa.text("select count(*) from raw.model_changed_records"))
-    assert changed == 4  # the four new sales, noted by the landing's trigger
+    assert changed == 5  # the four new sales and the repair order, noted by the landing's trigger
     # and Sylvie asks to be forgotten between the two runs
     sylvie = customer_of(engine, "dealer_sales", forgotten)
     forget_customer(engine, sylvie)
@@ -138,6 +151,10 @@ def test_an_incremental_build_gives_the_marts_a_build_from_scratch_gives(
             sa.text("select count(*) from intermediate.int_customer_golden_record")
         )
     assert 2 <= _inserted(home, "intermediate.int_customer_golden_record") < customers / 4
+    for model in INCREMENTAL[:6]:  # the customer-, vehicle- and repair-order-grain ones
+        with engine.connect() as conn:
+            rows = conn.scalar(sa.text(f"select count(*) from {model}"))
+        assert 1 <= _inserted(home, model) < rows / 4, model
     merged = customer_of(engine, "crm_leads", by_email)
     assert customer_of(engine, "crm_leads", by_phone) == merged
     with engine.connect() as conn:
@@ -235,3 +252,54 @@ def test_a_dealers_own_phone_number_added_or_changed_rebuilds_in_full(engine):
     with engine.begin() as conn:
         conn.execute(sa.text("delete from raw.dealers where dealer_code = 'D9'"))
     assert everything()
+
+
+def _manifest(models: dict[str, list[str]], tests: dict[str, list[str]]) -> dict:
+    """A dbt manifest's graph: each model or test with what it reads (`raw.x` a source)."""
+    uid = {name: f"source.p.{name}" if "." in name else f"model.p.{name}" for name in models}
+    for parents in [*models.values(), *tests.values()]:
+        uid |= {p: f"source.p.{p}" for p in parents if "." in p}
+    nodes = {
+        uid[name]: {"resource_type": "model", "depends_on": {"nodes": [uid[p] for p in parents]}}
+        for name, parents in models.items()
+    } | {
+        f"test.p.{name}": {"resource_type": "test", "depends_on": {"nodes": [uid[p] for p in ps]}}
+        for name, ps in tests.items()
+    }
+    children: dict[str, list[str]] = {}
+    for child, node in nodes.items():
+        for parent in node["depends_on"]["nodes"]:
+            children.setdefault(parent, []).append(child)
+    sources = {
+        u: {"schema": name.split(".")[0], "identifier": name.split(".")[1]}
+        for name, u in uid.items()
+        if u.startswith("source.")
+    }
+    return {"nodes": nodes, "sources": sources, "child_map": children}
+
+
+def test_a_build_leaves_the_models_that_read_nothing_changed_and_keeps_every_test_of_the_rest():
+    manifest = _manifest(
+        models={
+            "stg_dealers": ["raw.dealers"],
+            "stg_leads": ["raw.crm_leads"],
+            "stg_recalls": ["raw.oem_recalls"],
+            "leads": ["stg_leads", "stg_dealers"],
+            "recalls": ["stg_recalls"],
+            "senders": ["stg_dealers"],
+        },
+        tests={
+            "leads_dealer_is_a_dealer": ["leads", "stg_dealers"],
+            "unique_senders": ["senders"],
+        },
+    )
+    unaffected = {
+        uid.split(".")[-1] for uid in builds.unaffected_models(manifest, {"raw.crm_leads"})
+    }
+    # the dealers' view is built anyway: a test of the rebuilt leads reads it
+    assert unaffected == {"stg_recalls", "recalls", "senders"}
+    assert builds.unaffected_models(manifest, {"raw.dealers", "raw.oem_recalls"}) == {
+        "model.p.stg_leads"
+    }
+    # a note that is not a source's (a migration's) affects everything
+    assert builds.unaffected_models(manifest, {"raw.crm_leads", "migration 0021"}) == set()

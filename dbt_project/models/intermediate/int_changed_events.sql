@@ -6,7 +6,9 @@
     customer, and its vehicle's description and ownership periods, which only the sales and
     registrations of its VIN write (a repair order of another customer shows the model a
     new sale of its VIN says). Seeds and the project change only with a full build
-    (orchestration/builds.py). One row per (kind, key); empty when nothing changed.
+    (orchestration/builds.py). `serviced_vin`: the VINs of changed repair orders, for what
+    reads when a VIN was serviced (int_vehicles). One row per (kind, key); empty when
+    nothing changed.
 -#}
 
 with
@@ -64,11 +66,30 @@ vins as (
 
 ),
 
+-- the VINs of changed repair orders: before (noted) and now (a repair order that moved to
+-- another customer keeps its VIN)
+serviced_vins as (
+
+    select upper(vin) as vin
+    from notes
+    where source = 'service_orders'
+
+    union
+
+    select vin from {{ ref('stg_raw__service_orders') }}
+    where source_record_id = any(array(
+        select source_record_id from changed_records where source = 'service_orders'
+    ))
+
+),
+
 final as (
 
     select 'event' as kind, source || ':' || source_record_id as key from changed_records
     union all
     select 'vin' as kind, vin as key from vins where vin is not null
+    union all
+    select 'serviced_vin' as kind, vin as key from serviced_vins where vin is not null
 
 )
 

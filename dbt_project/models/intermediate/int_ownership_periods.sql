@@ -4,12 +4,32 @@
     consecutive acquisitions by the same customer is one ownership period, owned from the
     first of them; it ends at the next event of the VIN: a trade-in, or an acquisition by
     someone else (a resale or a transfer).
+
+
+    Incremental at VIN grain: a VIN's periods read only its own custody events (the sales
+    and registrations of that VIN, with their customers) and its description, so a build
+    rebuilds the changed VINs (macros/incremental.sql deletes them first), and the whole
+    table on --full-refresh. Logged, as a kept table must be (see int_person_records).
 -#}
+-- depends_on: {{ ref('int_changed_events') }}
+{{
+    config(
+        materialized='incremental',
+        full_refresh=(true if as_of_date() | trim != 'current_date' else none),
+        incremental_strategy='append',
+        unlogged=false,
+        pre_hook=["{{ delete_changed_vins() }}"],
+    )
+}}
+
 with
 
 custody_events as (
 
     select * from {{ ref('int_vehicle_custody_events') }}
+    {%- if is_incremental() %}
+    where vin in {{ changed_vins() }}
+    {%- endif %}
 
 ),
 

@@ -1,8 +1,27 @@
+{#-
+    Incremental at record grain: a repair order's row reads its own record, its customer and
+    its VIN's description (which only the VIN's sales and registrations write), so a build
+    rebuilds the changed repair orders and those of a changed VIN (macros/incremental.sql
+    deletes them first), and the whole table on --full-refresh. Logged, as a kept table must
+    be (see int_person_records).
+-#}
+-- depends_on: {{ ref('int_changed_events') }}
+{{
+    config(
+        materialized='incremental',
+        full_refresh=(true if as_of_date() | trim != 'current_date' else none),
+        incremental_strategy='append',
+        unlogged=false,
+        pre_hook=["{{ delete_changed_records_or_vins('service_orders') }}"],
+    )
+}}
+
 with
 
 service_orders as (
 
     select * from {{ ref('stg_raw__service_orders') }}
+    {{ where_changed('service_orders', vin='vin') }}
 
 ),
 

@@ -1,3 +1,20 @@
+{#-
+    Incremental at VIN grain: a vehicle's row reads only the sales, registrations and repair
+    orders of its VIN, so a build rebuilds the VINs of changed records (macros/incremental.sql
+    deletes them first), and the whole table on --full-refresh. Logged, as a kept table must
+    be (see int_person_records).
+-#}
+-- depends_on: {{ ref('int_changed_events') }}
+{{
+    config(
+        materialized='incremental',
+        full_refresh=(true if as_of_date() | trim != 'current_date' else none),
+        incremental_strategy='append',
+        unlogged=false,
+        pre_hook=["{{ delete_changed_vins(serviced=true) }}"],
+    )
+}}
+
 with
 
 sales as (
@@ -56,6 +73,9 @@ described_vehicles as (
         max(seen_date) as last_seen_date
 
     from descriptions
+    {%- if is_incremental() %}
+    where vin in {{ changed_vins(serviced=true) }}
+    {%- endif %}
     group by vin
 
 ),
@@ -69,6 +89,9 @@ serviced_vehicles as (
         max(open_date) as last_seen_date
 
     from service_orders
+    {%- if is_incremental() %}
+    where vin in {{ changed_vins(serviced=true) }}
+    {%- endif %}
     group by vin
 
 ),

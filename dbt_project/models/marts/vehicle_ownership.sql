@@ -1,5 +1,16 @@
+{#-
+    Incremental at VIN grain: a VIN's periods read its ownership periods and the visits of
+    its repair orders, so a build rebuilds the VINs of changed sales, registrations and
+    repair orders (macros/incremental.sql deletes them first), and the whole table on
+    --full-refresh.
+-#}
+-- depends_on: {{ ref('int_changed_events') }}
 {{
     config(
+        materialized='incremental',
+        full_refresh=(true if as_of_date() | trim != 'current_date' else none),
+        incremental_strategy='append',
+        pre_hook=["{{ delete_changed_vins(serviced=true) }}"],
         indexes=[
             {'columns': ['ownership_id'], 'unique': true},
             {'columns': ['customer_id']},
@@ -13,12 +24,18 @@ with
 ownership_periods as (
 
     select * from {{ ref('int_ownership_periods') }}
+    {%- if is_incremental() %}
+    where vin in {{ changed_vins(serviced=true) }}
+    {%- endif %}
 
 ),
 
 service_visits as (
 
     select * from {{ ref('int_service_visits') }}
+    {%- if is_incremental() %}
+    where vin in {{ changed_vins(serviced=true) }}
+    {%- endif %}
 
 ),
 

@@ -50,7 +50,7 @@ from entity_resolution.scoring import (
     frequencies,
     score,
 )
-from entity_resolution.settings import LinkSettings
+from entity_resolution.settings import Comparison, LinkSettings
 from entity_resolution.standardize import family_mailboxes
 
 log = logging.getLogger(__name__)
@@ -809,18 +809,60 @@ def _identified(
     contact_codes: tuple[np.ndarray, ...],
 ) -> np.ndarray:
     """Pairs with positive evidence from an `identifying` comparison (more than a name and
-    an address); a contact counts only where it is both sides' own, not a household's."""
+    an address); a contact counts only where it is both sides' own, not a household's,
+    and where it agrees only up to a slip, only when the slip is not as near another's
+    (`_ambiguous_slips`)."""
     own = dict(zip(settings.contacts, contact_codes, strict=True))
     out = np.zeros(scored.log_odds.shape[0], dtype=bool)
     for k, comp in enumerate(settings.comparisons):
         if comp.name in settings.identifying:
             hit = scored.weight(k) > 0
             if comp.name in own:
-                hit &= (own[comp.name][candidates.left] >= 0) & (
-                    own[comp.name][candidates.right] >= 0
-                )
+                codes = own[comp.name]
+                hit &= (codes[candidates.left] >= 0) & (codes[candidates.right] >= 0)
+                hit &= ~_ambiguous_slips(scored.levels[:, k], comp, candidates, codes, hit)
             out |= hit
     return out
+
+
+def _ambiguous_slips(
+    levels: np.ndarray,
+    comp: Comparison,
+    candidates: Candidates,
+    codes: np.ndarray,
+    positive: np.ndarray,
+) -> np.ndarray:
+    """Pairs whose contact agrees only up to a slip that may not be one: the rarer value is
+    one slip from two other values (`patrick.martel@hotmail.co` is as near `…@hotmail.ca`
+    as `…@hotmail.com`, two namesakes' mailboxes), or both values are in steady use
+    (`li.leung@` and `l.leung@`, `line.rousseau@` and `lise.rousseau@`, each on several
+    records: a slip is rare beside the value it slips from). Such a link says whose the
+    records are no more than a name does. A value one person mistyped twice stays near one
+    value only."""
+    out = np.zeros(levels.shape[0], dtype=bool)
+    if "exact" not in comp.labels:
+        return out
+    fuzzy = np.flatnonzero(positive & (levels != comp.level_number("exact")))
+    if fuzzy.size == 0:
+        return out
+    held = np.bincount(codes[codes >= 0], minlength=int(codes.max()) + 1)
+    a, b = codes[candidates.left[fuzzy]], codes[candidates.right[fuzzy]]
+    near = pd.DataFrame({"v": np.r_[a, b], "w": np.r_[b, a]}).drop_duplicates()
+    partners = near.groupby("v")["w"].size()
+    count = np.zeros(held.size, dtype=np.int64)
+    count[partners.index.to_numpy()] = partners.to_numpy()
+    rarer_a = held[a] <= held[b]
+    rarer_b = held[b] <= held[a]
+    rarer, commoner = np.minimum(held[a], held[b]), np.maximum(held[a], held[b])
+    steady = (rarer >= _STEADY_USE) & (rarer * _STEADY_RATIO >= commoner)
+    out[fuzzy] = (rarer_a & (count[a] > 1)) | (rarer_b & (count[b] > 1)) | steady
+    return out
+
+
+# A contact value in steady use: on this many signatures at least, the rarer of two within
+# this ratio of the other (`_ambiguous_slips`). A mistyped value is mostly on one record.
+_STEADY_USE = 3
+_STEADY_RATIO = 5
 
 
 def _contact_codes(

@@ -8,7 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from entity_resolution.blocking import Candidates
 from entity_resolution.comparisons import compare_one, encode
+from entity_resolution.engine import _ambiguous_slips
 from entity_resolution.settings import DEALER
 from generator.people import _unique_emails
 
@@ -44,3 +46,18 @@ def test_a_namesake_at_gmail_cannot_take_a_mailbox_that_differs_only_in_its_dots
     assert out[1] != "jeanroy@gmail.com" and out[1].startswith("jeanroy")  # numbered
     assert out[1].endswith("@gmail.com") and any(c.isdigit() for c in out[1])
     assert list(out[2:]) == ["jean.roy@hotmail.com", "jeanroy@hotmail.com"]
+
+
+def test_a_slip_between_two_mailboxes_in_use_or_near_two_of_them_identifies_nobody():
+    # Codes per signature: 0 `patrick.martel@hotmail.ca` (twice), 1 `…@hotmail.com`
+    # (twice), 2 `…@hotmail.co` (a slip as near both); 3 `l.leung@` and 4 `li.leung@`,
+    # each on three signatures (two people's); 5 `jean.roy@` on three and 6 `jean.ry@`
+    # once (his own slip).
+    codes = np.array([0, 0, 1, 1, 2, 3, 3, 3, 4, 4, 4, 5, 5, 5, 6])
+    left, right = np.array([4, 4, 5, 11]), np.array([0, 2, 8, 14])
+    email = DEALER.comparison("email")
+    levels = np.full(4, email.level_number("one typo"), dtype=np.int8)
+    ambiguous = _ambiguous_slips(
+        levels, email, Candidates(left, right, {}, {}), codes, np.ones(4, dtype=bool)
+    )
+    assert ambiguous.tolist() == [True, True, True, False]

@@ -717,16 +717,14 @@ def _attach_by_name(
     links = links[one_target.to_numpy()]
     if links.empty:
         return
-    # Kept apart: a contradiction or a reviewer's decision between the two clusters.
-    blocked = set()
-    for a, b in (
-        (left[apart], right[apart]),
-        (decided[2], decided[3]),
-    ):
-        la, lb = labels[a], labels[b]
-        blocked |= set(zip(la.tolist(), lb.tolist(), strict=True))
-        blocked |= set(zip(lb.tolist(), la.tolist(), strict=True))
-    links = links[[(w, t) not in blocked for w, t in zip(links["weak"], links["to"], strict=True)]]
+    # Kept apart: a contradiction or a reviewer's decision between the two clusters (as
+    # integer keys: millions of contradicting pairs at scale).
+    size = np.int64(labels.max()) + 1
+    a = labels[np.r_[left[apart], decided[2]]].astype(np.int64)
+    b = labels[np.r_[right[apart], decided[3]]].astype(np.int64)
+    blocked = np.r_[a * size + b, b * size + a]
+    wanted = links["weak"].to_numpy(np.int64) * size + links["to"].to_numpy(np.int64)
+    links = links[~np.isin(wanted, blocked)]
     for exclusive in exclusives:
         if links.empty:
             return

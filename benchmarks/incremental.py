@@ -12,7 +12,10 @@ time of each run, how many records the increment re-clustered, and pairwise F1 o
 B against the generator's truth, with the share of records whose customer differs.
 
 Without `--end-to-end` each run is landing + resolve in one process (what the matching
-costs); with it, `dealer360 run` (landing, resolve, dbt: what a nightly run costs).
+costs); with it, `dealer360 run` (landing, resolve, dbt: what a nightly run costs), with
+each run's stage seconds and the peak memory of its process tree and its PostgreSQL
+together (PSS, as `benchmarks/end_to_end.py` samples it). `--no-scratch` leaves out home B
+(at 300k people a second home needs another ~15 GB of disk and half an hour).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.end_to_end import PeakMemory  # noqa: E402
 from entity_resolution.evaluation import quality  # noqa: E402
 from ingest.contract import PERSON_SOURCES, SOURCES  # noqa: E402
 
@@ -89,10 +93,24 @@ def _phase(home: Path, inbox: Path, full: bool, end_to_end: bool) -> dict:
     t = time.perf_counter()
     if end_to_end:
         command = [DEALER360, "run", "--inbox", str(inbox), *(["--full"] if full else [])]
-        subprocess.run(command, env=env, check=True, capture_output=True)
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        sampler = PeakMemory(process.pid, home)
+        sampler.start()
+        stdout, stderr = process.communicate()
+        peak_kib = sampler.stop()
+        wall = round(time.perf_counter() - t, 1)
+        if process.returncode:
+            raise SystemExit(f"dealer360 run failed ({process.returncode}):\n{stderr[-3000:]}")
         out = subprocess.run(
             [PYTHON, __file__, "_last-run"], env=env, check=True, capture_output=True, text=True
         ).stdout
+        figures = json.loads(out.strip().splitlines()[-1])
+        figures["wall"] = wall
+        figures["peak_pss_mib"] = round(peak_kib / 1024)
+        print(json.dumps(figures), file=sys.stderr, flush=True)
+        return figures
     else:
         command = [PYTHON, __file__, "_resolve", str(inbox), *(["--full"] if full else [])]
         out = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
@@ -137,6 +155,29 @@ def one_seed(args, seed: int, work: Path) -> dict:
     shutil.copytree(delta, base, dirs_exist_ok=True)  # the next day's files arrive
     increment = _phase(home_a, base, full=False, end_to_end=args.end_to_end)
     rerun = _phase(home_a, base, full=False, end_to_end=args.end_to_end)
+    if args.no_scratch:
+        a = _map(home_a)
+        _stop(home_a)
+        joined = truth.merge(a, on=keys)
+        q_a = quality(joined["customer_id"].to_numpy(), joined["person_id"].to_numpy())
+        return {
+            "seed": seed,
+            "records": len(joined),
+            "delta rows": moved,
+            "first run s": first["wall"],
+            "first run stages s": first.get("stages"),
+            "first run peak MiB": first.get("peak_pss_mib"),
+            "increment s": increment["wall"],
+            "increment share": round(increment["wall"] / first["wall"], 3),
+            "increment stages s": increment.get("stages"),
+            "increment peak MiB": increment.get("peak_pss_mib"),
+            "changed records": increment.get("changed_records"),
+            "re-clustered records": increment.get("relinked_records"),
+            "rerun s": rerun["wall"],
+            "rerun mode": rerun.get("mode"),
+            "F1 first run (its records)": round(q_first.f1, 4),
+            "F1 incremental": round(q_a.f1, 4),
+        }
     scratch = _phase(home_b, base, full=True, end_to_end=args.end_to_end)
     a, b = _map(home_a), _map(home_b)
     _stop(home_a)
@@ -189,11 +230,17 @@ def _last_run() -> None:
 
     with db.connect_checked().connect() as conn:
         summary = conn.scalar(
-            sa.text(
-                "select summary->'resolve' from raw.pipeline_runs order by started_at desc limit 1"
-            )
+            sa.text("select summary from raw.pipeline_runs order by started_at desc limit 1")
         )
-    print(json.dumps(summary or {}))
+    summary = summary or {}
+    print(
+        json.dumps(
+            {
+                **summary.get("resolve", {}),
+                "stages": {k: round(v, 1) for k, v in (summary.get("stage_seconds") or {}).items()},
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -213,6 +260,7 @@ def main() -> None:
     parser.add_argument("--delta", type=float, default=0.01, help="share of rows in the delta")
     parser.add_argument("--end-to-end", action="store_true", help="time `dealer360 run`")
     parser.add_argument("--work", type=Path, help="keep the inboxes and homes here")
+    parser.add_argument("--no-scratch", action="store_true", help="no home B from scratch")
     args = parser.parse_args()
     rows = []
     for seed in args.seeds:
@@ -226,6 +274,8 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
     table = pd.DataFrame(rows)
     print(table.to_markdown(index=False))
+    if args.no_scratch:
+        return
     print(
         "F1 difference (incremental − from scratch): max |Δ| ="
         f" {np.abs(table['F1 difference']).max():.4f}"

@@ -1,6 +1,7 @@
 # One image for the Dagster webserver, the Dagster daemon and the dashboard.
 FROM python:3.11-slim-bookworm
-ENV UV_PROJECT_ENVIRONMENT=/opt/venv UV_PYTHON_DOWNLOADS=never PATH=/opt/venv/bin:$PATH \
+ENV UV_PROJECT_ENVIRONMENT=/opt/venv UV_PYTHON_DOWNLOADS=never UV_COMPILE_BYTECODE=1 \
+    PATH=/opt/venv/bin:$PATH \
     DEALER360_HOME=/var/lib/dealer360 DAGSTER_HOME=/var/lib/dealer360/dagster
 RUN pip install --no-cache-dir uv==0.13.9
 WORKDIR /app

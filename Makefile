@@ -8,6 +8,10 @@ UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Compile every installed module once, at install: where PYTHONDONTWRITEBYTECODE is set (CI,
+# containers) each process would otherwise compile dagster, dbt and pandas from source at
+# start, about half the CPU of importing the pipeline (docs/benchmarks.md, "Start-up").
+export UV_COMPILE_BYTECODE := 1
 
 DEMO_DIR ?= demo
 DEMO_PEOPLE ?= 3000

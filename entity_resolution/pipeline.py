@@ -187,6 +187,8 @@ def resolve(
     if plan.mode == "unchanged":
         summary = _unchanged(engine, records, pinned, plan)
         with engine.begin() as conn:
+            if last.get("code_fingerprint") != code:
+                _adopt_release(conn, records, pinned, code)
             io.remove_input_notes(conn, seen)
     else:
         with engine.begin() as conn:
@@ -413,6 +415,28 @@ def _nothing_read(conn: Connection, t0: float) -> ResolveSummary:
         seconds=round(time.perf_counter() - t0, 2),
         mode="unchanged",
         reason=f"nothing resolve reads was written since run {run_id}",
+    )
+
+
+def _adopt_release(
+    conn: Connection, records: pd.DataFrame, pinned: pd.DataFrame, code: str
+) -> None:
+    """Another release of the matching code read every record and found none new or changed:
+    its standardized rows that differ from the stored ones are written, and the last run
+    takes its fingerprint, so the next run with nothing written since reads nothing again.
+    Without this, every run after an upgrade would read and standardize everything to find
+    nothing, until a record changed."""
+    io.lock(conn)
+    _write_standardized(
+        conn, _standardized_rows(records, pinned, np.zeros(len(records), dtype=bool))
+    )
+    conn.execute(
+        sa.text(
+            "update resolve.runs set parameters = parameters"
+            " || jsonb_build_object('code_fingerprint', cast(:code as text))"
+            " where run_id = (select max(run_id) from resolve.runs where finished_at is not null)"
+        ),
+        {"code": code},
     )
 
 

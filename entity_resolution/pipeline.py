@@ -95,20 +95,18 @@ def _decision_pairs(
     records: pd.DataFrame, decisions: pd.DataFrame
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Record positions of each decided pair whose two records are both still landed."""
-    position = pd.Series(
-        np.arange(len(records)),
-        index=pd.MultiIndex.from_frame(records[["source", "source_record_id"]]),
-    )
     out = {}
     for decision in ("must_link", "cannot_link"):
         rows = decisions[decisions["decision"] == decision]
-        a = position.reindex(pd.MultiIndex.from_frame(rows[["source_a", "source_record_id_a"]]))
-        b = position.reindex(pd.MultiIndex.from_frame(rows[["source_b", "source_record_id_b"]]))
-        keep = a.notna().to_numpy() & b.notna().to_numpy()
-        out[decision] = (
-            a.to_numpy()[keep].astype(np.int64),
-            b.to_numpy()[keep].astype(np.int64),
+        a, b = (
+            _positions(
+                rows[[f"source_{side}", f"source_record_id_{side}"]].set_axis(_KEYS, axis=1),
+                records,
+            )
+            for side in ("a", "b")
         )
+        keep = (a >= 0) & (b >= 0)
+        out[decision] = (a[keep].astype(np.int64), b[keep].astype(np.int64))
     return out
 
 
@@ -513,17 +511,16 @@ def _pin(
     (a forget that committed while this run was matching wins), which records that
     changed, and the pinned records' map rows."""
     forgotten = io.read_forgotten(conn)
-    anonymous = forgotten.set_index(["source", "source_record_id"])["anonymous_id"]
-    keys = pd.MultiIndex.from_frame(records[["source", "source_record_id"]])
-    late = anonymous.reindex(keys).to_numpy()
+    # Each record's anonymous key (None where it is not forgotten), by integer codes.
+    anonymous = np.append(forgotten["anonymous_id"].to_numpy(dtype=object, na_value=None), None)
+    late = anonymous[_positions(records, forgotten)]
     forgotten_late = ~pd.isna(late)
     customer_id = np.where(forgotten_late, late, customer_id)
-    pinned_keys = pd.MultiIndex.from_frame(pinned[["source", "source_record_id"]])
     pinned_map = pd.DataFrame(
         {
             "source": pinned["source"].to_numpy(),
             "source_record_id": pinned["source_record_id"].to_numpy(),
-            "customer_id": anonymous.reindex(pinned_keys).to_numpy(),
+            "customer_id": anonymous[_positions(pinned, forgotten)],
             "match_probability": 1.0,
         }
     )
@@ -613,10 +610,11 @@ def _with_pinned(new_map: pd.DataFrame, pinned_map: pd.DataFrame) -> pd.DataFram
 
 def _kept(new_map: pd.DataFrame, previous: pd.DataFrame) -> tuple[int, int]:
     """Records that had a customer ID before this run, and those that kept it."""
-    kept = new_map[[*_KEYS, "customer_id"]].merge(
-        previous[[*_KEYS, "customer_id"]], on=_KEYS, suffixes=("", "_old")
-    )
-    return len(kept), int((kept["customer_id"] == kept["customer_id_old"]).sum())
+    at = _positions(new_map, previous)
+    had = at >= 0
+    now = new_map["customer_id"].to_numpy(dtype=object, na_value=None)[had]
+    before = previous["customer_id"].to_numpy(dtype=object, na_value=None)[at[had]]
+    return int(had.sum()), int(np.count_nonzero(np.asarray(now == before, dtype=bool)))
 
 
 def _write_increment(
@@ -636,20 +634,20 @@ def _write_increment(
     run_id = _insert_run(conn, len(records), parameters)
     previous = io.read_previous_map(conn)  # under the lock: a forget since the read counts
     region = records.iloc[increment.records]
-    region_keys = pd.MultiIndex.from_frame(region[_KEYS])
-    previous_region = previous[pd.MultiIndex.from_frame(previous[_KEYS]).isin(region_keys)]
+    previous_region = previous[_positions(previous, region) >= 0]
     clusters = region[_KEYS].reset_index(drop=True).assign(cluster=result.record_cluster)
     assignment = assign_ids(
         clusters,
         previous_region,
         lambda k: [format_customer_id(n) for n in io.allocate_ids(conn, k)],
     )
-    indexed = previous.set_index(_KEYS)
-    keys = pd.MultiIndex.from_frame(records[_KEYS])
-    customer_id = indexed["customer_id"].reindex(keys).to_numpy(dtype=object)
-    probability = pd.to_numeric(indexed["match_probability"].reindex(keys)).to_numpy(
-        dtype=np.float64, na_value=np.nan
-    )
+    # Each record's row of the previous map (-1: none, which takes the appended missing).
+    at = _positions(records, previous)
+    customer_id = np.append(previous["customer_id"].to_numpy(dtype=object, na_value=None), None)[at]
+    probability = np.append(
+        pd.to_numeric(previous["match_probability"]).to_numpy(dtype=np.float64, na_value=np.nan),
+        np.nan,
+    )[at]
     customer_id[increment.records] = assignment.customer_of_cluster.reindex(
         result.record_cluster
     ).to_numpy(dtype=object)

@@ -58,11 +58,13 @@ def share_linked(engine: Engine) -> CheckResult:
             sa.text(
                 """
                 with c as (
-                    select customer_id, count(*) as n, count(distinct source) as sources
+                    -- min <> max, not count(distinct source) > 1: the same answer, and
+                    -- PostgreSQL can hash it instead of sorting the map (14 → 3.5 s at 300k)
+                    select customer_id, count(*) as n, min(source) <> max(source) as several
                     from resolve.customer_source_map group by customer_id
                 )
                 select coalesce(sum(n), 0), coalesce(sum(n) filter (where n > 1), 0),
-                       count(*) filter (where sources > 1), count(*)
+                       count(*) filter (where several), count(*)
                 from c
                 """
             )

@@ -10,6 +10,7 @@ import csv
 import itertools
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -504,7 +505,13 @@ def test_links_export_and_checks_cover_every_landed_record(inbox, engine, tmp_pa
         )
     assert lines[0] == "source,source_record_id,customer_id"
     assert rows == len(lines) - 1 == landed == 24
-    assert share_linked(engine)[0]
+    passed, figures = share_linked(engine)
+    links = pd.read_csv(tmp_path / "links.csv")
+    sources = links.groupby("customer_id")["source"].nunique()
+    assert passed and figures["share_of_customers_in_several_sources"] == round(
+        (sources > 1).mean(), 4
+    )
+    assert 0 < figures["share_of_customers_in_several_sources"] < 1
     assert check_cluster_sizes(engine)[0]
 
 

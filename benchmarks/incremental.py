@@ -155,26 +155,34 @@ def one_seed(args, seed: int, work: Path) -> dict:
     shutil.copytree(delta, base, dirs_exist_ok=True)  # the next day's files arrive
     increment = _phase(home_a, base, full=False, end_to_end=args.end_to_end)
     rerun = _phase(home_a, base, full=False, end_to_end=args.end_to_end)
+    runs = {
+        "seed": seed,
+        "delta rows": moved,
+        "first run s": first["wall"],
+        "increment s": increment["wall"],
+        "increment share": round(increment["wall"] / first["wall"], 3),
+        "increment mode": increment.get("mode"),
+        "changed records": increment.get("changed_records"),
+        "re-clustered records": increment.get("relinked_records"),
+        "rerun s": rerun["wall"],
+        "rerun mode": rerun.get("mode"),
+    }
+    if args.end_to_end:
+        runs.update(
+            {
+                f"{name} {what}": figures.get(key)
+                for name, figures in (("first run", first), ("increment", increment))
+                for what, key in (("stages s", "stages"), ("peak MiB", "peak_pss_mib"))
+            }
+        )
     if args.no_scratch:
         a = _map(home_a)
         _stop(home_a)
         joined = truth.merge(a, on=keys)
         q_a = quality(joined["customer_id"].to_numpy(), joined["person_id"].to_numpy())
         return {
-            "seed": seed,
+            **runs,
             "records": len(joined),
-            "delta rows": moved,
-            "first run s": first["wall"],
-            "first run stages s": first.get("stages"),
-            "first run peak MiB": first.get("peak_pss_mib"),
-            "increment s": increment["wall"],
-            "increment share": round(increment["wall"] / first["wall"], 3),
-            "increment stages s": increment.get("stages"),
-            "increment peak MiB": increment.get("peak_pss_mib"),
-            "changed records": increment.get("changed_records"),
-            "re-clustered records": increment.get("relinked_records"),
-            "rerun s": rerun["wall"],
-            "rerun mode": rerun.get("mode"),
             "F1 first run (its records)": round(q_first.f1, 4),
             "F1 incremental": round(q_a.f1, 4),
         }
@@ -188,17 +196,8 @@ def one_seed(args, seed: int, work: Path) -> dict:
     # Customer IDs differ between homes; compare the partitions through the pairs.
     agree = quality(joined["customer_id_a"].to_numpy(), joined["customer_id_b"].to_numpy())
     return {
-        "seed": seed,
+        **runs,
         "records": len(joined),
-        "delta rows": moved,
-        "first run s": first["wall"],
-        "increment s": increment["wall"],
-        "increment share": round(increment["wall"] / first["wall"], 3),
-        "increment mode": increment.get("mode"),
-        "changed records": increment.get("changed_records"),
-        "re-clustered records": increment.get("relinked_records"),
-        "rerun s": rerun["wall"],
-        "rerun mode": rerun.get("mode"),
         "from scratch s": scratch["wall"],
         "F1 first run (its records)": round(q_first.f1, 4),
         "F1 incremental": round(q_a.f1, 4),

@@ -764,25 +764,34 @@ def _summarize(
 def _write_map(
     conn: Connection, new_map: pd.DataFrame, previous: pd.DataFrame, run_id: int
 ) -> None:
-    """Write only what changed: a rerun on the same data touches no row."""
+    """Write only what changed: a rerun on the same data touches no row. Rows are paired
+    with their previous ones by integer codes of the keys, not a merge on text."""
     keys = ["source", "source_record_id"]
-    both = new_map.merge(previous, on=keys, how="outer", suffixes=("", "_old"), indicator=True)
-    gone = both.loc[both["_merge"] == "right_only", keys]
-    new_probability = pd.to_numeric(both["match_probability"], errors="coerce").to_numpy(float)
-    old_probability = pd.to_numeric(both["match_probability_old"], errors="coerce").to_numpy(float)
-    new_id = both["customer_id"].astype("string").fillna("").to_numpy(dtype=object)
-    old_id = both["customer_id_old"].astype("string").fillna("").to_numpy(dtype=object)
+    at = _positions(new_map, previous)  # per new row: its previous row, -1 when new
+
+    def before(values: np.ndarray, missing) -> np.ndarray:
+        return np.append(values, missing)[at]  # -1 takes the appended missing value
+
+    seen = np.zeros(len(previous), dtype=bool)
+    seen[at[at >= 0]] = True
+    gone = previous.loc[~seen, keys]
+    new_id = new_map["customer_id"].astype("string").fillna("").to_numpy(dtype=object)
+    old_id = before(previous["customer_id"].astype("string").fillna("").to_numpy(dtype=object), "")
     moved = np.asarray(new_id != old_id, dtype=bool)
-    rescored = ~(np.abs(new_probability - old_probability) <= 1e-6)
-    new_hash, old_hash = both["identity_hash"], both["identity_hash_old"]
-    rehashed = (new_hash.isna() != old_hash.isna()).to_numpy(dtype=bool) | (
-        new_hash.fillna(0) != old_hash.fillna(0)
-    ).to_numpy(dtype=bool)
-    present = (both["_merge"] != "right_only").to_numpy(dtype=bool)
-    changed = both[present & (moved | rescored | rehashed)]
-    changed = changed[[*keys, "customer_id", "match_probability", "identity_hash"]].assign(
-        run_id=run_id
+    new_probability = pd.to_numeric(new_map["match_probability"], errors="coerce").to_numpy(float)
+    old_probability = before(
+        pd.to_numeric(previous["match_probability"], errors="coerce").to_numpy(float), np.nan
     )
+    rescored = ~(np.abs(new_probability - old_probability) <= 1e-6)
+    new_hash = new_map["identity_hash"].astype("Int64").array
+    old_hash = previous["identity_hash"].astype("Int64").array
+    rehashed = (new_hash.isna() != before(old_hash.isna(), True)) | (
+        new_hash.to_numpy(dtype=np.int64, na_value=0)
+        != before(old_hash.to_numpy(dtype=np.int64, na_value=0), 0)
+    )
+    changed = new_map.loc[
+        moved | rescored | rehashed, [*keys, "customer_id", "match_probability", "identity_hash"]
+    ].assign(run_id=run_id)
     if previous.empty:
         io.copy_into(conn, "resolve.customer_source_map", changed)
     elif not changed.empty:

@@ -166,22 +166,35 @@ earlier_business as (
 
 ),
 
+-- A lead's first earlier business is its customer's first business when that came before
+-- the lead, and there is none otherwise: found once per customer, not per lead and
+-- earlier business (8M rows to sort at 300k people).
+first_business as (
+
+    select distinct on (customer_id)
+        customer_id,
+        business_date,
+        source_record_id,
+        dealer_code
+
+    from earlier_business
+    where customer_id is not null and business_date is not null
+    order by customer_id, business_date, source_record_id
+
+),
+
 first_earlier_business as (
 
-    select distinct on (leads.source_record_id)
+    select
         leads.source_record_id as lead_record_id,
-        earlier_business.business_date as known_since_date,
-        earlier_business.source_record_id as known_since_source_record_id,
-        earlier_business.dealer_code as known_since_dealer_code
+        first_business.business_date as known_since_date,
+        first_business.source_record_id as known_since_source_record_id,
+        first_business.dealer_code as known_since_dealer_code
 
     from leads
-    inner join earlier_business
-        on leads.customer_id = earlier_business.customer_id
-        and earlier_business.business_date < leads.created_date
-    order by
-        leads.source_record_id,
-        earlier_business.business_date,
-        earlier_business.source_record_id
+    inner join first_business
+        on leads.customer_id = first_business.customer_id
+        and first_business.business_date < leads.created_date
 
 ),
 

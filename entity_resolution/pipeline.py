@@ -257,15 +257,13 @@ def _plan(
     decisions_fingerprint = str(
         int(pd.util.hash_pandas_object(decisions, index=False).to_numpy().sum(dtype=np.uint64))
     )
-    # Positions in the previous map, -1 for a new record: index -1 takes the appended
-    # "missing" at the end of each column.
-    at = _positions(records, previous)
+    at = _positions(records, previous)  # per record: its row of the previous map, -1 if new
     stored_hash = previous["identity_hash"].astype("Int64").array
-    new_or_changed = np.append(stored_hash.isna(), True)[at] | (
-        np.append(stored_hash.to_numpy(dtype=np.int64, na_value=0), 0)[at] != identity_hash
+    new_or_changed = _take(stored_hash.isna(), at, True) | (
+        _take(stored_hash.to_numpy(dtype=np.int64, na_value=0), at, 0) != identity_hash
     )
-    customers = np.append(previous["customer_id"].to_numpy(dtype=object, na_value=None), None)
-    previous_customer = pd.Series(customers[at], dtype=object)
+    customers = previous["customer_id"].to_numpy(dtype=object, na_value=None)
+    previous_customer = pd.Series(_take(customers, at, None), dtype=object)
     # A customer that lost a record (deleted from raw) is re-clustered whole.
     current = pd.concat([records[_KEYS], pinned[_KEYS]], ignore_index=True)
     gone = _positions(previous, current) < 0
@@ -287,12 +285,12 @@ def _plan(
         labels = records["source"].astype(str) + "|" + records["source_record_id"].astype(str)
         changed |= labels.isin(undone).to_numpy(dtype=bool)
     # A forgotten record not yet on its anonymous key (landed suppressed, or forgotten by hand).
-    anonymous = np.append(forgotten["anonymous_id"].to_numpy(dtype=object, na_value=None), None)
+    anonymous = forgotten["anonymous_id"].to_numpy(dtype=object, na_value=None)
     repin = sum(
         c is None or a is None or c != a
         for c, a in zip(
-            customers[_positions(pinned, previous)],
-            anonymous[_positions(pinned, forgotten)],
+            _take(customers, _positions(pinned, previous), None),
+            _take(anonymous, _positions(pinned, forgotten), None),
             strict=True,
         )
     )
@@ -493,6 +491,11 @@ def _positions(frame: pd.DataFrame, among: pd.DataFrame) -> np.ndarray:
     return at[code[n:]]
 
 
+def _take(values: np.ndarray, at: np.ndarray, missing) -> np.ndarray:
+    """`values` at the positions `at` (as `_positions` gives them), `missing` where -1."""
+    return np.append(values, missing)[at]
+
+
 def _split_pinned(
     records: pd.DataFrame, forgotten: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -512,15 +515,15 @@ def _pin(
     changed, and the pinned records' map rows."""
     forgotten = io.read_forgotten(conn)
     # Each record's anonymous key (None where it is not forgotten), by integer codes.
-    anonymous = np.append(forgotten["anonymous_id"].to_numpy(dtype=object, na_value=None), None)
-    late = anonymous[_positions(records, forgotten)]
+    anonymous = forgotten["anonymous_id"].to_numpy(dtype=object, na_value=None)
+    late = _take(anonymous, _positions(records, forgotten), None)
     forgotten_late = ~pd.isna(late)
     customer_id = np.where(forgotten_late, late, customer_id)
     pinned_map = pd.DataFrame(
         {
             "source": pinned["source"].to_numpy(),
             "source_record_id": pinned["source_record_id"].to_numpy(),
-            "customer_id": anonymous[_positions(pinned, forgotten)],
+            "customer_id": _take(anonymous, _positions(pinned, forgotten), None),
             "match_probability": 1.0,
         }
     )
@@ -641,13 +644,13 @@ def _write_increment(
         previous_region,
         lambda k: [format_customer_id(n) for n in io.allocate_ids(conn, k)],
     )
-    # Each record's row of the previous map (-1: none, which takes the appended missing).
-    at = _positions(records, previous)
-    customer_id = np.append(previous["customer_id"].to_numpy(dtype=object, na_value=None), None)[at]
-    probability = np.append(
+    at = _positions(records, previous)  # per record: its row of the previous map, -1 if new
+    customer_id = _take(previous["customer_id"].to_numpy(dtype=object, na_value=None), at, None)
+    probability = _take(
         pd.to_numeric(previous["match_probability"]).to_numpy(dtype=np.float64, na_value=np.nan),
+        at,
         np.nan,
-    )[at]
+    )
     customer_id[increment.records] = assignment.customer_of_cluster.reindex(
         result.record_cluster
     ).to_numpy(dtype=object)
@@ -770,7 +773,7 @@ def _write_map(
     at = _positions(new_map, previous)  # per new row: its previous row, -1 when new
 
     def before(values: np.ndarray, missing) -> np.ndarray:
-        return np.append(values, missing)[at]  # -1 takes the appended missing value
+        return _take(values, at, missing)
 
     seen = np.zeros(len(previous), dtype=bool)
     seen[at[at >= 0]] = True

@@ -78,6 +78,24 @@ def _ranges(counts: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) - np.repeat(ends - counts, counts)
 
 
+def pairs_touching(key: np.ndarray, seed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each (s, j), s a `seed` row and j another row of s's block (`key` ≥ 0): the pairs a
+    seed's block gives it, without the pairs among the others of the block."""
+    seeds = np.flatnonzero(seed & (key >= 0))
+    if seeds.size == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    members = np.flatnonzero(np.isin(key, key[seeds]))
+    order = members[np.argsort(key[members], kind="stable")]
+    sorted_keys = key[order]
+    start = np.searchsorted(sorted_keys, key[seeds], side="left")
+    counts = np.searchsorted(sorted_keys, key[seeds], side="right") - start
+    a = np.repeat(seeds, counts)
+    b = order[np.repeat(start, counts) + _ranges(counts)]
+    other = a != b
+    return a[other], b[other]
+
+
 def rule_keys(frame: pd.DataFrame, settings: LinkSettings) -> list[np.ndarray]:
     """Each blocking rule's key per row of `frame`, -1 in a block over the rule's size cap:
     the keys of the whole data, for blocking a part of it as the whole would be blocked."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -24,7 +25,13 @@ import numpy as np
 import pandas as pd
 
 from entity_resolution import learning
-from entity_resolution.blocking import Candidates, block_key, candidate_pairs, rule_keys
+from entity_resolution.blocking import (
+    Candidates,
+    block_key,
+    candidate_pairs,
+    pairs_touching,
+    rule_keys,
+)
 from entity_resolution.clustering import (
     Clusters,
     ComponentsFn,
@@ -1061,20 +1068,64 @@ class Increment:
     result: LinkResult  # over those records, in that order
 
 
-def _region(
+def _whole_block_rules(settings: LinkSettings) -> list[int]:
+    """The blocking rules keyed by a contact or a follower's value alone (a phone, an
+    e-mail, a car's ownership period): every holder of a seed's value is re-clustered with
+    it, since who holds a value decides where a record known by it alone goes
+    (`_attach_followers`) and whether two groups' contacts meet."""
+    contact_columns = {settings.comparison(name).columns[0] for name in settings.contacts}
+    by_value = contact_columns | set(settings.follow_alone)
+    return [k for k, rule in enumerate(settings.blocking_rules) if set(rule.columns) <= by_value]
+
+
+def _neighbourhood(
     seed: np.ndarray,
     keys: list[np.ndarray],
-    record_signature: np.ndarray,
-    customer: np.ndarray,
+    settings: LinkSettings,
+    identified: np.ndarray,
+    probability: Callable[[np.ndarray, np.ndarray], np.ndarray],
 ) -> np.ndarray:
-    """Signatures to re-cluster: the seeds, every signature sharing a blocking key with one,
-    and every signature of the (previous) customers those hold, until no customer is cut."""
-    region = seed.copy()
-    for key in keys:
-        hit = np.unique(key[seed])
-        hit = hit[hit >= 0]
-        if hit.size:
-            region |= np.isin(key, hit)
+    """The seeds and the signatures their arrival or change can move.
+
+    Through a contact or a follower's value (`_whole_block_rules`): every signature holding
+    a seed's value. Through the other rules (names with a place or a date, a firm's name):
+    a block mate only when its pair with the seed could link or be reviewed
+    (`probability`, the stored model's, at or over the review band's floor) or when either
+    side is known by no contact or identifying value (a name alone attaches by name, so
+    every namesake counts). A namesake that shares nothing else with a new record scores
+    under that floor and keeps its customer untouched, as a run from scratch would leave it.
+    """
+    near = seed.copy()
+    whole = set(_whole_block_rules(settings))
+    lefts, rights = [], []
+    for k, key in enumerate(keys):
+        if k in whole:
+            hit = np.unique(key[seed])
+            hit = hit[hit >= 0]
+            if hit.size:
+                near |= np.isin(key, hit)
+        else:
+            a, b = pairs_touching(key, seed)
+            lefts.append(np.minimum(a, b))
+            rights.append(np.maximum(a, b))
+    if not lefts:
+        return near
+    n = np.int64(seed.size)
+    codes = np.unique(np.concatenate(lefts).astype(np.int64) * n + np.concatenate(rights))
+    left, right = codes // n, codes % n
+    free = ~identified[left] | ~identified[right]
+    near[left[free]] = near[right[free]] = True
+    left, right = left[~free], right[~free]
+    floor = min(settings.review_band[0], settings.match_threshold)
+    strong = probability(left, right) >= floor
+    near[left[strong]] = near[right[strong]] = True
+    return near
+
+
+def _region(near: np.ndarray, record_signature: np.ndarray, customer: np.ndarray) -> np.ndarray:
+    """Signatures to re-cluster: `near` (`_neighbourhood`) and every signature of the
+    (previous) customers those hold, until no customer is cut."""
+    region = near.copy()
     while True:
         held = region[record_signature]
         touched = np.unique(customer[held])
@@ -1124,24 +1175,8 @@ def relink(
         if decided is not None and len(decided[0]):
             seed[record_signature[np.concatenate(decided)]] = True
     keys = rule_keys(signatures, settings)
-    region = _region(seed, keys, record_signature, customer)
-    sub = np.flatnonzero(region)
-    in_sub = np.full(n, -1, dtype=np.int64)
-    in_sub[sub] = np.arange(sub.size)
-    timings["region"] = time.perf_counter() - t0
-
-    t = time.perf_counter()
-    sub_signatures = signatures.iloc[sub].reset_index(drop=True)
-    candidates = candidate_pairs(sub_signatures, settings, [key[sub] for key in keys])
     # Comparing and term frequencies index the whole data's encodings (its frequencies).
     encodings = encode_all(signatures, settings)
-    whole = Candidates(
-        left=sub[candidates.left], right=sub[candidates.right], pairs_per_rule={}, skipped_blocks={}
-    )
-    compared = compare(signatures, whole.left, whole.right, settings, encodings)
-    timings["blocking and comparing"] = time.perf_counter() - t
-
-    t = time.perf_counter()
     first = np.unique(record_signature, return_index=True)[1]
     people = customer[first].astype(np.int64)
     alone = people < 0
@@ -1150,13 +1185,37 @@ def relink(
         column: _cluster_frequency(encodings[column].codes, people)
         for column in tf_columns(settings)
     }
-    compared.tf_bits = term_frequency_bits(
-        compared.levels, whole.left, encodings, settings, params.u, frequency
+
+    def scored_pairs(left: np.ndarray, right: np.ndarray) -> tuple[Compared, Scored]:
+        """Pairs of signatures compared and scored with the stored model."""
+        compared = compare(signatures, left, right, settings, encodings)
+        compared.tf_bits = term_frequency_bits(
+            compared.levels, left, encodings, settings, params.u, frequency
+        )
+        if settings.joint_tf:
+            pairs = Candidates(left=left, right=right, pairs_per_rule={}, skipped_blocks={})
+            _add_joint_frequency(compared, pairs, encodings, people, frequency, settings)
+        scored = score(compared, params, settings)
+        compared.tf_bits = _NO_TF_BITS
+        return compared, scored
+
+    identified = _identified_signatures(signatures, settings)
+    near = _neighbourhood(
+        seed, keys, settings, identified, lambda a, b: scored_pairs(a, b)[1].probability
     )
-    if settings.joint_tf:
-        _add_joint_frequency(compared, whole, encodings, people, frequency, settings)
-    scored = score(compared, params, settings)
-    compared.tf_bits = _NO_TF_BITS
+    region = _region(near, record_signature, customer)
+    sub = np.flatnonzero(region)
+    in_sub = np.full(n, -1, dtype=np.int64)
+    in_sub[sub] = np.arange(sub.size)
+    timings["region"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    sub_signatures = signatures.iloc[sub].reset_index(drop=True)
+    candidates = candidate_pairs(sub_signatures, settings, [key[sub] for key in keys])
+    compared, scored = scored_pairs(sub[candidates.left], sub[candidates.right])
+    timings["blocking and comparing"] = time.perf_counter() - t
+
+    t = time.perf_counter()
     contradiction = _contradictions(compared, settings)
     apart = _contradictions(compared, settings, cluster_wide_only=True)
     exclusives = tuple(
@@ -1198,7 +1257,6 @@ def relink(
     _attach_followers(sub_signatures, candidates, scored, clusters, decided, settings)
     if settings.attach_by_name:
         names = _full_names(encodings, settings)
-        identified = _identified_signatures(signatures, settings)
         _attach_by_name(
             names[sub],
             identified[sub],

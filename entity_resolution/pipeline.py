@@ -693,7 +693,14 @@ def _write_increment(
         conn, result, region_customer, run_id, "match_evidence", result.clusters.tree, region
     )
     review_pairs = _write_pairs(
-        conn, result, region_customer, run_id, "review_queue", np.flatnonzero(result.review), region
+        conn,
+        result,
+        region_customer,
+        run_id,
+        "review_queue",
+        np.flatnonzero(result.review),
+        region,
+        records.loc[plan.changed, _KEYS],
     )
     for side in ("a", "b"):
         conn.exec_driver_sql(
@@ -952,10 +959,14 @@ def _write_pairs(
     table: str,
     pairs: np.ndarray,
     scope: pd.DataFrame | None = None,
+    changed: pd.DataFrame | None = None,
 ) -> int:
     """Write `pairs` to match_evidence or review_queue. With `scope` (the records an
     increment re-clustered), only pairs inside it are replaced: the caller has deleted the
-    scope's evidence, and review pairs with a side outside it stay."""
+    scope's evidence, and review pairs with a side outside it stay, unless that side's
+    other one is among the `changed` records (new or changed ones, those of a customer that
+    lost a record): such a pair still uncertain has both sides in scope
+    (`engine._neighbourhood`), so one not queued again no longer is."""
     keys = "source_a, source_record_id_a, source_b, source_record_id_b"
     if table == "match_evidence" and scope is None:
         conn.exec_driver_sql("truncate resolve.match_evidence")
@@ -1001,6 +1012,22 @@ def _write_pairs(
                 f" and s.source_record_id = q.source_record_id_{side})"
                 for side in ("a", "b")
             )
+            if changed is not None and len(changed):
+                io.copy_in(
+                    conn,
+                    "_changed",
+                    changed[_KEYS],
+                    "source text, source_record_id text, primary key (source, source_record_id)",
+                )
+                in_scope = (
+                    f"(({in_scope}) or "
+                    + " or ".join(
+                        f"exists (select 1 from _changed c where c.source = q.source_{side}"
+                        f" and c.source_record_id = q.source_record_id_{side})"
+                        for side in ("a", "b")
+                    )
+                    + ")"
+                )
         # Pairs still uncertain keep their first queued_at; decided pairs leave the queue.
         decided = """
             exists (

@@ -22,7 +22,15 @@ from dealer360.forget import forget_customer
 from entity_resolution import resolve
 from entity_resolution.pipeline import DRIFT_SHARE
 from tests.test_faults import checksums, hold, queued_behind
-from tests.test_identity import Inbox, _decide, background, customer_of, the_map, vin
+from tests.test_identity import (
+    Inbox,
+    _decide,
+    background,
+    customer_of,
+    namesakes,
+    the_map,
+    vin,
+)
 
 
 def partition(engine: Engine) -> set[frozenset[tuple[str, str]]]:
@@ -138,6 +146,66 @@ def test_a_new_record_joins_its_customer_and_only_its_neighbourhood_is_recluster
     assert customer_of(engine, "dealer_sales", stranger) not in set(before.values())
     after = the_map(engine)
     assert all(after[k] == v for k, v in before.items())
+
+
+def test_a_namesake_who_shares_nothing_else_is_not_reclustered(inbox, engine, base):
+    """A new Guy Paradis shares a blocking key (his full name) with four others of that
+    name, each with a phone, a street and a postal area of their own: none of those pairs
+    can link or be reviewed, so his namesakes keep their customers untouched, as a run from
+    scratch leaves them."""
+    namesakes(inbox, "Guy", "Paradis")
+    inbox.land(engine)
+    resolve(engine, full=True)
+    before = the_map(engine)
+
+    newcomer = inbox.sale(
+        first_name="Guy", last_name="Paradis", phone="450-555-7070",
+        email="gparadis@sympatico.ca", street="77 rue Wellington", postal_code="J1K 2B2",
+    )  # fmt: skip
+    inbox.land(engine)
+    summary, increment, full = increment_then_full(engine)
+    assert summary.mode == "incremental" and summary.changed_records == 1
+    assert summary.relinked_records == 1  # the newcomer alone
+    assert increment == full
+    assert customer_of(engine, "dealer_sales", newcomer) not in set(before.values())
+
+
+def _queue(engine: Engine) -> set[tuple[str, str, str, str]]:
+    with engine.connect() as conn:
+        return {
+            tuple(r)
+            for r in conn.execute(
+                sa.text(
+                    "select source_a, source_record_id_a, source_b, source_record_id_b"
+                    " from resolve.review_queue"
+                )
+            )
+        }
+
+
+def test_a_review_pair_whose_record_changed_beyond_doubt_leaves_the_queue(inbox, engine, base):
+    """Two Paul Roys on one landline and street, with e-mails of their own: a pair for a
+    reviewer. The lead is then re-sent as somebody else, sharing no blocking key with the
+    sale any more: the sale is not re-clustered, yet the pair leaves the queue."""
+    home = {"phone": "418-555-7777", "street": "3 rue Dorval", "postal_code": "G6V 2C2"}
+    inbox.add(
+        "crm_leads", lead_id="PR-1", first_name="Paul", last_name="Roy",
+        email="paul.roy@videotron.ca", **home,
+    )  # fmt: skip
+    sale = inbox.sale(first_name="Paul", last_name="Roy", email="proy@gmail.com", **home)
+    inbox.land(engine)
+    resolve(engine)
+    pair = ("crm_leads", "D01:PR-1", "dealer_sales", sale)
+    assert pair in _queue(engine) or pair[2:] + pair[:2] in _queue(engine)
+
+    inbox.add(
+        "crm_leads", lead_id="PR-1", first_name="Zoé", last_name="Quintal",
+        phone="514-555-8181", email="zoe.quintal@gmail.com",
+    )  # fmt: skip
+    inbox.land(engine)
+    summary = resolve(engine)
+    assert summary.mode == "incremental" and summary.relinked_records == 1
+    assert pair not in _queue(engine) and pair[2:] + pair[:2] not in _queue(engine)
 
 
 def _standardized(engine: Engine) -> dict[tuple[str, str], tuple[str, str]]:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from entity_resolution import standardize as std
-from entity_resolution.blocking import pairs_within_groups
+from entity_resolution.blocking import pairs_touching, pairs_within_groups
 from entity_resolution.clustering import Exclusive, cluster
 from entity_resolution.evaluation import quality
 from entity_resolution.ids import assign_ids, format_customer_id
@@ -199,6 +199,23 @@ def test_blocking_pairs_every_record_sharing_a_key_once():
     assert skipped == 0
     left, _, skipped = pairs_within_groups(keys, max_block_size=2)
     assert left.tolist() == [1] and skipped == 1
+
+
+def test_a_seeds_pairs_are_every_pair_of_its_block_that_holds_it():
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        keys = rng.integers(-1, 6, size=40)
+        seed = rng.random(40) < 0.2
+        a, b = pairs_touching(keys, seed)
+        got = sorted(zip(a.tolist(), b.tolist(), strict=True))
+        left, right, _ = pairs_within_groups(keys, max_block_size=100)
+        want = sorted(
+            (s, o)
+            for i, j in zip(left.tolist(), right.tolist(), strict=True)
+            for s, o in ((i, j), (j, i))
+            if seed[s]
+        )
+        assert got == want
 
 
 def test_clustering_does_not_chain_two_people_through_an_ambiguous_record():

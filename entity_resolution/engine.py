@@ -1083,6 +1083,8 @@ def _neighbourhood(
     keys: list[np.ndarray],
     settings: LinkSettings,
     identified: np.ndarray,
+    by_name: np.ndarray,
+    names: np.ndarray,
     probability: Callable[[np.ndarray, np.ndarray], np.ndarray],
 ) -> np.ndarray:
     """The seeds and the signatures their arrival or change can move.
@@ -1090,10 +1092,11 @@ def _neighbourhood(
     Through a contact or a follower's value (`_whole_block_rules`): every signature holding
     a seed's value. Through the other rules (names with a place or a date, a firm's name):
     a block mate only when its pair with the seed could link or be reviewed
-    (`probability`, the stored model's, at or over the review band's floor) or when either
-    side is known by no contact or identifying value (a name alone attaches by name, so
-    every namesake counts). A namesake that shares nothing else with a new record scores
-    under that floor and keeps its customer untouched, as a run from scratch would leave it.
+    (`probability`, the stored model's, at or over the review band's floor), or when the
+    two bear one full name (`names`), either is known by no contact or identifying value,
+    and that name may go `by_name` (`_attach_by_name`: at most one customer held it). A
+    namesake that shares nothing else with a new record keeps its customer untouched, as a
+    run from scratch would leave it.
     """
     near = seed.copy()
     whole = set(_whole_block_rules(settings))
@@ -1113,13 +1116,33 @@ def _neighbourhood(
     n = np.int64(seed.size)
     codes = np.unique(np.concatenate(lefts).astype(np.int64) * n + np.concatenate(rights))
     left, right = codes // n, codes % n
-    free = ~identified[left] | ~identified[right]
+    free = (names[left] == names[right]) & by_name[left] & ~(identified[left] & identified[right])
     near[left[free]] = near[right[free]] = True
     left, right = left[~free], right[~free]
     floor = min(settings.review_band[0], settings.match_threshold)
     strong = probability(left, right) >= floor
     near[left[strong]] = near[right[strong]] = True
     return near
+
+
+def _names_going_by_name(
+    names: np.ndarray, identified: np.ndarray, people: np.ndarray, seed: np.ndarray
+) -> np.ndarray:
+    """Per signature: its full name is borne by at most one customer holding a contact or
+    an identifying value (so `_attach_by_name` may put a record known by that name alone
+    into it, or into a seed's), counting the customers as the records not seeded hold them.
+    With two such customers or more, no record goes anywhere by that name."""
+    rest = ~seed
+    known = np.zeros(int(people.max(initial=-1)) + 1, dtype=bool)
+    known[people[rest & identified]] = True
+    bear = rest & (names >= 0) & known[people]
+    holders = (
+        pd.DataFrame({"name": names[bear], "customer": people[bear]})
+        .drop_duplicates()["name"]
+        .value_counts()
+    )
+    count = holders.reindex(names).fillna(0).to_numpy()
+    return (names >= 0) & (count <= 1)
 
 
 def _region(near: np.ndarray, record_signature: np.ndarray, customer: np.ndarray) -> np.ndarray:
@@ -1200,8 +1223,22 @@ def relink(
         return compared, scored
 
     identified = _identified_signatures(signatures, settings)
+    names = (
+        _full_names(encodings, settings)
+        if settings.attach_by_name
+        else np.full(n, -1, dtype=np.int64)
+    )
+    # A pair of namesakes counts when one of them is known by its name alone (it may be
+    # put into a customer by that name) and the name goes to at most one customer.
+    by_name = _names_going_by_name(names, identified, people, seed)
     near = _neighbourhood(
-        seed, keys, settings, identified, lambda a, b: scored_pairs(a, b)[1].probability
+        seed,
+        keys,
+        settings,
+        identified,
+        by_name,
+        names,
+        lambda a, b: scored_pairs(a, b)[1].probability,
     )
     region = _region(near, record_signature, customer)
     sub = np.flatnonzero(region)
@@ -1256,7 +1293,6 @@ def relink(
     )
     _attach_followers(sub_signatures, candidates, scored, clusters, decided, settings)
     if settings.attach_by_name:
-        names = _full_names(encodings, settings)
         _attach_by_name(
             names[sub],
             identified[sub],

@@ -170,6 +170,37 @@ def test_a_namesake_who_shares_nothing_else_is_not_reclustered(inbox, engine, ba
     assert customer_of(engine, "dealer_sales", newcomer) not in set(before.values())
 
 
+def test_a_lead_known_by_name_alone_leaves_its_customer_when_a_namesake_arrives(
+    inbox, engine, base
+):
+    """A lead that left nothing but "Francesca Ferrari" goes to the one customer of that
+    name. A second Francesca Ferrari, sharing nothing else with the first, arrives: the name
+    no longer says who the lead is, and it stands alone, as a full run has it."""
+    owner = inbox.sale(
+        first_name="Francesca", last_name="Ferrari", phone="418-555-6161",
+        street="8 rue Cartier", postal_code="G1R 2S6",
+    )  # fmt: skip
+    lead = inbox.add("crm_leads", first_name="Francesca", last_name="Ferrari")
+    inbox.land(engine)
+    resolve(engine, full=True)
+    assert customer_of(engine, "crm_leads", lead) == customer_of(engine, "dealer_sales", owner)
+
+    other = inbox.sale(
+        first_name="Francesca", last_name="Ferrari", phone="819-555-4848",
+        email="fferrari@gmail.com", street="31 rue Wellington", postal_code="J1H 5C7",
+    )  # fmt: skip
+    inbox.land(engine)
+    summary, increment, full = increment_then_full(engine)
+    assert summary.mode == "incremental"
+    assert increment == full
+    customers = {
+        customer_of(engine, "crm_leads", lead),
+        customer_of(engine, "dealer_sales", owner),
+        customer_of(engine, "dealer_sales", other),
+    }
+    assert len(customers) == 3
+
+
 def _queue(engine: Engine) -> set[tuple[str, str, str, str]]:
     with engine.connect() as conn:
         return {

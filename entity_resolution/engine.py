@@ -580,14 +580,10 @@ def _attach_followers(
     no cluster or several hold the values (a household's landline), or when a
     reviewer's decision names it.
     """
-    contact_columns = [settings.comparison(name).columns[0] for name in settings.contacts]
-    follow = [c for c in (*settings.follow_alone, *contact_columns) if c in frame.columns]
-    others = [c for c in settings.identity_columns if c not in follow]
-    if not follow or not others or candidates.left.size == 0:
+    follow = _follow_columns(frame, settings)
+    follower = _followers(frame, settings)
+    if follower is None or candidates.left.size == 0:
         return
-    follower = (
-        frame[others].isna().all(axis=1).to_numpy() & frame[follow].notna().any(axis=1).to_numpy()
-    )
     sizes = np.bincount(clusters.labels)
     follower &= sizes[clusters.labels] == 1
     follower[np.concatenate(decided)] = False
@@ -613,6 +609,23 @@ def _attach_followers(
     clusters.labels[best["sig"].to_numpy()] = best["cluster"].to_numpy()
     _, clusters.labels = np.unique(clusters.labels, return_inverse=True)
     clusters.tree = np.r_[clusters.tree, best["pair"].to_numpy()]
+
+
+def _follow_columns(frame: pd.DataFrame, settings: LinkSettings) -> list[str]:
+    """The values a record known by nothing else follows: a car's period, a contact."""
+    contact_columns = [settings.comparison(name).columns[0] for name in settings.contacts]
+    return [c for c in (*settings.follow_alone, *contact_columns) if c in frame.columns]
+
+
+def _followers(frame: pd.DataFrame, settings: LinkSettings) -> np.ndarray | None:
+    """Signatures known only by `_follow_columns` values (None when nothing can be)."""
+    follow = _follow_columns(frame, settings)
+    others = [c for c in settings.identity_columns if c not in follow]
+    if not follow or not others:
+        return None
+    return (
+        frame[others].isna().all(axis=1).to_numpy() & frame[follow].notna().any(axis=1).to_numpy()
+    )
 
 
 def _generation_marks(encodings: dict[str, Encoded], settings: LinkSettings) -> np.ndarray | None:
@@ -1068,11 +1081,9 @@ class Increment:
     result: LinkResult  # over those records, in that order
 
 
-def _whole_block_rules(settings: LinkSettings) -> list[int]:
-    """The blocking rules keyed by a contact or a follower's value alone (a phone, an
-    e-mail, a car's ownership period): every holder of a seed's value is re-clustered with
-    it, since who holds a value decides where a record known by it alone goes
-    (`_attach_followers`) and whether two groups' contacts meet."""
+def _value_rules(settings: LinkSettings) -> list[int]:
+    """The blocking rules keyed by a contact or a car's period alone (a phone, an e-mail,
+    a VIN's ownership period): the values records known by nothing else follow."""
     contact_columns = {settings.comparison(name).columns[0] for name in settings.contacts}
     by_value = contact_columns | set(settings.follow_alone)
     return [k for k, rule in enumerate(settings.blocking_rules) if set(rule.columns) <= by_value]
@@ -1083,42 +1094,50 @@ def _neighbourhood(
     keys: list[np.ndarray],
     settings: LinkSettings,
     identified: np.ndarray,
+    followers: np.ndarray | None,
     by_name: np.ndarray,
     names: np.ndarray,
     probability: Callable[[np.ndarray, np.ndarray], np.ndarray],
 ) -> np.ndarray:
-    """The seeds and the signatures their arrival or change can move.
+    """The seeds and the signatures their arrival or change can move: a seed's block mate
+    whose pair with it could link or be reviewed (`probability`, the stored model's, at or
+    over the review band's floor), and besides
 
-    Through a contact or a follower's value (`_whole_block_rules`): every signature holding
-    a seed's value. Through the other rules (names with a place or a date, a firm's name):
-    a block mate only when its pair with the seed could link or be reviewed
-    (`probability`, the stored model's, at or over the review band's floor), or when the
-    two bear one full name (`names`), either is known by no contact or identifying value,
-    and that name may go `by_name` (`_attach_by_name`: at most one customer held it). A
-    namesake that shares nothing else with a new record keeps its customer untouched, as a
-    run from scratch would leave it.
+    - through a contact or a car's period (`_value_rules`), a block mate when either is a
+      record known by such values alone (`followers`): it goes to the one customer holding
+      them (`_attach_followers`), so every holder counts;
+    - through a name (the other rules), a namesake when the two bear one full name
+      (`names`), either is known by no contact or identifying value (`identified`), and the
+      name may place a record (`by_name`: at most one customer holds it;
+      `_attach_by_name`).
+
+    A namesake or a housemate that shares nothing else with a new record keeps its
+    customer untouched, as a run from scratch would leave it.
     """
     near = seed.copy()
-    whole = set(_whole_block_rules(settings))
-    lefts, rights = [], []
-    for k, key in enumerate(keys):
-        if k in whole:
-            hit = np.unique(key[seed])
-            hit = hit[hit >= 0]
-            if hit.size:
-                near |= np.isin(key, hit)
-        else:
-            a, b = pairs_touching(key, seed)
-            lefts.append(np.minimum(a, b))
-            rights.append(np.maximum(a, b))
-    if not lefts:
-        return near
+    by_value = set(_value_rules(settings))
     n = np.int64(seed.size)
-    codes = np.unique(np.concatenate(lefts).astype(np.int64) * n + np.concatenate(rights))
+    codes = []
+    for k, key in enumerate(keys):
+        a, b = pairs_touching(key, seed)
+        left, right = np.minimum(a, b), np.maximum(a, b)
+        if k in by_value:
+            free = (
+                np.zeros(left.size, dtype=bool)
+                if followers is None
+                else followers[left] | followers[right]
+            )
+        else:
+            free = (
+                (names[left] == names[right])
+                & by_name[left]
+                & ~(identified[left] & identified[right])
+            )
+        near[left[free]] = near[right[free]] = True
+        codes.append(left[~free].astype(np.int64) * n + right[~free])
+    codes = np.unique(np.concatenate(codes)) if codes else np.empty(0, dtype=np.int64)
+    codes = codes[~(near[codes // n] & near[codes % n])]  # both in already: no need to score
     left, right = codes // n, codes % n
-    free = (names[left] == names[right]) & by_name[left] & ~(identified[left] & identified[right])
-    near[left[free]] = near[right[free]] = True
-    left, right = left[~free], right[~free]
     floor = min(settings.review_band[0], settings.match_threshold)
     strong = probability(left, right) >= floor
     near[left[strong]] = near[right[strong]] = True
@@ -1236,6 +1255,7 @@ def relink(
         keys,
         settings,
         identified,
+        _followers(signatures, settings),
         by_name,
         names,
         lambda a, b: scored_pairs(a, b)[1].probability,

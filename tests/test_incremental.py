@@ -201,6 +201,35 @@ def test_a_lead_known_by_name_alone_leaves_its_customer_when_a_namesake_arrives(
     assert len(customers) == 3
 
 
+def test_a_lead_known_by_a_phone_alone_leaves_its_customer_when_a_housemate_arrives(
+    inbox, engine, base
+):
+    """A lead that left nothing but a phone number is whoever holds that number, while one
+    customer alone does. A housemate of another name buys a car giving the same landline:
+    the number no longer says who the lead is, and it stands alone, as a full run has it."""
+    owner = inbox.sale(
+        first_name="Denis", last_name="Caron", phone="418-555-2727",
+        street="14 rue Saint-Jean", postal_code="G1R 1N8",
+    )  # fmt: skip
+    lead = inbox.add("crm_leads", phone="(418) 555-2727")
+    inbox.land(engine)
+    resolve(engine, full=True)
+    assert customer_of(engine, "crm_leads", lead) == customer_of(engine, "dealer_sales", owner)
+
+    housemate = inbox.sale(
+        first_name="Louise", last_name="Bédard", phone="418-555-2727",
+        email="louise.bedard@videotron.ca", street="14 rue Saint-Jean", postal_code="G1R 1N8",
+    )  # fmt: skip
+    inbox.land(engine)
+    summary, increment, full = increment_then_full(engine)
+    assert summary.mode == "incremental"
+    assert increment == full
+    assert customer_of(engine, "crm_leads", lead) not in {
+        customer_of(engine, "dealer_sales", owner),
+        customer_of(engine, "dealer_sales", housemate),
+    }
+
+
 def _queue(engine: Engine) -> set[tuple[str, str, str, str]]:
     with engine.connect() as conn:
         return {

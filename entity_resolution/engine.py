@@ -1193,10 +1193,12 @@ def relink(
 
     `customer` is each record's previous customer as an integer (-1 for a record never
     resolved), `changed` marks the records that are new or changed (or whose customer lost
-    a record). The seeds are their signatures and those of the reviewers' decisions; every
-    signature sharing a blocking key with a seed is a candidate, and every customer holding
-    one is re-clustered whole, with its pairs compared and scored again, so a new record
-    can join a customer, bridge two, or leave one. The rest keeps what the last run gave it.
+    a record). The seeds are their signatures and those of the reviewers' decisions; a
+    signature sharing a blocking key with a seed joins them when the seed can move it
+    (`_neighbourhood`: their pair could link or be reviewed, or where a record known by a
+    contact or a name alone goes is at stake), and every customer holding one is
+    re-clustered whole, with its pairs compared and scored again, so a new record can join
+    a customer, bridge two, or leave one. The rest keeps what the last run gave it.
 
     `params` (m, u, prior) is the model a full run learnt; value frequencies are counted
     over every signature, among people as the previous run grouped them (a new signature

@@ -577,9 +577,10 @@ def _write(
         }
     )
     new_map = _with_pinned(new_map, pinned_map)
-    records_before, records_kept = _kept(new_map, previous)
+    at = _positions(new_map, previous)  # per map row: its previous row, -1 when new
+    records_before, records_kept = _kept(new_map, previous, at)
 
-    _write_map(conn, new_map, previous, run_id)
+    _write_map(conn, new_map, previous, run_id, at)
     _write_customers(conn, new_map, assignment.new_ids, run_id)
     _write_history(conn, assignment.history, run_id)
     evidence_pairs = _write_pairs(
@@ -611,9 +612,9 @@ def _with_pinned(new_map: pd.DataFrame, pinned_map: pd.DataFrame) -> pd.DataFram
     return pd.concat([new_map, pinned_map], ignore_index=True)
 
 
-def _kept(new_map: pd.DataFrame, previous: pd.DataFrame) -> tuple[int, int]:
-    """Records that had a customer ID before this run, and those that kept it."""
-    at = _positions(new_map, previous)
+def _kept(new_map: pd.DataFrame, previous: pd.DataFrame, at: np.ndarray) -> tuple[int, int]:
+    """Records that had a customer ID before this run, and those that kept it (`at`: each
+    map row's previous row, as `_positions` gives it)."""
     had = at >= 0
     now = new_map["customer_id"].to_numpy(dtype=object, na_value=None)[had]
     before = previous["customer_id"].to_numpy(dtype=object, na_value=None)[at[had]]
@@ -637,14 +638,16 @@ def _write_increment(
     run_id = _insert_run(conn, len(records), parameters)
     previous = io.read_previous_map(conn)  # under the lock: a forget since the read counts
     region = records.iloc[increment.records]
-    previous_region = previous[_positions(previous, region) >= 0]
+    at = _positions(records, previous)  # per record: its row of the previous map, -1 if new
+    in_region = np.zeros(len(previous), dtype=bool)
+    in_region[at[increment.records][at[increment.records] >= 0]] = True
+    previous_region = previous[in_region]
     clusters = region[_KEYS].reset_index(drop=True).assign(cluster=result.record_cluster)
     assignment = assign_ids(
         clusters,
         previous_region,
         lambda k: [format_customer_id(n) for n in io.allocate_ids(conn, k)],
     )
-    at = _positions(records, previous)  # per record: its row of the previous map, -1 if new
     customer_id = _take(previous["customer_id"].to_numpy(dtype=object, na_value=None), at, None)
     probability = _take(
         pd.to_numeric(previous["match_probability"]).to_numpy(dtype=np.float64, na_value=np.nan),
@@ -671,9 +674,11 @@ def _write_increment(
         }
     )
     new_map = _with_pinned(new_map, pinned_map)
-    records_before, records_kept = _kept(new_map, previous)
+    if len(new_map) > len(records):  # and the pinned rows'
+        at = np.r_[at, _positions(new_map.iloc[len(records) :], previous)]
+    records_before, records_kept = _kept(new_map, previous, at)
 
-    _write_map(conn, new_map, previous, run_id)
+    _write_map(conn, new_map, previous, run_id, at)
     _write_customers(conn, new_map, assignment.new_ids, run_id)
     _write_history(conn, assignment.history, run_id)
     touched = pd.unique(
@@ -772,12 +777,12 @@ def _summarize(
 
 
 def _write_map(
-    conn: Connection, new_map: pd.DataFrame, previous: pd.DataFrame, run_id: int
+    conn: Connection, new_map: pd.DataFrame, previous: pd.DataFrame, run_id: int, at: np.ndarray
 ) -> None:
     """Write only what changed: a rerun on the same data touches no row. Rows are paired
-    with their previous ones by integer codes of the keys, not a merge on text."""
+    with their previous ones by `at` (each row's previous row, -1 when new: `_positions`,
+    integer codes of the keys, not a merge on text)."""
     keys = ["source", "source_record_id"]
-    at = _positions(new_map, previous)  # per new row: its previous row, -1 when new
 
     def before(values: np.ndarray, missing) -> np.ndarray:
         return _take(values, at, missing)

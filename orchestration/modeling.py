@@ -2,11 +2,13 @@
 
 import contextlib
 import graphlib
+import importlib.metadata
 import json
 import os
 import shutil
 import sys
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
+from packaging import version
 
 from dealer360 import db
 from dealer360.settings import get_settings
@@ -45,6 +48,24 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
 
+class Dealer360Dbt(DbtCliResource):
+    """dagster-dbt's dbt CLI, less two start-ups it pays on every build that dealer360 has no
+    use for: running `dbt --version` in a process of its own to learn the version of the dbt
+    it is about to run (dealer360 runs the dbt installed beside this Python, whose version
+    is that of the dbt-core package here), and opening a dbt adapter in this process (used
+    only to fetch row counts and column metadata, which dealer360 does not ask for). Each
+    costs a dbt start-up, seconds, on every run (docs/benchmarks.md)."""
+
+    @cached_property
+    def _cli_version(self):  # dagster-dbt's name; it compares it to 2 (dbt Fusion)
+        if Path(self.dbt_executable) != Path(DBT_EXECUTABLE):
+            return super()._cli_version
+        return version.parse(importlib.metadata.version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args):  # noqa: ARG002 (dagster-dbt's signature)
+        return None  # dagster-dbt then fetches no row counts or column metadata
+
+
 def _newest_source_mtime() -> float:
     return max(p.stat().st_mtime for p in builds.project_files(DBT_PROJECT_DIR))
 
@@ -53,7 +74,7 @@ def ensure_manifest() -> Path:
     """Parse the dbt project when its manifest is missing or older than any project file."""
     manifest = dbt_project.manifest_path
     if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime():
-        DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE).cli(
+        Dealer360Dbt(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE).cli(
             ["parse", "--quiet"], target_path=dbt_project.target_path
         ).wait()
     return manifest
@@ -296,4 +317,4 @@ def _first_line(message: str | None) -> str:
     return lines[0] if lines else "no message"
 
 
-dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+dbt_resource = Dealer360Dbt(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)

@@ -77,3 +77,23 @@ def test_a_missing_inbox_is_a_skip_not_a_failure(tmp_path: Path, monkeypatch) ->
     result = inbox_sensor(dg.build_sensor_context(cursor=None))
     assert isinstance(result, dg.SkipReason)
     assert "does not exist" in str(result.skip_message)
+
+
+def test_the_dbt_resource_knows_the_version_of_the_dbt_it_runs_without_starting_it() -> None:
+    """The dbt resource skips dagster-dbt's `dbt --version` (a dbt start-up per build): the
+    version it gives must be the one that dbt itself prints, and the attributes it overrides
+    must still be dagster-dbt's (an upgrade that renamed them would bring the cost back)."""
+    import re
+    import subprocess
+
+    from dagster_dbt import DbtCliResource
+
+    from orchestration.modeling import DBT_EXECUTABLE, dbt_resource
+
+    assert "_cli_version" in vars(DbtCliResource)
+    assert callable(getattr(DbtCliResource, "_initialize_dbt_core_adapter", None))
+    printed = subprocess.run(
+        [DBT_EXECUTABLE, "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    assert str(dbt_resource._cli_version) == re.search(r"(\d+\.\d+\.\d+)", printed).group(1)
+    assert dbt_resource._initialize_dbt_core_adapter(["build"]) is None

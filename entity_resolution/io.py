@@ -123,12 +123,50 @@ _MAP_COLUMNS = ["source", "source_record_id", "customer_id", "match_probability"
 
 
 def read_previous_map(conn: Connection) -> pd.DataFrame:
-    """The map as the last run (or a forget) left it; `identity_hash` as nullable int64."""
-    frame = copy_out(conn, f"select {', '.join(_MAP_COLUMNS)} from resolve.customer_source_map")
+    """The map as the last run (or a forget) left it, each record with the `values_hash` of
+    its stored standardized row (`standardized`: whether it has one); both hashes as
+    nullable int64. Read in one query, the writing step needs no second pass over
+    resolve.standardized_records to find what changed."""
+    frame = copy_out(
+        conn,
+        f"select {', '.join(f'm.{c}' for c in _MAP_COLUMNS)}, s.values_hash,"
+        " s.source is not null as standardized"
+        " from resolve.customer_source_map m"
+        " left join resolve.standardized_records s using (source, source_record_id)",
+    )
     if frame.empty:
-        frame = pd.DataFrame(columns=_MAP_COLUMNS, dtype="string")
+        frame = pd.DataFrame(columns=[*_MAP_COLUMNS, "values_hash", "standardized"], dtype="string")
     frame["identity_hash"] = frame["identity_hash"].astype("Int64")
+    frame["values_hash"] = frame["values_hash"].astype("Int64")
+    frame["standardized"] = frame["standardized"].eq("t").to_numpy(dtype=bool, na_value=False)
     return frame
+
+
+def last_run_id(conn: Connection) -> int | None:
+    """The newest run's ID (None before the first)."""
+    return conn.scalar(sa.text("select max(run_id) from resolve.runs"))
+
+
+def unchanged_since(conn: Connection, seen: list[int], run_id: int | None) -> bool:
+    """Whether the map and the standardized rows are still as a run read them, which read
+    the notes `seen` and then, as the newest run's ID was `run_id`, the map: no run has
+    started since, and no write to what resolve reads has been noted that the run did not
+    see. A forget, the other writer of both, notes one. Asked under the lock (`lock`), so
+    nothing can change them before the run commits."""
+    return bool(
+        conn.scalar(
+            sa.text(
+                "select not exists (select 1 from raw.resolve_input_changes"
+                "                   where change_id <> all(cast(:seen as bigint[])))"
+                " and (select max(run_id) from resolve.runs) is not distinct from :run"
+            ),
+            {"seen": seen, "run": run_id},
+        )
+    )
+
+
+def standardized_rows(conn: Connection) -> int:
+    return int(conn.scalar(sa.text("select count(*) from resolve.standardized_records")))
 
 
 def read_model(conn: Connection) -> dict | None:

@@ -144,6 +144,7 @@ def resolve(
     decisions = io.read_decisions(engine)
     with engine.connect() as conn:
         forgotten = io.read_forgotten(conn)
+        last_run = io.last_run_id(conn)  # before the map: a run that writes later shows
         previous = io.read_previous_map(conn)
         model = io.read_model(conn)
         last = io.last_run_parameters(conn)
@@ -156,6 +157,9 @@ def resolve(
     records, pinned = _split_pinned(records, forgotten)
     plan = _plan(records, pinned, forgotten, previous, model, last, decisions, settings, full)
     plan.parameters["code_fingerprint"] = code
+    # An increment writes against the map it read when nothing wrote it since (`_Read`); a
+    # full run reads it again under the lock and does not hold it while matching.
+    read = _Read(previous, plan.at, seen, last_run) if plan.mode == "incremental" else None
     del previous
     timings["standardizing"] = time.perf_counter() - t
 
@@ -194,7 +198,7 @@ def resolve(
             if increment is None:
                 summary = _write(conn, records, result, settings, pinned, plan)
             else:
-                summary = _write_increment(conn, records, increment, pinned, plan)
+                summary = _write_increment(conn, records, increment, pinned, plan, read)
             io.remove_input_notes(conn, seen)
     timings["writing"] = time.perf_counter() - t
     summary.timings = {k: round(v, 2) for k, v in timings.items()}
@@ -213,12 +217,25 @@ def resolve(
 
 
 @dataclass
+class _Read:
+    """What a run read before matching that its writing can use when nothing has written
+    the map since (`io.unchanged_since`): the map, each record's row of it, the notes seen
+    before reading and the newest run's ID when the map was read."""
+
+    previous: pd.DataFrame
+    at: np.ndarray
+    seen: list[int]
+    last_run: int | None
+
+
+@dataclass
 class _Plan:
     """What a run will do, decided before matching (`_plan`)."""
 
     mode: str  # full, incremental or unchanged
     reason: str
     identity_hash: np.ndarray  # int64 per record: its identity columns, hashed
+    at: np.ndarray  # per record: its row of the previous map, -1 when new
     changed: np.ndarray  # per record: to re-cluster from (new, changed, or its customer lost one)
     changed_records: int  # new or changed records
     customer: np.ndarray  # per record: its previous customer as an integer, -1 when new
@@ -317,6 +334,7 @@ def _plan(
             mode=mode,
             reason=reason,
             identity_hash=identity_hash,
+            at=at,
             changed=changed,
             changed_records=n_changed,
             customer=pd.factorize(previous_customer)[0],
@@ -508,15 +526,23 @@ def _split_pinned(
 
 
 def _pin(
-    conn: Connection, records: pd.DataFrame, customer_id: np.ndarray, pinned: pd.DataFrame
+    records: pd.DataFrame,
+    customer_id: np.ndarray,
+    pinned: pd.DataFrame,
+    forgotten: pd.DataFrame,
+    unchanged: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """Customer IDs with every forgotten record on its anonymous key, read under the lock
-    (a forget that committed while this run was matching wins), which records that
-    changed, and the pinned records' map rows."""
-    forgotten = io.read_forgotten(conn)
+    """Customer IDs with every forgotten record on its anonymous key (`forgotten`, read
+    under the lock: a forget that committed while this run was matching wins), which
+    records that changed, and the pinned records' map rows. `unchanged`: nothing was
+    forgotten since the run split its records from the forgotten ones
+    (`io.unchanged_since`)."""
     # Each record's anonymous key (None where it is not forgotten), by integer codes.
     anonymous = forgotten["anonymous_id"].to_numpy(dtype=object, na_value=None)
-    late = _take(anonymous, _positions(records, forgotten), None)
+    if unchanged:
+        late = np.full(len(records), None, dtype=object)
+    else:
+        late = _take(anonymous, _positions(records, forgotten), None)
     forgotten_late = ~pd.isna(late)
     customer_id = np.where(forgotten_late, late, customer_id)
     pinned_map = pd.DataFrame(
@@ -528,6 +554,15 @@ def _pin(
         }
     )
     return customer_id, forgotten_late, pinned_map
+
+
+def _heirs(previous: pd.DataFrame, forgotten: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `previous` whose IDs clusters may inherit: not an anonymous key. A record
+    forgotten while a run matched is in its clusters, with the anonymous key the forget
+    gave it in the map; its cluster mates are not forgotten and must not take that key."""
+    if forgotten.empty:
+        return previous
+    return previous[~previous["customer_id"].isin(forgotten["anonymous_id"]).to_numpy(bool)]
 
 
 def _insert_run(conn: Connection, records: int, parameters: dict) -> int:
@@ -559,14 +594,15 @@ def _write(
         parameters["learnt"] = result.learnt.as_dict(settings)
     run_id = _insert_run(conn, len(records), parameters)
     previous = io.read_previous_map(conn)
+    forgotten = io.read_forgotten(conn)
     clusters = records[["source", "source_record_id"]].assign(cluster=result.record_cluster)
     assignment = assign_ids(
         clusters,
-        previous,
+        _heirs(previous, forgotten),
         lambda k: [format_customer_id(n) for n in io.allocate_ids(conn, k)],
     )
     customer_id = assignment.customer_of_cluster.reindex(result.record_cluster).to_numpy()
-    customer_id, forgotten_late, pinned_map = _pin(conn, records, customer_id, pinned)
+    customer_id, forgotten_late, pinned_map = _pin(records, customer_id, pinned, forgotten)
     new_map = pd.DataFrame(
         {
             "source": records["source"].to_numpy(),
@@ -589,7 +625,7 @@ def _write(
     review_pairs = _write_pairs(
         conn, result, customer_id, run_id, "review_queue", np.flatnonzero(result.review)
     )
-    _write_standardized(conn, _standardized_rows(records, pinned, forgotten_late))
+    _write_standardized(conn, _standardized_rows(records, pinned, forgotten_late), previous, at)
 
     return _summarize(
         conn,
@@ -627,25 +663,33 @@ def _write_increment(
     increment: Increment,
     pinned: pd.DataFrame,
     plan: _Plan,
+    read: _Read,
 ) -> ResolveSummary:
     """Write what an incremental run re-clustered; every other record keeps its rows.
 
     The touched customers are whole in `increment.records` (engine.relink), so IDs are
     inherited among them alone, and their evidence trees are rebuilt; review pairs with
-    one side outside them keep their scores and take their new customer IDs."""
+    one side outside them keep their scores and take their new customer IDs. The map is
+    the one `read` before matching unless something wrote it since (a forget, another
+    run): then it is read again here, under the lock."""
     result = increment.result
     parameters = {**plan.parameters, "relinked_records": int(increment.records.size)}
+    unchanged = io.unchanged_since(conn, read.seen, read.last_run)
     run_id = _insert_run(conn, len(records), parameters)
-    previous = io.read_previous_map(conn)  # under the lock: a forget since the read counts
+    if unchanged:
+        previous, at = read.previous, read.at
+    else:
+        previous = io.read_previous_map(conn)
+        at = _positions(records, previous)  # per record: its row of the map, -1 if new
     region = records.iloc[increment.records]
-    at = _positions(records, previous)  # per record: its row of the previous map, -1 if new
     in_region = np.zeros(len(previous), dtype=bool)
     in_region[at[increment.records][at[increment.records] >= 0]] = True
     previous_region = previous[in_region]
+    forgotten = io.read_forgotten(conn)
     clusters = region[_KEYS].reset_index(drop=True).assign(cluster=result.record_cluster)
     assignment = assign_ids(
         clusters,
-        previous_region,
+        previous_region if unchanged else _heirs(previous_region, forgotten),
         lambda k: [format_customer_id(n) for n in io.allocate_ids(conn, k)],
     )
     customer_id = _take(previous["customer_id"].to_numpy(dtype=object, na_value=None), at, None)
@@ -663,7 +707,9 @@ def _write_increment(
             "an incremental run found a record outside the customers it re-clustered with no"
             " customer: run `dealer360 run --full`"
         )
-    customer_id, forgotten_late, pinned_map = _pin(conn, records, customer_id, pinned)
+    customer_id, forgotten_late, pinned_map = _pin(
+        records, customer_id, pinned, forgotten, unchanged
+    )
     new_map = pd.DataFrame(
         {
             "source": records["source"].to_numpy(),
@@ -716,7 +762,7 @@ def _write_increment(
               and q.customer_id_{side} is distinct from m.customer_id
             """
         )
-    _write_standardized(conn, _standardized_rows(records, pinned, forgotten_late))
+    _write_standardized(conn, _standardized_rows(records, pinned, forgotten_late), previous, at)
 
     return _summarize(
         conn,
@@ -1138,25 +1184,40 @@ def _standardized_rows(
     return everyone
 
 
-def _write_standardized(conn: Connection, rows: pd.DataFrame) -> None:
+def _write_standardized(
+    conn: Connection,
+    rows: pd.DataFrame,
+    previous: pd.DataFrame | None = None,
+    at: np.ndarray | None = None,
+) -> None:
     """Make resolve.standardized_records hold `rows`, writing only the rows that differ.
 
     Each row carries a hash of its values (`values_hash`, as this code computes it; null
     after a forget): a row whose hash is the one stored is left alone, so an increment
     writes the records whose standardized values changed, not every record it re-clustered,
     and the triggers note just those for the incremental marts. When most rows differ (a
-    first run, a new standardization) the table is written again whole. The stored rows
-    are matched to `rows` through integer codes of their keys (no join on text).
+    first run, a new standardization) the table is written again whole.
+
+    The stored hashes come with the map the run writes against (`previous`, as
+    `io.read_previous_map` reads it, and `at`: each row's row of it, -1 when new), unless
+    the table holds a row of a record the map has not: then they are read here. Either
+    way rows are matched through integer positions, no join on text.
     """
     hashed = pd.util.hash_pandas_object(rows, index=False).to_numpy().view(np.int64)
     rows = rows.assign(values_hash=hashed)
-    stored = io.copy_out(
-        conn, "select source, source_record_id, values_hash from resolve.standardized_records"
-    )
-    if stored.empty:
-        stored = pd.DataFrame(columns=[*_KEYS, "values_hash"], dtype="string")
     n = len(rows)
-    match = _positions(stored, rows)  # per stored row: the row of its record, -1 when gone
+    if previous is not None and io.standardized_rows(conn) == int(previous["standardized"].sum()):
+        match = np.full(len(previous), -1, dtype=np.int64)  # per map row: its row of `rows`
+        match[at[at >= 0]] = np.flatnonzero(at >= 0)
+        stored = previous.loc[previous["standardized"], [*_KEYS, "values_hash"]]
+        match = match[previous["standardized"].to_numpy()]
+    else:
+        stored = io.copy_out(
+            conn, "select source, source_record_id, values_hash from resolve.standardized_records"
+        )
+        if stored.empty:
+            stored = pd.DataFrame(columns=[*_KEYS, "values_hash"], dtype="string")
+        match = _positions(stored, rows)  # per stored row: the row of its record, -1 if gone
     stored_hash = stored["values_hash"].astype("Int64").array
     matched = match >= 0
     same = (

@@ -403,6 +403,47 @@ def test_a_forgotten_person_sent_again_stays_forgotten(inbox, engine, base):
     assert shown == 0
 
 
+def test_a_forget_while_an_increment_matches_holds(inbox, engine, base):
+    """An increment writes against the map it read unless something wrote it since: a
+    person forgotten after the increment read the map, before it wrote, stays forgotten."""
+    sale = inbox.sale(first_name="Rejean", last_name="Bouchard", phone="418-555-3131")
+    inbox.land(engine)
+    resolve(engine)
+    customer = customer_of(engine, "dealer_sales", sale)
+    lead = inbox.add("crm_leads", first_name="Rejean", last_name="Bouchard", phone="4185553131")
+    inbox.land(engine)
+
+    def forget_before_writing(step: str) -> None:
+        if step == "writing":
+            forget_customer(engine, customer)
+
+    summary = resolve(engine, on_step=forget_before_writing)
+    assert summary.mode == "incremental" and summary.relinked_records >= 2
+    anonymous, now = (
+        customer_of(engine, "dealer_sales", sale),
+        customer_of(engine, "crm_leads", lead),
+    )
+    # The lead matched the sale; neither the forgotten person's ID nor their anonymous key
+    # may come back on it.
+    assert anonymous != customer and now not in (customer, anonymous)
+    with engine.connect() as conn:
+        forgotten = conn.scalar(
+            sa.text(
+                "select anonymous_id from privacy.forgotten_records where source_record_id = :r"
+            ),
+            {"r": sale},
+        )
+        shown = conn.scalar(
+            sa.text(
+                "select count(*) from resolve.standardized_records"
+                " where source_record_id = :r and (last_name is not null or phone is not null)"
+            ),
+            {"r": sale},
+        )
+    assert forgotten == anonymous and shown == 0
+    assert resolve(engine).mode == "unchanged"  # and the next run has nothing to mend
+
+
 def test_a_review_decision_between_two_increments_is_honoured(inbox, engine, base):
     a = ("dealer_sales", inbox.sale(first_name="Annie", last_name="Fortier", phone="418-555-7007"))
     b = (

@@ -25,6 +25,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -110,10 +111,17 @@ def _env(home: Path) -> dict[str, str]:
 
 
 def _child(home: Path, *args: str) -> dict:
-    out = subprocess.run(
-        [PYTHON, __file__, *args], env=_env(home), check=True, capture_output=True, text=True
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    """Run a step in a process of its own; its stderr (Spark's log among it) goes to a file
+    beside the home, whose last lines are shown when the step fails."""
+    log = home.parent / (re.sub(r"[^\w.-]+", "", "-".join(args[:3])) + ".stderr")
+    with log.open("w") as err:
+        done = subprocess.run(
+            [PYTHON, __file__, *args], env=_env(home), stdout=subprocess.PIPE, stderr=err, text=True
+        )
+    if done.returncode != 0:
+        tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-30:])
+        raise SystemExit(f"{' '.join(args)} failed (exit {done.returncode}); {log}:\n{tail}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _land_here(inbox: str, name: str) -> None:

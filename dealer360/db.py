@@ -151,10 +151,31 @@ def _running_server(pgdata: Path) -> ServerInfo | None:
     return ServerInfo(pid=pid, port=port)
 
 
-def _free_port() -> int:
+def _free_port(port: int = 0) -> int:
+    """`port` when nothing listens on it, a free port when 0; 0 when `port` is taken."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+        # As PostgreSQL binds: a port whose last connections are closing is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return 0
         return sock.getsockname()[1]
+
+
+def _port_file(settings: Settings) -> Path:
+    return settings.home / "postgres-port"
+
+
+def _server_port(settings: Settings) -> int:
+    """The port the home's server listened on last time, when it is free: the URL people
+    copied (`dealer360 db url`) keeps working after a restart, and so does dbt's saved parse
+    of the project, which it keys on the port. Otherwise a free one."""
+    try:
+        last = int(_port_file(settings).read_text())
+    except (OSError, ValueError):
+        last = 0
+    return (0 < last < 65536 and _free_port(last)) or _free_port()
 
 
 def _run(binary: str, *args: str) -> None:
@@ -188,7 +209,7 @@ def _init_cluster(settings: Settings) -> None:
 
 
 def _start_server(settings: Settings) -> ServerInfo:
-    port = _free_port()
+    port = _server_port(settings)
     options = " ".join(
         [
             "-c listen_addresses=127.0.0.1",
@@ -218,6 +239,7 @@ def _start_server(settings: Settings) -> ServerInfo:
     info = _running_server(settings.pgdata)
     if info is None:
         raise DatabaseError(f"The embedded PostgreSQL did not come up; see {logfile}.")
+    _port_file(settings).write_text(f"{info.port}\n")
     return info
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -64,10 +65,22 @@ def test_db_stop_stops_the_server_and_the_next_command_starts_it_again(tmp_path:
     url2 = subprocess.run(
         [*cli, "db", "url"], env=env, capture_output=True, text=True, check=True
     ).stdout
+    assert url2 == url  # the URL people copied still works after a restart: the same port
     engine = sa.create_engine(db.normalize_url(url2.strip()))
     with engine.connect() as conn:
         assert conn.scalar(sa.text("select current_database()")) == "dealer360"
     engine.dispose()
+    subprocess.run([*cli, "db", "stop"], env=env, capture_output=True, check=True)
+    # When something else took that port meanwhile, the server starts on another one.
+    port = db.normalize_url(url.strip()).port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        url3 = subprocess.run(
+            [*cli, "db", "url"], env=env, capture_output=True, text=True, check=True
+        ).stdout
+    assert db.normalize_url(url3.strip()).port != port
     subprocess.run([*cli, "db", "stop"], env=env, capture_output=True)
 
 

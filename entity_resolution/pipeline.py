@@ -274,16 +274,21 @@ def _plan(
     decisions_fingerprint = str(
         int(pd.util.hash_pandas_object(decisions, index=False).to_numpy().sum(dtype=np.uint64))
     )
-    at = _positions(records, previous)  # per record: its row of the previous map, -1 if new
+    # Per record, then per pinned record: its row of the previous map, -1 if new (one pass
+    # over the map's keys for both).
+    current = pd.concat([records[_KEYS], pinned[_KEYS]], ignore_index=True)
+    at, pinned_at = np.split(_positions(current, previous), [len(records)])
     stored_hash = previous["identity_hash"].astype("Int64").array
     new_or_changed = _take(stored_hash.isna(), at, True) | (
         _take(stored_hash.to_numpy(dtype=np.int64, na_value=0), at, 0) != identity_hash
     )
     customers = previous["customer_id"].to_numpy(dtype=object, na_value=None)
     previous_customer = pd.Series(_take(customers, at, None), dtype=object)
-    # A customer that lost a record (deleted from raw) is re-clustered whole.
-    current = pd.concat([records[_KEYS], pinned[_KEYS]], ignore_index=True)
-    gone = _positions(previous, current) < 0
+    # A customer that lost a record (deleted from raw) is re-clustered whole: the map's
+    # rows no landed record has.
+    gone = np.ones(len(previous), dtype=bool)
+    gone[at[at >= 0]] = False
+    gone[pinned_at[pinned_at >= 0]] = False
     lost = previous.loc[gone, "customer_id"].unique()
     changed = new_or_changed | previous_customer.isin(lost).to_numpy(dtype=bool, na_value=False)
     # The records of a decision undone since the last run are re-clustered too (those of
@@ -306,7 +311,7 @@ def _plan(
     repin = sum(
         c is None or a is None or c != a
         for c, a in zip(
-            _take(customers, _positions(pinned, previous), None),
+            _take(customers, pinned_at, None),
             _take(anonymous, _positions(pinned, forgotten), None),
             strict=True,
         )

@@ -345,6 +345,31 @@ def test_a_new_record_bridging_two_customers_merges_them_and_keeps_the_older_id(
     assert partition(engine) == partition_now
 
 
+def test_a_record_gone_from_raw_takes_its_links_with_it(inbox, engine, base):
+    """The customer that lost a record is re-clustered whole: the two leads the deleted
+    sale bridged part again, as a full run has them."""
+    by_email = inbox.add("crm_leads", first_name="Rémi", email="remi.thibodeau@outlook.com")
+    by_phone = inbox.add(
+        "crm_leads", first_name="Rémi", last_name="Thibodeau", phone="418-555-1212"
+    )
+    bridge = inbox.sale(
+        first_name="Remi", last_name="Thibodeau", phone="(418) 555-1212",
+        email="REMI.THIBODEAU@OUTLOOK.COM",
+    )  # fmt: skip
+    inbox.land(engine)
+    resolve(engine)
+    assert customer_of(engine, "crm_leads", by_email) == customer_of(engine, "crm_leads", by_phone)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("delete from raw.dealer_sales where source_record_id = :r"), {"r": bridge}
+        )
+    summary, increment, full = increment_then_full(engine)
+    assert summary.mode == "incremental" and summary.relinked_records >= 2
+    assert increment == full
+    assert ("dealer_sales", bridge) not in the_map(engine)
+    assert customer_of(engine, "crm_leads", by_email) != customer_of(engine, "crm_leads", by_phone)
+
+
 def test_a_changed_record_moves_to_the_customer_it_now_matches(inbox, engine, base):
     lead = inbox.add(
         "crm_leads", lead_id="LEAD-7", first_name="Carole", last_name="Beaulieu",

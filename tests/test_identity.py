@@ -113,6 +113,18 @@ def inbox(tmp_path: Path) -> Inbox:
     return Inbox(tmp_path / "inbox")
 
 
+# Rémi Thibodeau, three ways: a lead known by an e-mail, a lead known by a phone, and a sale
+# bearing both, which ties the two leads together.
+REMI_BY_EMAIL = {"first_name": "Rémi", "email": "remi.thibodeau@outlook.com"}
+REMI_BY_PHONE = {"first_name": "Rémi", "last_name": "Thibodeau", "phone": "418-555-1212"}
+REMI_BRIDGE = {
+    "first_name": "Remi",
+    "last_name": "Thibodeau",
+    "phone": "(418) 555-1212",
+    "email": "REMI.THIBODEAU@OUTLOOK.COM",
+}
+
+
 def customer_of(engine: Engine, source: str, record_id: str) -> str:
     with engine.connect() as conn:
         return conn.scalar(
@@ -438,22 +450,17 @@ def test_new_records_attach_to_existing_customers_and_new_people_get_new_ids(inb
 
 def test_a_merge_keeps_the_older_id_and_records_the_newer_in_history(inbox, engine):
     background(inbox)
-    by_email = inbox.add("crm_leads", first_name="Rémi", email="remi.thibodeau@outlook.com")
+    by_email = inbox.add("crm_leads", **REMI_BY_EMAIL)
     inbox.land(engine)
     resolve(engine)
-    by_phone = inbox.add(
-        "crm_leads", first_name="Rémi", last_name="Thibodeau", phone="418-555-1212"
-    )
+    by_phone = inbox.add("crm_leads", **REMI_BY_PHONE)
     inbox.land(engine)
     resolve(engine)
     older = customer_of(engine, "crm_leads", by_email)
     newer = customer_of(engine, "crm_leads", by_phone)
     assert older < newer  # two customers so far: nothing ties the two leads together
 
-    bridge = inbox.sale(
-        first_name="Remi", last_name="Thibodeau", phone="(418) 555-1212",
-        email="REMI.THIBODEAU@OUTLOOK.COM",
-    )  # fmt: skip
+    bridge = inbox.sale(**REMI_BRIDGE)
     inbox.land(engine)
     resolve(engine)
     assert customer_of(engine, "crm_leads", by_phone) == older

@@ -23,6 +23,9 @@ from entity_resolution import resolve
 from entity_resolution.pipeline import DRIFT_SHARE
 from tests.test_faults import checksums, hold, queued_behind
 from tests.test_identity import (
+    REMI_BRIDGE,
+    REMI_BY_EMAIL,
+    REMI_BY_PHONE,
     Inbox,
     _decide,
     background,
@@ -305,20 +308,15 @@ def test_an_increment_writes_only_the_standardized_rows_that_changed(inbox, engi
 def test_a_new_record_bridging_two_customers_merges_them_and_keeps_the_older_id(
     inbox, engine, base
 ):
-    by_email = inbox.add("crm_leads", first_name="Rémi", email="remi.thibodeau@outlook.com")
-    by_phone = inbox.add(
-        "crm_leads", first_name="Rémi", last_name="Thibodeau", phone="418-555-1212"
-    )
+    by_email = inbox.add("crm_leads", **REMI_BY_EMAIL)
+    by_phone = inbox.add("crm_leads", **REMI_BY_PHONE)
     inbox.land(engine)
     resolve(engine)
     older = customer_of(engine, "crm_leads", by_email)
     newer = customer_of(engine, "crm_leads", by_phone)
     assert older != newer
 
-    bridge = inbox.sale(
-        first_name="Remi", last_name="Thibodeau", phone="(418) 555-1212",
-        email="REMI.THIBODEAU@OUTLOOK.COM",
-    )  # fmt: skip
+    bridge = inbox.sale(**REMI_BRIDGE)
     inbox.land(engine)
     summary = resolve(engine)
     assert summary.mode == "incremental" and summary.merged_ids == 1
@@ -348,14 +346,9 @@ def test_a_new_record_bridging_two_customers_merges_them_and_keeps_the_older_id(
 def test_a_record_gone_from_raw_takes_its_links_with_it(inbox, engine, base):
     """The customer that lost a record is re-clustered whole: the two leads the deleted
     sale bridged part again, as a full run has them."""
-    by_email = inbox.add("crm_leads", first_name="Rémi", email="remi.thibodeau@outlook.com")
-    by_phone = inbox.add(
-        "crm_leads", first_name="Rémi", last_name="Thibodeau", phone="418-555-1212"
-    )
-    bridge = inbox.sale(
-        first_name="Remi", last_name="Thibodeau", phone="(418) 555-1212",
-        email="REMI.THIBODEAU@OUTLOOK.COM",
-    )  # fmt: skip
+    by_email = inbox.add("crm_leads", **REMI_BY_EMAIL)
+    by_phone = inbox.add("crm_leads", **REMI_BY_PHONE)
+    bridge = inbox.sale(**REMI_BRIDGE)
     inbox.land(engine)
     resolve(engine)
     assert customer_of(engine, "crm_leads", by_email) == customer_of(engine, "crm_leads", by_phone)

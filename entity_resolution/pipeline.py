@@ -694,7 +694,7 @@ def _write_increment(
     clusters = region[_KEYS].reset_index(drop=True).assign(cluster=result.record_cluster)
     assignment = assign_ids(
         clusters,
-        previous_region if unchanged else _heirs(previous_region, forgotten),
+        _heirs(previous_region, forgotten),
         lambda k: [format_customer_id(n) for n in io.allocate_ids(conn, k)],
     )
     customer_id = _take(previous["customer_id"].to_numpy(dtype=object, na_value=None), at, None)
